@@ -1,0 +1,27 @@
+"""Resampling kernels."""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def _count_rows_nb(idx, n):
+    out = np.zeros((idx.shape[0], n), dtype=np.float64)
+    for r in prange(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            out[r, idx[r, j]] += 1.0
+    return out
+
+
+def count_rows_numpy(idx, n):
+    """Row-wise bincount: ``out[r, k]`` = number of ``k`` in ``idx[r]``."""
+    idx = np.asarray(idx, dtype=np.int64)
+    out = np.zeros((idx.shape[0], n), dtype=np.float64)
+    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
+    np.add.at(out, (rows, idx.ravel()), 1.0)
+    return out
+
+
+def count_rows(idx, n):
+    """Row-wise bincount (numba)."""
+    return _count_rows_nb(np.ascontiguousarray(idx, dtype=np.int64), int(n))

@@ -1,0 +1,124 @@
+"""Replicate schemes: how the bootstrap engine perturbs respondent weights.
+
+A replicate scheme draws *multiplicative factors* on the base weights of the
+``n_units`` respondents, one row per replicate.  Plain respondent resampling
+(multinomial counts, Poisson counts) lives here; design-based schemes
+(Rao--Wu, Canty--Davison) are supplied by :mod:`surveys` as subclasses of
+:class:`ReplicateScheme`, so that the engine in :mod:`alignstat.bootstrap`
+never needs to know about strata or PSUs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ReplicateScheme", "MultinomialScheme", "PoissonScheme", "FixedReplicates"]
+
+
+class ReplicateScheme:
+    """Base class of replicate-weight schemes.
+
+    Subclasses implement :meth:`factors` and may override :meth:`variance_scale`.
+
+    Attributes
+    ----------
+    n_units : int
+        Number of respondents the factors apply to.
+    name : str
+        Short name reported in results and provenance.
+    """
+
+    name = "custom"
+
+    def __init__(self, n_units: int):
+        n_units = int(n_units)
+        if n_units < 1:
+            raise ValueError("`n_units` must be a positive integer.")
+        self.n_units = n_units
+
+    def factors(self, rng: np.random.Generator, n_replicates: int) -> np.ndarray:
+        """Return an array of shape ``(n_replicates, n_units)`` of non-negative factors."""
+        raise NotImplementedError
+
+    def variance_scale(self, n_replicates: int) -> float:
+        """Multiplier ``c`` with ``Var(theta) = c * sum_r (theta_r - mean)**2``.
+
+        The default, ``1 / (R - 1)``, is the ordinary bootstrap variance.
+        """
+        return 1.0 / max(int(n_replicates) - 1, 1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_units={self.n_units})"
+
+
+class MultinomialScheme(ReplicateScheme):
+    """Classic nonparametric bootstrap: each replicate draws ``n`` respondents with replacement.
+
+    The factor of respondent ``i`` is the number of times it was drawn.
+    """
+
+    name = "multinomial"
+
+    def factors(self, rng, n_replicates):
+        n = self.n_units
+        idx = rng.integers(0, n, size=(int(n_replicates), n))
+        from ._kernels.resample import count_rows
+
+        return count_rows(idx, n)
+
+
+class PoissonScheme(ReplicateScheme):
+    """Poisson bootstrap: independent Poisson(1) counts per respondent (Hanley & MacGibbon 2006)."""
+
+    name = "poisson"
+
+    def factors(self, rng, n_replicates):
+        return rng.poisson(1.0, size=(int(n_replicates), self.n_units)).astype(np.float64)
+
+
+class FixedReplicates(ReplicateScheme):
+    """Replicate factors given up front (e.g. replicate weights shipped with a survey).
+
+    Parameters
+    ----------
+    factors : array_like, shape (R, n_units)
+        Multiplicative factors on the base weights (replicate weight / base weight).
+    scale : float, optional
+        Variance multiplier ``c`` (see :meth:`ReplicateScheme.variance_scale`);
+        default ``1 / (R - 1)``.
+    name : str, optional
+        Name reported in results.
+    """
+
+    def __init__(self, factors, *, scale=None, name="fixed"):
+        arr = np.asarray(factors, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ValueError("`factors` must be a 2-D array of shape (n_replicates, n_units).")
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("`factors` must be finite and non-negative.")
+        super().__init__(arr.shape[1])
+        self._factors = arr
+        self._scale = scale
+        self.name = name
+        self._next = 0
+
+    @property
+    def n_replicates(self) -> int:
+        return self._factors.shape[0]
+
+    def factors(self, rng, n_replicates):
+        n_replicates = int(n_replicates)
+        start = self._next
+        stop = start + n_replicates
+        if stop > self.n_replicates:
+            raise ValueError(
+                f"only {self.n_replicates} fixed replicates are available; "
+                f"{stop} were requested."
+            )
+        self._next = stop % self.n_replicates
+        return self._factors[start:stop]
+
+    def variance_scale(self, n_replicates):
+        if self._scale is not None:
+            return float(self._scale)
+        return super().variance_scale(n_replicates)

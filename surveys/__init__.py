@@ -1,0 +1,1 @@
+"""surveys layer of alignstat."""
