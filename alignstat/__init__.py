@@ -1,10 +1,27 @@
-"""alignstat: measure whose opinions large language models reflect."""
+"""alignstat: measure whose opinions large language models reflect.
+
+The core: opinion distributions, alignment metrics (ordinal Wasserstein,
+Likert mean, Jensen--Shannon, total variation), the average-human baseline,
+respondent-level helpers, the bootstrap engine and tests of significance.
+"""
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
+from .align import METRICS, align, alignment_matrix
+from .distributions import RESERVED_COLUMNS, OpinionDistributions, Policy
+from .metrics import (
+    average_distribution,
+    classify_alignment,
+    js_similarity,
+    likert_alignment,
+    tau_filter,
+    tvd_similarity,
+    wasserstein_alignment,
+)
 from .questions import Question, QuestionBank, load_question_bank
 from .resampling import FixedReplicates, MultinomialScheme, PoissonScheme, ReplicateScheme
+from .respondents import RespondentData, prepare_respondents, respondent_alignment
 
 try:
     __version__ = _version("alignstat")
@@ -16,6 +33,19 @@ __all__ = [
     "DataPolicyWarning",
     "DiagnosticsWarning",
     "SmallCellWarning",
+    "METRICS",
+    "RESERVED_COLUMNS",
+    "OpinionDistributions",
+    "Policy",
+    "align",
+    "alignment_matrix",
+    "wasserstein_alignment",
+    "likert_alignment",
+    "js_similarity",
+    "tvd_similarity",
+    "average_distribution",
+    "classify_alignment",
+    "tau_filter",
     "Question",
     "QuestionBank",
     "load_question_bank",
@@ -23,5 +53,8 @@ __all__ = [
     "MultinomialScheme",
     "PoissonScheme",
     "FixedReplicates",
+    "RespondentData",
+    "prepare_respondents",
+    "respondent_alignment",
     "__version__",
 ]

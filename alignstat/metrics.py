@@ -1,0 +1,206 @@
+"""Array-level alignment metrics and the baselines of the global study.
+
+These functions take probability vectors directly (last axis = options) and
+broadcast over leading axes; :func:`alignstat.align` is the frame-level entry
+point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .distributions import OpinionDistributions, as_distributions
+
+__all__ = [
+    "wasserstein_alignment",
+    "likert_alignment",
+    "js_similarity",
+    "tvd_similarity",
+    "average_distribution",
+    "classify_alignment",
+    "tau_filter",
+]
+
+
+def _prob(p, name):
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 0:
+        raise ValueError(f"`{name}` must have at least one axis (the options).")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"`{name}` must be finite and non-negative.")
+    s = p.sum(-1, keepdims=True)
+    if np.any(s <= 0):
+        raise ValueError(f"`{name}` has a distribution with zero total mass.")
+    return p / s
+
+
+def _positions(positions, k):
+    if positions is None:
+        return np.arange(1.0, k + 1.0)
+    x = np.asarray(positions, dtype=np.float64)
+    if x.shape != (k,):
+        raise ValueError(f"`positions` must have shape ({k},), got {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`positions` must be finite; drop options without an ordinal position first.")
+    if len(np.unique(x)) != k:
+        raise ValueError("`positions` must be distinct.")
+    return x
+
+
+def wasserstein_alignment(p, q, positions=None):
+    r"""Ordinal Wasserstein alignment :math:`1 - W_1(p, q) / (x_{max} - x_{min})`.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (..., K)
+        Distributions over the same K options (normalised here).
+    positions : array_like, shape (K,), optional
+        Ordinal positions of the options, in the order of the last axis; any
+        order is allowed (e.g. ``[1, 2, 1.5]`` when the middle option is
+        listed last).  Default ``1..K``.
+
+    Returns
+    -------
+    ndarray or float
+        In [0, 1]; 1 for identical distributions.
+
+    Notes
+    -----
+    :math:`W_1` on the real line is :math:`\sum_k |F_p(x_k) - F_q(x_k)|(x_{k+1}-x_k)`
+    over the sorted positions, the quantity computed by
+    ``scipy.stats.wasserstein_distance(x, x, p, q)``.
+    """
+    p = _prob(p, "p")
+    q = _prob(q, "q")
+    if p.shape[-1] != q.shape[-1]:
+        raise ValueError("`p` and `q` must have the same number of options.")
+    x = _positions(positions, p.shape[-1])
+    order = np.argsort(x, kind="stable")
+    x = x[order]
+    p = p[..., order]
+    q = q[..., order]
+    cdf = np.cumsum(p, -1)[..., :-1] - np.cumsum(q, -1)[..., :-1]
+    return 1.0 - (np.abs(cdf) * np.diff(x)).sum(-1) / (x[-1] - x[0])
+
+
+def likert_alignment(p, a, positions=None):
+    r"""Likert-mean alignment :math:`1 - |\mu_p - a| / (x_{max} - x_{min})`.
+
+    Parameters
+    ----------
+    p : array_like, shape (..., K)
+        A group's answer distribution (or a tuple-free mean: pass
+        ``positions`` and a one-hot vector).
+    a : array_like, shape (...) or (..., K)
+        The model's point answer (a position), or a distribution whose mean
+        is used.
+    positions : array_like, shape (K,), optional
+        Default ``1..K``.
+    """
+    p = _prob(p, "p")
+    x = _positions(positions, p.shape[-1])
+    mu = (p * x).sum(-1)
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim >= 1 and a.shape[-1] == p.shape[-1] and a.shape != mu.shape:
+        a = (_prob(a, "a") * x).sum(-1)
+    elif not np.all(np.isfinite(a)):
+        raise ValueError("`a` must be finite.")
+    return 1.0 - np.abs(mu - a) / (x.max() - x.min())
+
+
+def js_similarity(p, q):
+    """``1 -`` the Jensen--Shannon distance in base 2 (as in GlobalOpinionQA)."""
+    p = _prob(p, "p")
+    q = _prob(q, "q")
+    m = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tp = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1) / np.where(m > 0, m, 1)), 0.0)
+        tq = np.where(q > 0, q * np.log2(np.where(q > 0, q, 1) / np.where(m > 0, m, 1)), 0.0)
+    return 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tq.sum(-1)), 0.0))
+
+
+def tvd_similarity(p, q):
+    """``1 -`` the total variation distance ``0.5 * sum|p - q|``."""
+    p = _prob(p, "p")
+    q = _prob(q, "q")
+    return 1.0 - 0.5 * np.abs(p - q).sum(-1)
+
+
+def average_distribution(dist, *, over, policy=None) -> pd.DataFrame:
+    """The average-human baseline: the unweighted mean of group distributions.
+
+    Liu, Kaneko & Chu (2025, section 4.3) compare a model with the *average
+    human opinion distribution*: for each question, the mean over countries
+    of the countries' distributions.  Each group in `over` counts once,
+    whatever its sample size; options a group does not list count as 0.
+
+    Parameters
+    ----------
+    dist : DataFrame or OpinionDistributions
+        Tidy distributions with the `over` column(s) among their groups.
+    over : str or sequence of str
+        Group column(s) averaged over (e.g. ``"country"``); remaining group
+        columns (e.g. ``"wave"``) are kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy frame (``question``, kept groups, ``option``, ``prob``) plus
+        ``n_groups``: how many groups entered each question's average.
+    """
+    over = [over] if isinstance(over, str) else list(over)
+    d = as_distributions(dist, name="dist", policy=policy)
+    for c in over:
+        if c not in d.groups:
+            raise ValueError(f"`over` column {c!r} is not a group column of `dist` (groups: {list(d.groups)}).")
+    keep = [g for g in d.groups if g not in over]
+    f = d._frame
+    n_groups = f.drop_duplicates(["question", *d.groups]).groupby(["question", *keep], dropna=False).size()
+    tot = f.groupby(["question", *keep, "option", "label"], dropna=False)["prob"].sum()
+    out = tot.reset_index()
+    idx = pd.MultiIndex.from_frame(out[["question", *keep]])
+    out["n_groups"] = n_groups.reindex(idx).to_numpy()
+    out["prob"] = out["prob"] / out["n_groups"]
+    if (out["label"] == "").all():
+        out = out.drop(columns="label")
+    return out
+
+
+def classify_alignment(model_score, baseline_score, *, tolerance=0.02):
+    """Over-, under- or appropriate alignment relative to the average-human baseline.
+
+    Liu, Kaneko & Chu (2025, section 4.3) plot a model's alignment with each
+    country against the baseline's alignment with it: on the line
+    ``y = x`` is *appropriate*, above is *over*, below is *under*.  A band of
+    half-width `tolerance` around the line counts as on it; the default
+    0.02 is the margin tau of their Eq. 3.
+
+    Returns
+    -------
+    ndarray of str
+        ``"over"``, ``"under"`` or ``"appropriate"`` (NaN input gives ``"undefined"``).
+    """
+    m = np.asarray(model_score, dtype=float)
+    b = np.asarray(baseline_score, dtype=float)
+    if tolerance < 0:
+        raise ValueError("`tolerance` must be non-negative.")
+    d = m - b
+    out = np.where(d > tolerance, "over", np.where(d < -tolerance, "under", "appropriate")).astype(object)
+    out[np.isnan(d)] = "undefined"
+    return out
+
+
+def tau_filter(model_scores, baseline_scores, tau=0.02):
+    """Eq. 3 of Liu, Kaneko & Chu (2025): keep countries with ``|A_M - A_avg| < tau``.
+
+    Returns a boolean array (or Series, when given Series with a shared index).
+    """
+    if tau <= 0:
+        raise ValueError("`tau` must be positive.")
+    if isinstance(model_scores, pd.Series) and isinstance(baseline_scores, pd.Series):
+        m, b = model_scores.align(baseline_scores, join="inner")
+        return (m - b).abs() < tau
+    m = np.asarray(model_scores, dtype=float)
+    b = np.asarray(baseline_scores, dtype=float)
+    return np.abs(m - b) < tau
