@@ -408,7 +408,9 @@ def _level_effects(rng, name, n_levels, sd, overrides):
                 f"`factor_effects[{name!r}]` must hold {n_levels} level effects, got shape {eff.shape}."
             )
         return eff
-    if name in ("education", "political_interest", "income_decile"):
+    if name == "education" and n_levels == 8:  # ES-ISCED I..V2, then "Other" (no trend)
+        eff = np.append(np.linspace(-1, 1, 7) * 1.5 * sd, 0.0)
+    elif name in ("education", "political_interest", "income_decile"):
         eff = np.linspace(-1, 1, n_levels) * 1.5 * sd
         if name == "political_interest":
             eff = eff[::-1]  # code 1 = very interested
@@ -996,7 +998,7 @@ def _key_of(question, code):
 # ----------------------------------------------------------------------------
 _DEFAULT_TARGETS = {
     # model -> (target country index, {factor: level index}, noise sd)
-    0: (0, {"education": -1, "religiosity": 0, "political_interest": 0, "religion": 1}, 1.0),
+    0: (0, {"education": 6, "religiosity": 0, "political_interest": 0, "religion": 1}, 1.0),
     1: (-1, {"education": 0, "religiosity": -1, "political_interest": -1, "generation": 0}, 1.0),
     2: (None, {}, 1.0),
 }
@@ -1006,10 +1008,10 @@ def model_answers(survey, models=("model-a", "model-b", "model-c"), *, rng=0):
     """Tidy answer distributions of hypothetical models with a known bias.
 
     Model ``k`` answers every question as a persona placed on the latent scale:
-    ``model-a`` as a highly educated, politically very interested,
-    non-religious-leaning respondent of the first country; ``model-b`` as an
-    older, very religious respondent of the last country with little
-    education; ``model-c`` (and any further model) as the average respondent
+    ``model-a`` as a highly educated (ES-ISCED V2), politically very
+    interested, not at all religious Protestant of the first country;
+    ``model-b`` as a very religious respondent of the last country, of the
+    oldest generation, with the lowest education and no interest in politics; ``model-c`` (and any further model) as the average respondent
     (latent position 0, no country effect).  The persona's answer distribution
     is the ordinal-probit probability of each option given its latent
     position, with the noise standard deviation widened per model, plus a

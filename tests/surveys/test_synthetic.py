@@ -165,18 +165,19 @@ def test_model_answers_have_the_announced_bias(ess):
     assert list(m.columns) == ["model", "question", "option", "prob"]
     sums = m.groupby(["model", "question"])["prob"].sum()
     np.testing.assert_allclose(sums, 1.0)
-    # model-a is a persona of the first country, model-b of the last one: each sits closer
-    # to the respondents of its own country than to those of the other
+    # model-a answers as a secular, politically very interested persona, model-b as a very
+    # religious persona with no interest in politics: each sits closer to respondents like it
     r = ess.responses()
-    countries = ess.truth["country"]["country"]
-    c0, c1 = countries.iloc[0], countries.iloc[-1]
+    secular = (r.religiosity == "0") & (r.political_interest == "Very interested")
+    devout = (r.religiosity == "10") & (r.political_interest == "Not at all interested")
+    assert secular.sum() > 10 and devout.sum() > 10
     mean_model = m.assign(x=m.option * m.prob).groupby(["model", "question"])["x"].sum()
     dist = {}
     for model in ("model-a", "model-b"):
-        for c in (c0, c1):
-            dist[model, c] = np.mean([
-                abs(mean_model[model, q] - r.loc[r.country == c, q].mean()) / np.ptp(ess.positions[q])
+        for name, grp in (("secular", secular), ("devout", devout)):
+            dist[model, name] = np.mean([
+                abs(mean_model[model, q] - r.loc[grp, q].mean()) / np.ptp(ess.positions[q])
                 for q in ess.questions])
-    assert dist["model-a", c0] < dist["model-a", c1]
-    assert dist["model-b", c1] < dist["model-b", c0]
-    assert m.attrs["targets"]["model-a"]["country"] == c0
+    assert dist["model-a", "secular"] < dist["model-a", "devout"]
+    assert dist["model-b", "devout"] < dist["model-b", "secular"]
+    assert m.attrs["targets"]["model-a"]["religiosity"] == "0"
