@@ -29,11 +29,15 @@ class ReplicateScheme:
     """
 
     name = "custom"
+    #: Number of replicates a fixed scheme holds (``None``: draws are unlimited).
+    n_replicates = None
 
     def __init__(self, n_units: int):
+        if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)):
+            raise TypeError(f"`n_units` must be an integer; got {type(n_units).__name__}.")
         n_units = int(n_units)
         if n_units < 1:
-            raise ValueError("`n_units` must be a positive integer.")
+            raise ValueError(f"`n_units` must be a positive integer; got {n_units}.")
         self.n_units = n_units
 
     def factors(self, rng: np.random.Generator, n_replicates: int) -> np.ndarray:
@@ -46,6 +50,43 @@ class ReplicateScheme:
         The default, ``1 / (R - 1)``, is the ordinary bootstrap variance.
         """
         return 1.0 / max(int(n_replicates) - 1, 1)
+
+    def reset(self) -> None:
+        """Rewind a fixed replicate stream to its first replicate (no-op for random schemes).
+
+        :func:`alignstat.bootstrap.bootstrap_alignment` calls this before drawing.
+        """
+
+    def jackknife_factors(self, rng: np.random.Generator, n_blocks: int) -> np.ndarray:
+        """Delete-a-block jackknife factors, shape ``(K, n_units)``.
+
+        Used for the acceleration of BCa intervals.  The default assigns the
+        units at random to ``K = min(n_blocks, n_units)`` blocks of (nearly)
+        equal size; replicate ``k`` gives factor 0 to block ``k`` and
+        ``K / (K - 1)`` to every other unit (the JK1 factor; ratio statistics
+        such as means do not depend on it).  With ``n_blocks >= n_units`` this
+        is the ordinary delete-one jackknife.  Design-based subclasses should
+        override this to delete whole PSUs within strata.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of the random block assignment.
+        n_blocks : int
+            Requested number of blocks (at least 2).
+        """
+        n = self.n_units
+        n_blocks = int(n_blocks)
+        if n_blocks < 2:
+            raise ValueError(f"`n_blocks` must be at least 2; got {n_blocks}.")
+        if n < 2:
+            raise ValueError("the jackknife needs at least 2 units.")
+        k = min(n_blocks, n)
+        block = np.empty(n, dtype=np.int64)
+        block[rng.permutation(n)] = np.arange(n) % k
+        out = np.full((k, n), k / (k - 1.0))
+        out[block, np.arange(n)] = 0.0
+        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_units={self.n_units})"
@@ -60,10 +101,12 @@ class MultinomialScheme(ReplicateScheme):
     name = "multinomial"
 
     def factors(self, rng, n_replicates):
-        n = self.n_units
-        idx = rng.integers(0, n, size=(int(n_replicates), n))
         from ._kernels.resample import count_rows
 
+        n = self.n_units
+        # 32-bit draws are several times faster than int64 ones and exact for n < 2**32.
+        dtype = np.uint32 if n < 2**32 else np.int64
+        idx = rng.integers(0, n, size=(int(n_replicates), n), dtype=dtype)
         return count_rows(idx, n)
 
 
@@ -92,10 +135,17 @@ class FixedReplicates(ReplicateScheme):
 
     def __init__(self, factors, *, scale=None, name="fixed"):
         arr = np.asarray(factors, dtype=np.float64)
-        if arr.ndim != 2:
-            raise ValueError("`factors` must be a 2-D array of shape (n_replicates, n_units).")
+        if arr.ndim != 2 or arr.shape[0] < 1:
+            raise ValueError(
+                "`factors` must be a 2-D array of shape (n_replicates, n_units) with at "
+                f"least one replicate; got shape {arr.shape}."
+            )
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
             raise ValueError("`factors` must be finite and non-negative.")
+        if scale is not None:
+            scale = float(scale)
+            if not np.isfinite(scale) or scale <= 0:
+                raise ValueError(f"`scale` must be a positive finite number; got {scale}.")
         super().__init__(arr.shape[1])
         self._factors = arr
         self._scale = scale
@@ -104,7 +154,12 @@ class FixedReplicates(ReplicateScheme):
 
     @property
     def n_replicates(self) -> int:
+        """Number of replicates held."""
         return self._factors.shape[0]
+
+    def reset(self) -> None:
+        """Rewind to the first replicate."""
+        self._next = 0
 
     def factors(self, rng, n_replicates):
         n_replicates = int(n_replicates)

@@ -23,5 +23,12 @@ def count_rows_numpy(idx, n):
 
 
 def count_rows(idx, n):
-    """Row-wise bincount (numba)."""
-    return _count_rows_nb(np.ascontiguousarray(idx, dtype=np.int64), int(n))
+    """Row-wise bincount (numba); ``idx`` is a 2-D array of integers in ``[0, n)``.
+
+    ``int64`` and ``uint32`` indices are used as they are; other dtypes are
+    converted to ``int64``.
+    """
+    idx = np.asarray(idx)
+    if idx.dtype not in (np.dtype(np.int64), np.dtype(np.uint32)):
+        idx = idx.astype(np.int64)
+    return _count_rows_nb(np.ascontiguousarray(idx), int(n))

@@ -1,0 +1,93 @@
+"""Group sums of replicate-weighted columns: the inner loop of the bootstrap engine.
+
+For one grouping, respondents are sorted by group once (``perm``; group ``g``
+occupies ``perm[bounds[g]:bounds[g + 1]]``).  For a chunk of ``C`` replicates
+with factors ``F`` (``C x N``) and a design matrix ``X`` (``N x J``, base
+weights already folded in), the sums are
+
+    out[c, g, j] = sum over i in group g of F[c, i] * X[i, j]
+
+computed as one dense matrix product (BLAS ``gemm``) per group slice after the
+factor columns have been gathered into group order (:func:`gather_columns`,
+numba, parallel over replicates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "gather_columns",
+    "gather_columns_numpy",
+    "grouped_sums",
+    "grouped_sums_numpy",
+]
+
+
+@njit(cache=True, parallel=True)
+def _gather_columns_nb(F, perm, out):
+    for r in prange(F.shape[0]):
+        for j in range(perm.shape[0]):
+            out[r, j] = F[r, perm[j]]
+
+
+def gather_columns_numpy(F, perm, out):
+    """``out[:] = F[:, perm]`` (pure-NumPy twin of :func:`gather_columns`)."""
+    np.take(F, perm, axis=1, out=out)
+    return out
+
+
+def gather_columns(F, perm, out):
+    """``out[:] = F[:, perm]`` for C-contiguous float64 ``F``/``out`` and int64 ``perm``."""
+    _gather_columns_nb(F, perm, out)
+    return out
+
+
+def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns):
+    """Per-group sums ``out[c, g, :] = F[:, members(g)] @ X[members(g)]``.
+
+    Parameters
+    ----------
+    F : ndarray, shape (C, N)
+        Replicate factors (C-contiguous float64).
+    Xs : ndarray, shape (N_f, J)
+        Design matrix rows of the grouping's members, already in ``perm`` order.
+    perm : ndarray of int64, shape (N_f,)
+        Member rows of ``F``'s columns, sorted by group.  ``None`` when the
+        members are exactly ``0..N-1`` in order (no gather needed).
+    bounds : ndarray of int64, shape (G + 1,)
+        Group ``g`` occupies ``perm[bounds[g]:bounds[g + 1]]``.
+    out : ndarray, shape (C, G, J)
+        Receives the sums (written, not accumulated).
+    buffer : ndarray, optional
+        Scratch array with at least ``C * N_f`` elements for the gathered factors.
+    gather : callable
+        :func:`gather_columns` or its twin.
+    """
+    C = F.shape[0]
+    if perm is None:
+        Fp = F
+    else:
+        n_f = perm.shape[0]
+        if buffer is None:
+            Fp = np.empty((C, n_f))
+        else:
+            Fp = buffer.reshape(-1)[: C * n_f].reshape(C, n_f)
+        gather(F, perm, Fp)
+    for g in range(bounds.shape[0] - 1):
+        s, e = bounds[g], bounds[g + 1]
+        if e == s:
+            out[:, g, :] = 0.0
+        else:
+            np.matmul(Fp[:, s:e], Xs[s:e], out=out[:, g, :])
+    return out
+
+
+def grouped_sums_numpy(F, X, codes, n_groups):
+    """Reference loop: ``out[:, g] = F[:, codes == g] @ X[codes == g]`` (test oracle)."""
+    out = np.zeros((F.shape[0], n_groups, X.shape[1]))
+    for g in range(n_groups):
+        members = codes == g
+        out[:, g, :] = F[:, members] @ X[members]
+    return out
