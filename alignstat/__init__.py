@@ -8,7 +8,7 @@ respondent-level helpers, the bootstrap engine and tests of significance.
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
-from .align import METRICS, align, alignment_matrix
+from ._align import METRICS, align, alignment_matrix
 from .distributions import RESERVED_COLUMNS, OpinionDistributions, Policy
 from .metrics import (
     average_distribution,

@@ -86,10 +86,15 @@ class Policy:
         raise TypeError("`policy` must be a Policy, a dict of its fields, 'strict' or 'lenient'.")
 
 
+def _py(v):
+    """Plain Python value for messages (numpy scalars print as np.float64(...) otherwise)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _describe(question, group_values, group_cols):
     if not group_cols:
-        return f"question {question!r}"
-    gv = ", ".join(f"{c}={v!r}" for c, v in zip(group_cols, group_values))
+        return f"question {_py(question)!r}"
+    gv = ", ".join(f"{c}={_py(v)!r}" for c, v in zip(group_cols, group_values))
     return f"question {question!r} ({gv})"
 
 
@@ -192,7 +197,7 @@ class OpinionDistributions:
             r = work.loc[bad_opt].iloc[0]
             raise ValueError(
                 f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option "
-                f"{r['option']!r} is not a number; `option` must hold the ordinal position."
+                f"{_py(r['option'])!r} is not a number; `option` must hold the ordinal position."
             )
         if np.isinf(opt).any():
             r = work.loc[np.isinf(opt)].iloc[0]
@@ -223,7 +228,7 @@ class OpinionDistributions:
             what = "NaN or not a number" if np.isnan(vals[i]) else ("infinite" if np.isinf(vals[i]) else "negative")
             raise ValueError(
                 f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: {value} "
-                f"{r[value]!r} for option {r['option']!r} is {what}; values must be finite and non-negative."
+                f"{_py(r[value])!r} for option {_py(r['option'])!r} is {what}; values must be finite and non-negative."
             )
         work["mass"] = vals
         # identity of an option inside an item: its position, or its label when it has none
@@ -234,7 +239,7 @@ class OpinionDistributions:
             r = work.loc[dup].iloc[0]
             raise ValueError(
                 f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option "
-                f"{r['option'] if not pd.isna(r['option']) else r['label']!r} appears more than once."
+                f"{_py(r['option']) if not pd.isna(r['option']) else r['label']!r} appears more than once."
             )
         work = work.sort_values([*keycols, "option", "label"], kind="stable", na_position="last")
         work = work.reset_index(drop=True)

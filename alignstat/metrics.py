@@ -114,9 +114,11 @@ def js_similarity(p, q):
     p = _prob(p, "p")
     q = _prob(q, "q")
     m = 0.5 * (p + q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tp = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1) / np.where(m > 0, m, 1)), 0.0)
-        tq = np.where(q > 0, q * np.log2(np.where(q > 0, q, 1) / np.where(m > 0, m, 1)), 0.0)
+    # p / m <= 2 wherever p > 0, so the ratio is safe there; elsewhere the term is 0.
+    rp = np.divide(p, m, out=np.ones_like(m), where=p > 0)
+    rq = np.divide(q, m, out=np.ones_like(m), where=q > 0)
+    tp = p * np.log2(rp)
+    tq = q * np.log2(rq)
     return 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tq.sum(-1)), 0.0))
 
 

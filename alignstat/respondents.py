@@ -238,9 +238,9 @@ def respondent_alignment(responses, answers, positions, *, metric="likert", engi
     kidx = np.arange(p.shape[1])[None, :]
     if np.any(np.isnan(p) != (kidx >= nk[:, None])):
         raise ValueError("`positions` must hold NaN only as trailing padding.")
-    filled = np.where(kidx < nk[:, None], p, np.inf)
-    steps = np.diff(filled, axis=1)
-    if np.any((steps <= 0) & (kidx[:, 1:] < nk[:, None])):
+    inside = kidx < nk[:, None]
+    steps = np.diff(np.where(inside, p, 0.0), axis=1)
+    if np.any((steps <= 0) & inside[:, 1:]):
         raise ValueError("`positions` must be strictly ascending within each row.")
     mid = _k.METRIC_IDS[metric]
     kern = _k.respondent_alignment_kernel if engine == "numba" else _k.respondent_alignment_numpy

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._kernels import metrics as _k
-from .distributions import REPORT_COLUMNS, Policy, _warn_report, as_distributions
+from .distributions import REPORT_COLUMNS, Policy, _py, _warn_report, as_distributions
 
 __all__ = ["align", "alignment_matrix", "METRICS"]
 
@@ -187,7 +187,7 @@ def align(
                 qi = int(r["q"])
                 have = sorted(f.loc[f["item"] == bad_items[0], "option"].tolist())
                 full = pos[qi, : nk[qi]].tolist()
-                gdesc = ", ".join(f"{g}={r[g]!r}" for g in groups)
+                gdesc = ", ".join(f"{g}={_py(r[g])!r}" for g in groups)
                 raise ValueError(
                     f"{side}: question {r['question']!r}" + (f" ({gdesc})" if gdesc else "")
                     + f" lists options {have} but the two sides together list {full}; "
