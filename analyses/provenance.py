@@ -1,0 +1,177 @@
+"""Writing study outputs: tidy tables, figures and a provenance record.
+
+Every study writes into its own folder through a :class:`StudyWriter`, which
+saves each table (CSV and Parquet) and figure (PNG and PDF) as soon as it is
+produced -- so that a later failure loses nothing already computed -- and
+finally a ``provenance.json`` with the package version, the SHA-256 of every
+input, the parameters, the seeds and the start and end times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["StudyWriter", "sha256_file", "sha256_frame", "ILLUSTRATIVE_NOTE"]
+
+#: Label put on every output of the demo, whose model answers come from a toy model.
+ILLUSTRATIVE_NOTE = (
+    "ILLUSTRATIVE: model answers come from a small deterministic demo model served by the "
+    "package's local OpenAI-protocol test server, not from a real LLM"
+)
+
+
+def sha256_file(path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_frame(frame: pd.DataFrame) -> str:
+    """SHA-256 of a DataFrame's content (column names, dtypes-independent row hashes)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in frame.columns]).encode())
+    h.update(pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, (str, int, float, bool)) or x is None:
+        return x
+    if isinstance(x, Path):
+        return str(x)
+    return repr(x)
+
+
+class StudyWriter:
+    """Write one study's tables, figures and provenance into a folder.
+
+    Parameters
+    ----------
+    out : str or Path
+        Output folder (created).
+    study : str
+        Study name recorded in the provenance.
+    params : dict, optional
+        Parameters recorded in the provenance.
+    seed : int or None, optional
+        Seed recorded in the provenance.
+    note : str, optional
+        A label added to every table (column ``note``) and figure (footer),
+        e.g. :data:`ILLUSTRATIVE_NOTE`.
+    formats : sequence of str
+        Table formats among ``"csv"`` and ``"parquet"``.
+    """
+
+    def __init__(self, out, *, study, params=None, seed=None, note=None, formats=("csv", "parquet")):
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.study = study
+        self.params = dict(params or {})
+        self.seed = seed
+        self.note = note
+        self.formats = tuple(formats)
+        bad = set(self.formats) - {"csv", "parquet"}
+        if bad:
+            raise ValueError(f"`formats` must be among 'csv', 'parquet'; got {sorted(bad)}.")
+        self.inputs = {}
+        self.outputs = []
+        self.headlines = {}
+        self.started = _now()
+
+    def add_input(self, name, source):
+        """Record an input: a file path (hashed from its bytes) or a DataFrame (hashed from its content)."""
+        if isinstance(source, pd.DataFrame):
+            self.inputs[str(name)] = {"kind": "dataframe", "rows": int(len(source)), "sha256": sha256_frame(source)}
+        else:
+            p = Path(source)
+            if p.is_dir():
+                files = sorted(x for x in p.rglob("*") if x.is_file())
+                self.inputs[str(name)] = {
+                    "kind": "directory", "path": str(p),
+                    "files": {str(f.relative_to(p)): sha256_file(f) for f in files},
+                }
+            else:
+                self.inputs[str(name)] = {"kind": "file", "path": str(p), "sha256": sha256_file(p)}
+
+    def table(self, name, frame: pd.DataFrame) -> pd.DataFrame:
+        """Write `frame` as ``<name>.csv`` and ``<name>.parquet`` now; return it."""
+        f = frame.copy()
+        if self.note:
+            f["note"] = self.note
+        f.attrs = {}
+        if "csv" in self.formats:
+            f.to_csv(self.out / f"{name}.csv", index=False)
+            self.outputs.append(f"{name}.csv")
+        if "parquet" in self.formats:
+            g = f.copy()
+            for c in g.columns:
+                if g[c].dtype == object:
+                    g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            g.to_parquet(self.out / f"{name}.parquet", index=False)
+            self.outputs.append(f"{name}.parquet")
+        return frame
+
+    def figure(self, name, fig):
+        """Save a matplotlib figure as ``<name>.png`` and ``<name>.pdf`` and close it."""
+        import matplotlib.pyplot as plt
+
+        if self.note:
+            fig.text(0.5, 0.005, self.note, ha="center", va="bottom", fontsize=7, color="firebrick", wrap=True)
+        for ext in ("png", "pdf"):
+            fig.savefig(self.out / f"{name}.{ext}", dpi=130 if ext == "png" else None, bbox_inches="tight")
+            self.outputs.append(f"{name}.{ext}")
+        plt.close(fig)
+
+    def headline(self, key, value):
+        """Record a headline number for the report."""
+        self.headlines[str(key)] = _jsonable(value)
+
+    def finish(self) -> Path:
+        """Write ``provenance.json`` and return its path."""
+        from alignstat import __version__
+
+        rec = {
+            "study": self.study,
+            "package": "alignstat",
+            "version": __version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "started": self.started,
+            "finished": _now(),
+            "parameters": _jsonable(self.params),
+            "seed": _jsonable(self.seed),
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "headlines": self.headlines,
+        }
+        if self.note:
+            rec["note"] = self.note
+        path = self.out / "provenance.json"
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(rec, fh, indent=2)
+        return path
