@@ -1,0 +1,453 @@
+"""Bayesian crossed variance decomposition of alignment (public entry points)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from alignstat import DataPolicyWarning, DiagnosticsWarning
+
+from ._data import alignment_array, drop_rows_warning, factor_codes, validate_factors
+from ._design import build_design, prior_blocks, sufficient_stats
+from ._model import has_nutpie, sample_collapsed
+from ._posterior import draw_effects, finite_population
+from ._reml import reml_fit
+from ._result import DecompositionResult
+
+__all__ = ["ConvergenceError", "DEFAULT_THRESHOLDS", "decompose_outcome", "decompose_variance"]
+
+DEFAULT_THRESHOLDS = {
+    "r_hat_max": 1.01,
+    "ess_bulk_min": 400.0,
+    "ess_tail_min": 400.0,
+    "divergences": 0,
+    "ebfmi_min": 0.3,
+    "max_treedepth_frac": 0.01,
+}
+
+
+class ConvergenceError(RuntimeError):
+    """Raised with ``on_failure="raise"`` when the sampler fails its diagnostics.
+
+    The (untrustworthy) result is kept in the ``result`` attribute.
+    """
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+def _check_options(*, chains, draws, tune, target_accept, hdi_prob, sampler, on_failure, interactions, factors,
+                   country, missing, unit=None):
+    for name, v, lo in (("chains", chains, 1), ("draws", draws, 10), ("tune", tune, 0)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}.")
+    if not 0 < float(target_accept) < 1:
+        raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
+    if not 0 < float(hdi_prob) < 1:
+        raise ValueError(f"`hdi_prob` must be in (0, 1), got {hdi_prob!r}.")
+    if sampler not in ("auto", "nutpie", "pymc"):
+        raise ValueError(f"`sampler` must be one of ['auto', 'nutpie', 'pymc'], got {sampler!r}.")
+    if sampler == "nutpie" and not has_nutpie():
+        raise ValueError("`sampler='nutpie'` was requested but nutpie is not installed (pip install nutpie).")
+    if on_failure not in ("warn", "raise", "ignore"):
+        raise ValueError(f"`on_failure` must be one of ['warn', 'raise', 'ignore'], got {on_failure!r}.")
+    if missing not in ("group", "drop"):
+        raise ValueError(f"`missing` must be one of ['group', 'drop'], got {missing!r}.")
+    if unit is not None and unit not in ("respondent", "response"):
+        raise ValueError(f"`unit` must be one of ['respondent', 'response'], got {unit!r}.")
+    names = ([country] if country else []) + list(factors)
+    out = []
+    for pair in interactions or ():
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"each entry of `interactions` must be a pair of grouping columns, got {pair!r}.")
+        a, b = str(pair[0]), str(pair[1])
+        if a not in names or b not in names or a == b:
+            raise ValueError(f"`interactions` entry {pair!r} must name two different grouping columns among {names}.")
+        out.append((a, b))
+    return out
+
+
+def _groupings(data, factors, country, weight, missing):
+    names = ([country] if country else []) + list(factors)
+    codes, labels = factor_codes(data, names, missing=missing)
+    keep = np.ones(len(data), dtype=bool)
+    for f in names:
+        keep &= codes[f] >= 0
+    if weight is not None:
+        w = pd.to_numeric(data[weight]).to_numpy(float)
+        keep &= w > 0
+    return names, codes, labels, keep
+
+
+def _recode(codes, labels, keep):
+    """Restrict to kept rows and drop levels left empty."""
+    new_codes, new_labels = {}, {}
+    for f, c in codes.items():
+        c = c[keep]
+        used = np.unique(c)
+        remap = np.full(len(labels[f]) + 1, -1)
+        remap[used] = np.arange(len(used))
+        new_codes[f] = remap[c]
+        new_labels[f] = [labels[f][u] for u in used]
+    return new_codes, new_labels
+
+
+def _ebfmi(energy):
+    e = np.asarray(energy, dtype=float)
+    num = (np.diff(e, axis=1) ** 2).sum(axis=1)
+    den = ((e - e.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    return num / den
+
+
+def _diagnose(posterior, sample_stats, thresholds):
+    import arviz as az
+
+    names = ["sd_super", "sigma", "sd_finite"]
+    ds = posterior[names]
+    out = {}
+    if posterior.sizes["chain"] > 1:
+        rh = az.rhat(ds)
+        out["r_hat_max"] = float(max(float(np.nanmax(rh[v].values)) for v in names))
+    else:
+        out["r_hat_max"] = float("nan")
+    eb, et = az.ess(ds, method="bulk"), az.ess(ds, method="tail")
+    out["ess_bulk_min"] = float(min(float(np.nanmin(eb[v].values)) for v in names))
+    out["ess_tail_min"] = float(min(float(np.nanmin(et[v].values)) for v in names))
+    out["divergences"] = int(np.asarray(sample_stats["diverging"].values).sum()) if "diverging" in sample_stats else 0
+    depth_name = next((v for v in ("maxdepth_reached", "reached_max_treedepth") if v in sample_stats), None)
+    hits = int(np.asarray(sample_stats[depth_name].values).sum()) if depth_name else 0
+    out["max_treedepth_hits"] = hits
+    n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
+    out["ebfmi_min"] = float(_ebfmi(sample_stats["energy"].values).min()) if "energy" in sample_stats else float("nan")
+    fails = []
+    t = thresholds
+    if not out["r_hat_max"] <= t["r_hat_max"] and posterior.sizes["chain"] > 1:
+        fails.append(f"R-hat {out['r_hat_max']:.3f} > {t['r_hat_max']}")
+    if not out["ess_bulk_min"] >= t["ess_bulk_min"]:
+        fails.append(f"bulk ESS {out['ess_bulk_min']:.0f} < {t['ess_bulk_min']}")
+    if not out["ess_tail_min"] >= t["ess_tail_min"]:
+        fails.append(f"tail ESS {out['ess_tail_min']:.0f} < {t['ess_tail_min']}")
+    if out["divergences"] > t["divergences"]:
+        fails.append(f"{out['divergences']} divergent transition(s)")
+    if np.isfinite(out["ebfmi_min"]) and out["ebfmi_min"] < t["ebfmi_min"]:
+        fails.append(f"E-BFMI {out['ebfmi_min']:.2f} < {t['ebfmi_min']}")
+    if hits > t["max_treedepth_frac"] * n_draws:
+        fails.append(f"{hits} draw(s) hit the maximum tree depth")
+    out["failures"] = fails
+    out["passed"] = not fails
+    return out
+
+
+def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, prior_scale, intercept_prior,
+         reml, thresholds, on_failure, hdi_prob, progressbar, extra_info):
+    import arviz as az
+    import xarray as xr
+
+    t_start = time.perf_counter()
+    if sampler == "auto":
+        sampler = "nutpie" if has_nutpie() else "pymc"
+    th = dict(DEFAULT_THRESHOLDS)
+    if thresholds:
+        unknown = set(thresholds) - set(th)
+        if unknown:
+            raise ValueError(f"`thresholds` has unknown key(s) {sorted(unknown)}; allowed: {sorted(th)}.")
+        th.update(thresholds)
+    X = design.matrix(scaled=True)
+    comps = design.components
+    names = [c.name for c in comps]
+    posts, stats_list, per_model, reml_rows = [], [], {}, []
+    timings = {"compile_s": 0.0, "sample_s": 0.0, "effects_s": 0.0, "sampler": sampler}
+    for model_name, y in outcomes.items():
+        st = sufficient_stats(design, y, X=X)
+        if st.n - st.rank < 2:
+            raise ValueError(f"too few rows ({design.n_rows}) for {st.rank} identifiable group effects.")
+        scale = float(prior_scale) if prior_scale is not None else (st.y_sd if st.y_sd > 0 else 1.0)
+        mu0, tau0 = intercept_prior if intercept_prior is not None else (st.y_mean, 10.0 * scale)
+        A, a0 = prior_blocks(design, st)
+        seed = int(rng.integers(2**31 - 1))
+        sd, sigma, ss, tm = sample_collapsed(A, a0, st.z, st.rss0, st.n, prior_scale=scale, mu0=mu0, tau0=tau0,
+                                             sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
+                                             target_accept=target_accept, progressbar=progressbar)
+        timings["compile_s"] += 0.0 if np.isnan(tm["compile_s"]) else tm["compile_s"]
+        timings["sample_s"] += tm["sample_s"]
+        t0 = time.perf_counter()
+        C, D, K = sd.shape
+        intercept, effects = draw_effects(design, st, sd.reshape(C * D, K), sigma.reshape(C * D), mu0=mu0,
+                                          tau0=tau0, rng=rng)
+        fp = finite_population(design, st, effects, sigma.reshape(C * D))
+        timings["effects_s"] += time.perf_counter() - t0
+        cd = ("chain", "draw")
+        dv = {
+            "sd_super": (cd + ("component",), sd),
+            "sigma": (cd, sigma),
+            "intercept": (cd, intercept.reshape(C, D)),
+            "cov_remainder": (cd, fp["cov_remainder"].reshape(C, D)),
+        }
+        for v in ("sd_finite", "share", "share_total", "var_explained"):
+            dv[v] = (cd + ("component",), fp[v].reshape(C, D, K))
+        coords = {"chain": np.arange(C), "draw": np.arange(D), "component": names}
+        for c, e in zip(comps, effects):
+            dim = f"{_var(c.name)}_level"
+            dv[f"effect_{_var(c.name)}"] = (cd + (dim,), e.reshape(C, D, -1))
+            coords[dim] = list(c.labels)
+        post = xr.Dataset(dv, coords=coords)
+        ss = ss.assign_coords(chain=np.arange(C), draw=np.arange(D))
+        per_model[model_name] = _diagnose(post, ss, th)
+        posts.append(post)
+        stats_list.append(ss)
+        if reml:
+            sd_r, sig_r, info_r = reml_fit(A, a0, st.z, st.rss0, st.n, scale=scale)
+            for c, v in zip(names, sd_r):
+                reml_rows.append({"model": model_name, "component": c, "sd_reml": float(v), "converged": info_r["converged"]})
+            reml_rows.append({"model": model_name, "component": "residual", "sd_reml": sig_r, "converged": info_r["converged"]})
+    models = list(outcomes)
+    posterior = xr.concat(posts, dim=pd.Index(models, name="model")).transpose("chain", "draw", "model", ...)
+    sample_stats = xr.concat(stats_list, dim=pd.Index(models, name="model")).transpose("chain", "draw", "model", ...)
+    idata = az.InferenceData(posterior=posterior, sample_stats=sample_stats)
+    idata.posterior.attrs.update({"sampler": sampler, "model": "crossed zero-sum random effects, effects integrated out"})
+    diag = {
+        "r_hat_max": max(d["r_hat_max"] for d in per_model.values()),
+        "ess_bulk_min": min(d["ess_bulk_min"] for d in per_model.values()),
+        "ess_tail_min": min(d["ess_tail_min"] for d in per_model.values()),
+        "divergences": sum(d["divergences"] for d in per_model.values()),
+        "max_treedepth_hits": sum(d["max_treedepth_hits"] for d in per_model.values()),
+        "ebfmi_min": min(d["ebfmi_min"] for d in per_model.values()),
+        "failures": [f"{m}: {f}" for m, d in per_model.items() for f in d["failures"]],
+        "thresholds": th,
+        "per_model": per_model,
+    }
+    diag["passed"] = not diag["failures"]
+    timings["total_s"] = time.perf_counter() - t_start
+    info = {"n_rows": design.n_rows, "n_levels": {c.name: c.size for c in comps}, "sampler": sampler,
+            "chains": chains, "draws": draws, "tune": tune, "target_accept": target_accept, **extra_info}
+    result = DecompositionResult(idata=idata, diagnostics=diag, timings=timings,
+                                 reml=pd.DataFrame(reml_rows) if reml else None, hdi_prob=float(hdi_prob), info=info)
+    if not diag["passed"]:
+        msg = ("variance decomposition failed its sampler diagnostics; do not report these numbers before fixing "
+               "the fit (more draws, higher `target_accept`): " + "; ".join(diag["failures"]))
+        if on_failure == "raise":
+            raise ConvergenceError(msg, result)
+        if on_failure == "warn":
+            warnings.warn(msg, DiagnosticsWarning, stacklevel=3)
+    return result
+
+
+def _var(name):
+    return name.replace(":", "_x_")
+
+
+_DOC_OPTIONS = """
+    country : str or None, default "country"
+        Column of country codes (a crossed random effect); None for none.
+    interactions : sequence of (str, str), optional
+        Pairs of grouping columns (e.g. ``[("country", "religion")]``) whose
+        crossed, double-centred effects are added as extra components.
+    weight : str, optional
+        Column of survey weights.  Weights enter as a pseudo-likelihood
+        (each respondent's log-likelihood is multiplied by its weight,
+        normalised to mean 1): point estimates target the population, but the
+        posterior intervals are not design-based standard errors.
+    missing : {"group", "drop"}, default "group"
+        A missing factor value becomes its own level ``"(missing)"`` (so each
+        factor partitions the respondents, as in the ESS study) or the
+        respondent is dropped (with a :class:`alignstat.DataPolicyWarning`).
+    sampler : {"auto", "nutpie", "pymc"}, default "auto"
+        nutpie when installed, else PyMC's NUTS.
+    chains, draws, tune : int
+        NUTS settings (default 4 × 1000 after 1000 tuning steps).
+    target_accept : float, default 0.9
+    prior_scale : float, optional
+        Scale of the half-normal priors on every SD (default: the weighted SD
+        of the outcome).
+    intercept_prior : (float, float), optional
+        Mean and SD of the normal intercept prior (default: the weighted mean
+        of the outcome and ``10 * prior_scale``).
+    reml : bool, default False
+        Also estimate the SDs by restricted maximum likelihood (cross-check).
+    hdi_prob : float, default 0.9
+    thresholds : dict, optional
+        Overrides of :data:`DEFAULT_THRESHOLDS` (``r_hat_max``, ``ess_bulk_min``,
+        ``ess_tail_min``, ``divergences``, ``ebfmi_min``, ``max_treedepth_frac``).
+    on_failure : {"warn", "raise", "ignore"}, default "warn"
+        What a failed diagnostic does: a :class:`alignstat.DiagnosticsWarning`,
+        a :class:`ConvergenceError`, or nothing (``result.passed`` is False in
+        every case).
+    rng : numpy.random.Generator or seed, optional
+        Source of every random number (sampler seeds and effect draws).
+    progressbar : bool, default False
+"""
+
+
+def decompose_outcome(data, *, outcome, factors, country="country", interactions=(), weight=None,
+                      missing="group", sampler="auto", chains=4, draws=1000, tune=1000, target_accept=0.9,
+                      prior_scale=None, intercept_prior=None, reml=False, hdi_prob=0.9, thresholds=None,
+                      on_failure="warn", rng=None, progressbar=False):
+    rng = np.random.default_rng(rng)
+    factors = validate_factors(data, factors, country, weight)
+    inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
+                           sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
+                           country=country, missing=missing)
+    outcomes = {outcome: data[outcome]} if isinstance(outcome, str) else dict(outcome)
+    ys = {}
+    for name, col in outcomes.items():
+        if isinstance(col, str):
+            if col not in data.columns:
+                raise ValueError(f"`outcome` column {col!r} is not a column of `data`.")
+            col = data[col]
+        y = pd.to_numeric(pd.Series(np.asarray(col)), errors="coerce").to_numpy(float)
+        if y.shape != (len(data),):
+            raise ValueError(f"`outcome` {name!r} must have one value per row of `data` ({len(data)}), got {y.shape}.")
+        ys[str(name)] = y
+    names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
+    finite = np.logical_and.reduce([np.isfinite(y) for y in ys.values()])
+    drop_rows_warning(int((keep & ~finite).sum()), "outcome is missing or not finite")
+    if missing == "drop":
+        drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop') or the weight is zero")
+    keep &= finite
+    codes, labels = _recode(codes, labels, keep)
+    w = None if weight is None else pd.to_numeric(data[weight]).to_numpy(float)[keep]
+    design = build_design(codes, labels, interactions=inter, weights=w)
+    return _fit(design, {k: v[keep] for k, v in ys.items()}, rng=rng, sampler=sampler, chains=chains, draws=draws,
+                tune=tune, target_accept=target_accept, prior_scale=prior_scale, intercept_prior=intercept_prior,
+                reml=reml, thresholds=thresholds, on_failure=on_failure, hdi_prob=hdi_prob, progressbar=progressbar,
+                extra_info={"unit": "row", "weighted": weight is not None})
+
+
+decompose_outcome.__doc__ = """Crossed variance decomposition of any per-respondent outcome.
+
+    Same model and result as :func:`decompose_variance`, for an outcome that is
+    already computed (e.g. a per-respondent alignment score, or simulated data).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    outcome : str or dict
+        Column name of the outcome, or ``{label: column name or array}`` for
+        several outcomes fitted on the same design (one "model" each).
+    factors : sequence of str
+        Socio-demographic factor columns (crossed random effects).
+""" + _DOC_OPTIONS + """
+    Returns
+    -------
+    DecompositionResult
+"""
+
+
+def decompose_variance(data, answers, *, factors, metric="likert", unit="respondent", questions=None,
+                       country="country", interactions=(), weight=None, missing="group", sampler="auto", chains=4,
+                       draws=1000, tune=1000, target_accept=0.9, prior_scale=None, intercept_prior=None, reml=False,
+                       hdi_prob=0.9, thresholds=None, on_failure="warn", rng=None, progressbar=False):
+    rng = np.random.default_rng(rng)
+    factors = validate_factors(data, factors, country, weight)
+    inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
+                           sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
+                           country=country, missing=missing, unit=unit)
+    data = data.reset_index(drop=True)
+    a, models, qs = alignment_array(data, answers, questions=questions, metric=metric)  # M × N × Q
+    names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
+    answered = ~np.isnan(a[0])
+    if missing == "drop":
+        drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop') or the weight is zero")
+    none = keep & ~answered.any(axis=1)
+    drop_rows_warning(int(none.sum()), "no valid answer to any of the questions")
+    keep &= answered.any(axis=1)
+    w_all = None if weight is None else pd.to_numeric(data[weight]).to_numpy(float)
+    if unit == "respondent":
+        codes, labels = _recode(codes, labels, keep)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ys = {m: np.nanmean(a[i][keep], axis=1) for i, m in enumerate(models)}
+        w = None if w_all is None else w_all[keep]
+    else:
+        rows, cols = np.nonzero(answered & keep[:, None])
+        codes = {f: c[rows] for f, c in codes.items()}
+        codes["question"] = cols
+        labels = dict(labels, question=list(qs))
+        codes, labels = _recode(codes, labels, np.ones(len(rows), dtype=bool))
+        ys = {m: a[i][rows, cols] for i, m in enumerate(models)}
+        w = None if w_all is None else w_all[rows]
+        if "question" in names:
+            raise ValueError("a grouping column named 'question' clashes with the question component of unit='response'.")
+    design = build_design(codes, labels, interactions=inter, weights=w)
+    return _fit(design, ys, rng=rng, sampler=sampler, chains=chains, draws=draws, tune=tune,
+                target_accept=target_accept, prior_scale=prior_scale, intercept_prior=intercept_prior, reml=reml,
+                thresholds=thresholds, on_failure=on_failure, hdi_prob=hdi_prob, progressbar=progressbar,
+                extra_info={"unit": unit, "metric": metric, "questions": qs, "weighted": weight is not None,
+                            "n_respondents": int(keep.sum())})
+
+
+decompose_variance.__doc__ = """How much of a model's alignment is country, and how much is who people are.
+
+    Each respondent's alignment with each model (``metric``; averaged over the
+    questions the respondent answered when ``unit="respondent"``) is modelled
+    as a grand mean plus crossed random effects of country, of each factor
+    and of optional country × factor interactions, plus Gaussian noise:
+
+    .. math::
+
+        y_i = \\alpha + \\sum_k b_{k, g_k(i)} + e_i, \\quad
+        b_k \\sim \\mathrm{ZeroSumNormal}(\\sigma_k), \\quad e_i \\sim N(0, \\sigma^2 / w_i).
+
+    The likelihood is reduced exactly to its sufficient statistics and the
+    effects are integrated out, so NUTS samples only the SDs; the effects are
+    then drawn from their exact Gaussian conditional (equivalent to the
+    non-centred model).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Respondent microdata: one column per question (ordinal option
+        positions, NaN = no valid answer), a country column and the factor
+        columns.
+    answers : pandas.DataFrame
+        Tidy model answers with columns ``model``, ``question``, ``option``
+        (numeric position) and ``prob``.
+    factors : sequence of str
+        Socio-demographic factor columns.
+    metric : {"likert", "wasserstein"}, default "likert"
+        Per-respondent alignment: ``1 - |x - mean_m| / (max - min)`` or
+        ``1 - sum_k p_k |x - pos_k| / (max - min)``.
+    unit : {"respondent", "response"}, default "respondent"
+        Outcome per respondent (mean over answered questions) or per
+        respondent × question, with crossed ``question`` effects added.
+    questions : sequence of str, optional
+        Questions to use (default: every question of ``answers`` that is a
+        column of ``data``).
+""" + _DOC_OPTIONS + """
+    Returns
+    -------
+    DecompositionResult
+        ``summary()`` has one row per model × component with ``sd``,
+        ``sd_low``, ``sd_high`` (finite-population SD, median and HDI) and
+        ``share``; ``diagnostics`` reports R-hat, ESS, divergences, tree depth
+        and E-BFMI; ``idata`` is the ArviZ InferenceData.
+
+    Warns
+    -----
+    alignstat.DiagnosticsWarning
+        When the sampler fails a diagnostic (``on_failure="warn"``).
+    alignstat.DataPolicyWarning
+        When respondents are dropped.
+
+    Notes
+    -----
+    The finite-population SD of a component is the SD of its realised level
+    effects, ``s_k = sqrt(sum_l b_kl^2 / (L_k - 1))`` (``(I-1)(J-1)`` degrees of
+    freedom for an interaction); the superpopulation SD ``sigma_k`` is the SD
+    of the distribution the levels are drawn from [1]_.  For factors with few
+    levels ``sigma_k`` is mostly prior, so ``s_k`` is the headline.  Shares are
+    ``s_k^2 / sum_j s_j^2``; when factors are correlated (country and religion)
+    the variance of the summed effects differs from the sum of the variances
+    (``cov_remainder`` in the posterior), so shares are not additive
+    contributions.
+
+    References
+    ----------
+    .. [1] Gelman, A. (2005). Analysis of variance -- why it is more important
+       than ever. The Annals of Statistics, 33(1), 1-53.
+"""

@@ -1,0 +1,203 @@
+"""Result object of a variance decomposition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DecompositionResult", "hdi"]
+
+
+def hdi(x, prob=0.9):
+    """Shortest interval holding ``prob`` of the samples along the last axis.
+
+    Returns
+    -------
+    low, high : ndarray
+    """
+    x = np.sort(np.asarray(x, dtype=float), axis=-1)
+    n = x.shape[-1]
+    k = int(np.floor(prob * n))
+    if k < 1 or k >= n:
+        return x[..., 0], x[..., -1]
+    widths = x[..., k:] - x[..., : n - k]
+    i = np.argmin(widths, axis=-1)
+    low = np.take_along_axis(x, i[..., None], -1)[..., 0]
+    high = np.take_along_axis(x, (i + k)[..., None], -1)[..., 0]
+    return low, high
+
+
+@dataclass
+class DecompositionResult:
+    """Posterior of a crossed variance decomposition, per model.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        ``posterior`` holds, with dims ``(chain, draw, model, ...)``:
+        ``sd_super`` and ``sd_finite`` (component), ``share``, ``share_total``,
+        ``var_explained`` (component), ``sigma``, ``intercept``,
+        ``cov_remainder`` and ``effect_<component>`` (``<component>_level``).
+        ``sample_stats`` holds the sampler statistics.
+    diagnostics : dict
+        ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences``,
+        ``max_treedepth_hits``, ``ebfmi_min``, ``passed`` (bool), ``failures``
+        (list of str), ``thresholds`` and ``per_model`` (the same per model).
+    timings : dict
+        Seconds spent compiling and sampling (``compile_s``, ``sample_s``, ``total_s``).
+    reml : pandas.DataFrame or None
+        REML estimates (``model``, ``component``, ``sd_reml``) when requested.
+    hdi_prob : float
+        Interval mass used by :meth:`summary`.
+    info : dict
+        Data facts: rows, rank, outcome mean and SD, sampler, settings.
+    """
+
+    idata: object
+    diagnostics: dict
+    timings: dict
+    reml: pd.DataFrame | None = None
+    hdi_prob: float = 0.9
+    info: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every sampler diagnostic passed its threshold."""
+        return bool(self.diagnostics["passed"])
+
+    @property
+    def models(self) -> list:
+        return [str(m) for m in self.idata.posterior["model"].values]
+
+    @property
+    def components(self) -> list:
+        return [str(c) for c in self.idata.posterior["component"].values]
+
+    def _draws(self, name):
+        da = self.idata.posterior[name]
+        dims = [d for d in da.dims if d not in ("chain", "draw")]
+        return da.stack(sample=("chain", "draw")).transpose(*dims, "sample").values
+
+    def summary(self, *, hdi_prob=None):
+        """Tidy table: one row per model × component (plus ``residual``).
+
+        Parameters
+        ----------
+        hdi_prob : float, optional
+            Interval mass (default: the result's ``hdi_prob``, 0.9).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``model``, ``component``, ``n_levels``, ``sd`` / ``sd_low`` /
+            ``sd_high`` (finite-population SD: posterior median and HDI),
+            ``sd_super`` / ``sd_super_low`` / ``sd_super_high`` (superpopulation
+            SD), ``share`` / ``share_low`` / ``share_high`` (share of the
+            between-group variance, ``s_k^2 / sum_j s_j^2``), ``share_total``
+            (``s_k^2 / (sum_j s_j^2 + sigma^2)``), ``var_explained`` (weighted
+            variance across respondents of the component's contribution) and,
+            when REML was requested, ``sd_reml``.  The ``residual`` row holds the
+            residual SD in ``sd`` and ``sd_super`` and NaN shares.
+        """
+        prob = self.hdi_prob if hdi_prob is None else float(hdi_prob)
+        if not 0 < prob < 1:
+            raise ValueError(f"`hdi_prob` must be in (0, 1), got {prob}.")
+        rows = []
+        draws = {v: self._draws(v) for v in ("sd_finite", "sd_super", "share", "share_total", "var_explained", "sigma")}
+        nlev = self.info.get("n_levels", {})
+        for i, m in enumerate(self.models):
+            for k, c in enumerate(self.components):
+                row = {"model": m, "component": c, "n_levels": nlev.get(c, np.nan)}
+                for v, out in (("sd_finite", "sd"), ("sd_super", "sd_super"), ("share", "share")):
+                    x = draws[v][i, k]
+                    lo, hi = hdi(x, prob)
+                    row.update({out: float(np.median(x)), f"{out}_low": float(lo), f"{out}_high": float(hi)})
+                row["share_total"] = float(np.median(draws["share_total"][i, k]))
+                row["var_explained"] = float(np.median(draws["var_explained"][i, k]))
+                rows.append(row)
+            x = draws["sigma"][i]
+            lo, hi = hdi(x, prob)
+            med = float(np.median(x))
+            rows.append({"model": m, "component": "residual", "n_levels": np.nan, "sd": med, "sd_low": float(lo),
+                         "sd_high": float(hi), "sd_super": med, "sd_super_low": float(lo), "sd_super_high": float(hi),
+                         "share": np.nan, "share_low": np.nan, "share_high": np.nan, "share_total": np.nan,
+                         "var_explained": np.nan})
+        out = pd.DataFrame(rows)
+        if self.reml is not None:
+            out = out.merge(self.reml[["model", "component", "sd_reml"]], on=["model", "component"], how="left")
+        return out
+
+    def effects(self, *, hdi_prob=None):
+        """Posterior of every group effect (deviation from the grand mean).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``model``, ``component``, ``level``, ``mean``, ``median``, ``low``, ``high``.
+        """
+        prob = self.hdi_prob if hdi_prob is None else float(hdi_prob)
+        rows = []
+        for c in self.components:
+            x = self._draws(f"effect_{c}")  # model × level × sample
+            levels = [str(v) for v in self.idata.posterior[f"{c}_level"].values]
+            lo, hi = hdi(x, prob)
+            for i, m in enumerate(self.models):
+                for j, lev in enumerate(levels):
+                    rows.append({"model": m, "component": c, "level": lev, "mean": float(x[i, j].mean()),
+                                 "median": float(np.median(x[i, j])), "low": float(lo[i, j]), "high": float(hi[i, j])})
+        return pd.DataFrame(rows)
+
+    def reml_comparison(self):
+        """REML SDs side by side with the posterior medians (finite-population and superpopulation).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``model``, ``component``, ``sd_reml``, ``sd`` (finite-population
+            median), ``sd_low``, ``sd_high``, ``sd_super``.
+        """
+        if self.reml is None:
+            raise ValueError("REML was not run; call `decompose_variance(..., reml=True)`.")
+        s = self.summary()
+        return s[["model", "component", "sd_reml", "sd", "sd_low", "sd_high", "sd_super"]]
+
+    def plot(self, path=None, *, kind="components", model=None):
+        """Forest plot of the component SDs or of the group effects.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Where to save the figure (format from the suffix: ``.png``, ``.pdf``).
+        kind : {"components", "effects"}
+            Component finite-population SDs (dots: medians, bars: HDI; crosses:
+            superpopulation medians) or every group effect.
+        model : str, optional
+            Model to plot (default: all for components, the first for effects).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from ._plot import plot_components, plot_effects
+
+        if kind == "components":
+            fig = plot_components(self.summary(), model=model, hdi_prob=self.hdi_prob)
+        elif kind == "effects":
+            fig = plot_effects(self.effects(), model=model or self.models[0], hdi_prob=self.hdi_prob)
+        else:
+            raise ValueError(f"`kind` must be one of ['components', 'effects'], got {kind!r}.")
+        if path is not None:
+            fig.savefig(path, bbox_inches="tight")
+        return fig
+
+    def to_netcdf(self, path):
+        """Save :attr:`idata` (ArviZ netcdf)."""
+        self.idata.to_netcdf(str(path))
+        return path
+
+    def __repr__(self):
+        d = self.diagnostics
+        return (f"DecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
+                f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, divergences={d['divergences']})")
