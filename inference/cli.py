@@ -1,0 +1,169 @@
+"""Click commands of the inference layer: ``collect`` and ``answers``.
+
+The lead registers :data:`commands` in the ``alignstat`` group; ``python -m
+inference.cli`` runs them in a small group of their own.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+__all__ = ["collect", "answers", "commands", "main"]
+
+
+def _examples_for(steering, country, language, bank, few_shot_file, distributions, n_examples):
+    from .prompts import FewShotExamples, load_templates
+
+    if few_shot_file:
+        return FewShotExamples.from_file(few_shot_file)
+    if "few-shot" not in steering:
+        return None
+    if not distributions:
+        raise click.UsageError(
+            f"--steering {steering} needs real example distributions: --few-shot-file FILE "
+            "(e.g. inputs/few_shot/lang-En_dist-Germany.txt) or --distributions TIDY_FILE."
+        )
+    import pandas as pd
+
+    path = Path(distributions)
+    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    template = load_templates()[language or "English"]
+    where = {"country": country} if "country" in frame.columns else None
+
+    def per_question(q):
+        return FewShotExamples.from_distributions(frame, bank, template=template, n=n_examples,
+                                                  exclude=(q.id,), where=where)
+
+    return per_question
+
+
+@click.command("collect")
+@click.option("--questions", "questions_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Question bank (.jsonl), e.g. WV7_English.jsonl.")
+@click.option("--model", required=True, help="Model name (server model id, or a local path with --backend transformers).")
+@click.option("--base-url", default=None, help="OpenAI-compatible server URL (vLLM, Ollama, DeepSeek ...).")
+@click.option("--backend", "backend_name", type=click.Choice(["openai", "batch", "transformers"]), default="openai",
+              show_default=True, help="Chat completions, the OpenAI Batch API, or a local transformers model.")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Environment variable holding the API key (keys are never passed on the command line).")
+@click.option("--method", type=click.Choice(["verbalized", "logprobs", "sequence", "freetext"]), default="verbalized",
+              show_default=True)
+@click.option("--steering", type=click.Choice(["none", "persona", "few-shot", "language", "language-persona",
+                                               "language-few-shot"]), default="none", show_default=True)
+@click.option("--country", default=None, help="Country for persona / few-shot steering.")
+@click.option("--language", default=None, help="Template language (default: English; language steering: the bank's).")
+@click.option("--few-shot-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Few-shot example block used verbatim (e.g. inputs/few_shot/lang-En_dist-Germany.txt).")
+@click.option("--distributions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Tidy distributions (csv/parquet) to build few-shot examples of --country from.")
+@click.option("--n-examples", default=5, show_default=True, help="Number of few-shot examples.")
+@click.option("--shuffle-options", is_flag=True, help="Show options in a random order (sensitivity study).")
+@click.option("--samples", default=1, show_default=True, help="Requests per question (free text: 20).")
+@click.option("--temperature", type=float, default=None, help="Sampling temperature (method default otherwise).")
+@click.option("--max-tokens", type=int, default=None)
+@click.option("--concurrency", default=8, show_default=True, help="Requests in flight at once.")
+@click.option("--max-retries", default=6, show_default=True, help="Retries after 429/5xx/timeouts.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds per request.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random examples and jitter.")
+@click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False),
+              help="Answer store (.jsonl); appended to, and re-running resumes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def collect(questions_path, model, base_url, backend_name, api_key_env, method, steering, country, language,
+            few_shot_file, distributions, n_examples, shuffle_options, samples, temperature, max_tokens,
+            concurrency, max_retries, timeout, seed, store_path, quiet):
+    """Ask a model every question of a bank and append the answers to a store.
+
+    Re-running the same command resumes: requests already in the store are
+    not sent again.  The API key is read from the environment variable named
+    by --api-key-env and is never written anywhere.
+
+    Example:
+
+        OPENAI_API_KEY=... alignstat collect --questions WV7_English.jsonl
+        --model gpt-4o-mini --method verbalized --steering persona
+        --country Germany --concurrency 16 --store answers.jsonl
+    """
+    from alignstat import load_question_bank
+
+    from .backends import FatalError, OpenAIBatchBackend, OpenAIChatBackend, TransformersBackend
+    from .runner import collect as run_collect
+
+    try:
+        bank = load_question_bank(questions_path)
+        if language is None and steering.startswith("language"):
+            language = bank.questions[0].language if len(bank) else None
+        examples = _examples_for(steering, country, language, bank, few_shot_file, distributions, n_examples)
+        if backend_name == "transformers":
+            backend = TransformersBackend(model)
+        elif backend_name == "batch":
+            backend = OpenAIBatchBackend(model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+                                         poll_interval=5.0)
+        else:
+            backend = OpenAIChatBackend(model, base_url=base_url, api_key_env=api_key_env, timeout=timeout)
+        summary = run_collect(
+            bank, backend=backend, store=store_path, method=method, steering=steering, country=country,
+            language=language, samples=samples, examples=examples, n_examples=n_examples,
+            shuffle_options=shuffle_options, temperature=temperature, max_tokens=max_tokens,
+            concurrency=concurrency, max_retries=max_retries, progress=not quiet, rng=seed,
+        )
+    except (ValueError, FileNotFoundError, FatalError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(summary))
+
+
+@click.command("answers")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Tidy output (.parquet or .csv).")
+@click.option("--policy", type=click.Choice(["lenient", "strict"]), default="lenient", show_default=True,
+              help="Repair policy for messy answers.")
+@click.option("--model", default=None, help="Model label for inputs whose path does not carry one.")
+@click.option("--condition", default=None, help="Condition label for inputs whose path does not carry one.")
+def answers(inputs, output, policy, model, condition):
+    """Read answer stores and results.csv files into one tidy distribution file.
+
+    Accepts answer stores (.jsonl), seed-layout results.csv files, tidy
+    .csv/.parquet files and folders holding them, and prints how many items
+    are ok, repaired and rejected (and why).
+
+    Example:
+
+        alignstat answers answers.jsonl seed-data/results/RQ1 -o tidy.parquet
+    """
+    from .ingest import read_results, status_report
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the report below says the same
+            frame = read_results(list(inputs), policy=policy, model=model, condition=condition)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    out = Path(output)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(out, index=False)
+    elif out.suffix.lower() == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        raise click.ClickException(f"--output {output!r}: use a .parquet or .csv file name.")
+    click.echo(str(status_report(frame)))
+    click.echo(f"wrote {len(frame)} rows to {out}")
+
+
+commands = [collect, answers]
+
+
+@click.group()
+def main():
+    """alignstat inference commands (collect model answers, read them)."""
+
+
+for _c in commands:
+    main.add_command(_c)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,460 @@
+"""Read precomputed model outputs into tidy opinion distributions.
+
+Three inputs are understood:
+
+* the ``results.csv`` layout published with Liu, Kaneko & Chu (2025)
+  (columns ``id, question, choices, choice_keys, answer, type, response``);
+  the ``model`` and ``condition`` (and, for RQ2, ``country``) come from the
+  path -- ``results/RQ1/<model>/results.csv`` (condition ``none``),
+  ``results/RQ2/<method>/<country>/<model>/results.csv`` (condition = the
+  method, with ``_`` written ``-`` so that it matches the steering names of
+  :func:`inference.collect`) and
+  ``results/Discussion/sensitivity/<kind>/<model>/results.csv`` (condition
+  ``sensitivity-<kind>``); model names may contain a slash;
+* tidy distribution files (CSV or Parquet with ``question``, ``option``,
+  ``prob`` and group columns);
+* this package's own answer store (see :mod:`inference.store`).
+
+Every item (one question answered under one model/condition) gets a status
+(``ok``, ``repaired`` or ``rejected``; see :mod:`inference.parsing`).  A
+rejected item keeps one row per option with ``prob`` NaN.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alignstat._warnings import DataPolicyWarning
+
+from .parsing import REPAIRS, ParsedAnswer, parse_distribution, resolve_policy
+
+__all__ = ["read_results", "read_results_csv", "read_tidy", "status_report", "StatusReport", "RESERVED", "condition_from_path"]
+
+RESERVED = frozenset(
+    "question option prob count weight label key status reason repairs source n n_weighted n_eff "
+    "nonresponse small_cell se mean raw text agreement refusal_rate n_samples n_valid".split()
+)
+RESULT_COLUMNS = ("id", "question", "choices", "choice_keys", "response")
+_TIDY_ORDER = ["question", "option", "prob", "key", "label", "status", "reason", "repairs", "source", "raw"]
+
+
+def condition_from_path(path) -> dict:
+    """Group labels implied by a seed ``results.csv`` path.
+
+    Returns
+    -------
+    dict
+        ``model`` and ``condition`` (and ``country`` for RQ2); empty when the
+        path does not follow the seed layout.
+    """
+    parts = Path(path).parts
+    if not parts or parts[-1] != "results.csv":
+        return {}
+    for i, p in enumerate(parts):
+        if p == "RQ1" and len(parts) - i >= 3:
+            return {"model": "/".join(parts[i + 1 : -1]), "condition": "none"}
+        if p == "RQ2" and len(parts) - i >= 5:
+            return {
+                "model": "/".join(parts[i + 3 : -1]),
+                "condition": parts[i + 1].replace("_", "-"),
+                "country": parts[i + 2],
+            }
+        if p == "Discussion" and len(parts) - i >= 5 and parts[i + 1] == "sensitivity":
+            return {"model": "/".join(parts[i + 3 : -1]), "condition": f"sensitivity-{parts[i + 2]}"}
+    return {}
+
+
+def _literal_list(value, *, where, column):
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    try:
+        out = ast.literal_eval(str(value))
+    except (ValueError, SyntaxError):
+        try:
+            out = json.loads(str(value))
+        except ValueError:
+            raise ValueError(f"{where}: column {column!r} is not a list literal: {str(value)[:80]!r}.") from None
+    if not isinstance(out, (list, tuple)):
+        raise ValueError(f"{where}: column {column!r} is not a list: {str(value)[:80]!r}.")
+    return [str(v).strip() for v in out]
+
+
+def _position(key):
+    try:
+        f = float(key)
+    except (TypeError, ValueError):
+        return math.nan
+    return f if math.isfinite(f) else math.nan
+
+
+def read_results_csv(path, *, policy="lenient", model=None, condition=None, groups=None, source=None) -> pd.DataFrame:
+    """Read one ``results.csv`` file of verbalized distributions.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    policy : str or RepairPolicy, optional
+        Repair policy (default ``"lenient"``).
+    model, condition : str, optional
+        Override the labels taken from the path.
+    groups : dict, optional
+        Further constant group columns (e.g. ``{"country": "Japan"}``).
+    source : str, optional
+        Value of the ``source`` column (default: the path as given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy rows; see :func:`read_results`.
+    """
+    path = Path(path)
+    policy = resolve_policy(policy)
+    labels = {"method": "verbalized", **condition_from_path(path)}
+    if model is not None:
+        labels["model"] = model
+    if condition is not None:
+        labels["condition"] = condition
+    labels.update(groups or {})
+    for col in ("model", "condition"):
+        if col not in labels:
+            raise ValueError(
+                f"{path}: cannot tell the {col!r} from the path (expected results/RQ1/<model>/results.csv, "
+                f"results/RQ2/<method>/<country>/<model>/results.csv or "
+                f"results/Discussion/sensitivity/<kind>/<model>/results.csv); pass `{col}=`."
+            )
+    bad = sorted(set(labels) & RESERVED)
+    if bad:
+        raise ValueError(f"group columns {bad} use reserved names; reserved: {sorted(RESERVED)}.")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc}).") from None
+    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: columns {missing} are missing; a results file needs {list(RESULT_COLUMNS)}.")
+    src = str(path) if source is None else source
+    rows = {c: [] for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw")}
+    last_row = {}
+    n_rows = {}
+    for i, qid in enumerate(df["id"]):
+        last_row[qid] = i
+        n_rows[qid] = n_rows.get(qid, 0) + 1
+    for lineno, (qid, choices, ckeys, response) in enumerate(
+        zip(df["id"], df["choices"], df["choice_keys"], df["response"]), start=2
+    ):
+        if last_row[qid] != lineno - 2:
+            continue  # an earlier answer to a question the file answers again later
+        where = f"{path}:{lineno} (question {qid!r})"
+        keys = _literal_list(ckeys, where=where, column="choice_keys")
+        labels_ = _literal_list(choices, where=where, column="choices")
+        if len(keys) != len(labels_):
+            raise ValueError(f"{where}: {len(labels_)} choices but {len(keys)} choice_keys.")
+        parsed = parse_distribution(response, keys, policy=policy, question=qid)
+        if n_rows[qid] > 1 and parsed.status != "rejected":
+            parsed = _with_repair(parsed, "duplicates_dropped", policy, len(keys),
+                                  f"question {qid!r} is answered in {n_rows[qid]} rows")
+        reps = ";".join(parsed.repairs)
+        for k, lab, p in zip(keys, labels_, parsed.probs):
+            rows["question"].append(qid)
+            rows["option"].append(_position(k))
+            rows["prob"].append(p)
+            rows["key"].append(k)
+            rows["label"].append(lab)
+            rows["status"].append(parsed.status)
+            rows["reason"].append(parsed.reason)
+            rows["repairs"].append(reps)
+            rows["raw"].append(response)
+    out = pd.DataFrame(rows)
+    out["option"] = out["option"].astype("float64")
+    out["prob"] = out["prob"].astype("float64")
+    for col, val in labels.items():
+        out[col] = val
+    out["source"] = src
+    return out
+
+
+def _with_repair(parsed, repair, policy, n, detail):
+    if not policy.allows(repair):
+        return ParsedAnswer(
+            probs=(math.nan,) * n, status="rejected",
+            reason=f"not_allowed: needs repair {repair!r} ({detail}), which policy {policy.name!r} does not allow",
+        )
+    reps = set(parsed.repairs) | {repair}
+    return ParsedAnswer(probs=parsed.probs, status="repaired", repairs=tuple(r for r in REPAIRS if r in reps))
+
+
+def read_tidy(path, *, policy="lenient", model=None, condition=None) -> pd.DataFrame:
+    """Read a tidy distribution file (``.csv`` or ``.parquet``).
+
+    Items without a ``status`` column are checked: probabilities must be
+    non-negative, and per item (group columns + question) sum to 1 within
+    the policy's ``sum_tolerance``, or are renormalized (``repaired``) or
+    rejected under the policy's rules.
+    """
+    path = Path(path)
+    policy = resolve_policy(policy)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_csv(path)
+    missing = [c for c in ("question", "option", "prob") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: columns {missing} are missing; a tidy distribution needs question, option, prob.")
+    df = df.copy()
+    df["question"] = df["question"].astype(str)
+    if model is not None:
+        df["model"] = model
+    if condition is not None:
+        df["condition"] = condition
+    for col in ("model", "condition"):
+        if col not in df.columns:
+            raise ValueError(f"{path}: no {col!r} column; pass `{col}=`.")
+    for col in ("option", "prob"):
+        try:
+            df[col] = pd.to_numeric(df[col]).astype("float64")
+        except (ValueError, TypeError):
+            raise ValueError(f"{path}: column {col!r} must be numeric.") from None
+    if "status" not in df.columns:
+        gcols = [c for c in df.columns if c not in RESERVED] + ["question"]
+        df["status"] = "ok"
+        df["reason"] = ""
+        df["repairs"] = ""
+        for _, idx in df.groupby(gcols, sort=False, dropna=False).groups.items():
+            p = df.loc[idx, "prob"].to_numpy()
+            total = np.nansum(p)
+            if np.isnan(p).any() or (p < 0).any() or total <= 0:
+                df.loc[idx, ["status", "reason"]] = ["rejected", "bad_value: probabilities must be non-negative numbers with a positive sum"]
+                df.loc[idx, "prob"] = np.nan
+            elif abs(total - 1) > policy.max_sum_error:
+                df.loc[idx, ["status", "reason"]] = ["rejected", f"sum_out_of_range: probabilities sum to {total:.4g}"]
+                df.loc[idx, "prob"] = np.nan
+            elif abs(total - 1) > policy.sum_tolerance:
+                if policy.renormalized:
+                    df.loc[idx, ["status", "repairs"]] = ["repaired", "renormalized"]
+                    df.loc[idx, "prob"] = p / total
+                else:
+                    df.loc[idx, ["status", "reason"]] = ["rejected", f"not_allowed: needs repair 'renormalized', which policy {policy.name!r} does not allow"]
+                    df.loc[idx, "prob"] = np.nan
+            else:
+                df.loc[idx, "prob"] = p / total
+    for col in ("reason", "repairs"):
+        if col not in df.columns:
+            df[col] = ""
+        df[col] = df[col].fillna("").astype(str)
+    if "source" not in df.columns:
+        df["source"] = str(path)
+    return df
+
+
+def _expand(paths):
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(p.rglob("results.csv"))
+            found += sorted(x for x in p.rglob("*.jsonl") if not x.name.startswith("WV"))
+            if not found:
+                raise ValueError(f"{p}: folder holds no results.csv or answer-store .jsonl file.")
+            out.extend(found)
+        elif not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or folder.")
+        else:
+            out.append(p)
+    return out
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return "store"
+    if suffix in (".parquet", ".pq"):
+        return "tidy"
+    if suffix == ".csv":
+        head = pd.read_csv(path, nrows=0).columns
+        if "response" in head and "choice_keys" in head:
+            return "results"
+        return "tidy"
+    raise ValueError(f"{path}: unknown file type {suffix!r}; expected results.csv, a tidy .csv/.parquet or a .jsonl answer store.")
+
+
+def read_results(path_or_paths, *, policy="lenient", model=None, condition=None, groups=None, warn=True) -> pd.DataFrame:
+    """Read model outputs into one tidy distribution frame.
+
+    Parameters
+    ----------
+    path_or_paths : str, path-like or sequence of them
+        Files or folders.  Folders are searched for ``results.csv`` files
+        and answer stores (``*.jsonl``).  Seed ``results.csv`` files, tidy
+        ``.csv``/``.parquet`` files and answer stores may be mixed.
+    policy : {"lenient", "strict"} or RepairPolicy, optional
+        How messy answers are repaired (see :class:`inference.RepairPolicy`).
+    model, condition : str, optional
+        Labels for files whose path does not carry them (override otherwise).
+    groups : dict, optional
+        Extra constant group columns for every file.
+    warn : bool, optional
+        Emit one :class:`alignstat.DataPolicyWarning` summarising repaired
+        and rejected items (default True).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per option of every item, with columns ``question`` (str),
+        ``option`` (float ordinal position: the numeric key), ``prob``
+        (NaN for rejected items), ``key``, ``label``, ``status``
+        (``ok``/``repaired``/``rejected``), ``reason``, ``repairs``
+        (``;``-separated codes), ``source``, ``raw`` (the model's text), and
+        the group columns ``model``, ``condition`` and, when any input has
+        them, ``country``, ``language`` (filled with ``"none"`` where an
+        input has no such label) -- plus, for answer stores, ``n_samples``,
+        ``n_valid``, ``agreement`` and ``refusal_rate``.
+
+    Warns
+    -----
+    DataPolicyWarning
+        When any item was repaired or rejected (once per call).
+
+    See Also
+    --------
+    status_report : counts of items by status, repair and reason.
+    """
+    from .store import read_store
+
+    policy = resolve_policy(policy)
+    frames = []
+    for p in _expand(path_or_paths):
+        kind = _kind(p)
+        if kind == "results":
+            frames.append(read_results_csv(p, policy=policy, model=model, condition=condition, groups=groups))
+        elif kind == "store":
+            f = read_store(p, policy=policy)
+            if model is not None:
+                f["model"] = model
+            if condition is not None:
+                f["condition"] = condition
+            for k, v in (groups or {}).items():
+                f[k] = v
+            frames.append(f)
+        else:
+            f = read_tidy(p, policy=policy, model=model, condition=condition)
+            for k, v in (groups or {}).items():
+                f[k] = v
+            frames.append(f)
+    if not frames:
+        raise ValueError("read_results: no input files given.")
+    out = pd.concat(frames, ignore_index=True, sort=False)
+    group_cols = [c for c in out.columns if c not in RESERVED]
+    for c in group_cols:
+        if out[c].isna().any():
+            out[c] = out[c].astype(object).where(out[c].notna(), "none")
+    lead = [c for c in _TIDY_ORDER if c in out.columns]
+    rest = [c for c in out.columns if c not in lead and c not in group_cols]
+    out = out[lead + group_cols + rest]
+    if warn:
+        st = out.drop_duplicates(_item_columns(out))["status"].value_counts()
+        if st.get("repaired", 0) or st.get("rejected", 0):
+            warnings.warn(
+                f"read_results: {st.get('repaired', 0)} item(s) repaired and {st.get('rejected', 0)} rejected "
+                f"under policy {policy.name!r}; see inference.status_report(frame).",
+                DataPolicyWarning,
+                stacklevel=2,
+            )
+    return out
+
+
+def _item_columns(frame):
+    cols = [c for c in frame.columns if c not in RESERVED] + ["question"]
+    if "source" in frame.columns:
+        cols.append("source")
+    return cols
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Counts of items by status, repair and rejection reason.
+
+    Attributes
+    ----------
+    n_items : int
+        Number of items (question x group labels x source).
+    by_status : pandas.Series
+        Items per status; sums to ``n_items``.
+    by_repair : pandas.Series
+        Repaired items per repair code (an item may need several repairs).
+    by_reason : pandas.Series
+        Rejected items per reason code; sums to the rejected count.
+    """
+
+    n_items: int
+    by_status: pd.Series
+    by_repair: pd.Series
+    by_reason: pd.Series
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table with columns ``kind``, ``name``, ``items``."""
+        parts = []
+        for kind, s in (("status", self.by_status), ("repair", self.by_repair), ("reason", self.by_reason)):
+            parts.append(pd.DataFrame({"kind": kind, "name": s.index.astype(str), "items": s.to_numpy(dtype=int)}))
+        return pd.concat(parts, ignore_index=True)
+
+    def __str__(self):
+        lines = [f"{self.n_items} items"]
+        for st in ("ok", "repaired", "rejected"):
+            n = int(self.by_status.get(st, 0))
+            lines.append(f"  {st:<9}{n:>8}  ({100 * n / max(self.n_items, 1):.2f}%)")
+        if len(self.by_repair):
+            lines.append("repairs (items):")
+            lines += [f"  {k:<22}{int(v):>8}" for k, v in self.by_repair.items()]
+        if len(self.by_reason):
+            lines.append("rejections (items):")
+            lines += [f"  {k:<22}{int(v):>8}" for k, v in self.by_reason.items()]
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        return str(self)
+
+
+def status_report(frame) -> StatusReport:
+    """Count the items of a tidy frame by status, repair and reason.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Output of :func:`read_results` (needs ``question`` and ``status``).
+
+    Returns
+    -------
+    StatusReport
+        Every item is counted exactly once in ``by_status``.
+    """
+    for col in ("question", "status"):
+        if col not in frame.columns:
+            raise ValueError(f"status_report: column {col!r} is missing from the frame.")
+    items = frame.drop_duplicates(_item_columns(frame))
+    bad = sorted(set(items["status"].astype(str)) - {"ok", "repaired", "rejected"})
+    if bad:
+        raise ValueError(f"status_report: column 'status' has values {bad}; allowed: ok, repaired, rejected.")
+    by_status = items["status"].astype(str).value_counts().reindex(["ok", "repaired", "rejected"], fill_value=0)
+    reps = items.loc[items["status"] == "repaired", "repairs"].astype(str) if "repairs" in items else pd.Series([], dtype=str)
+    rep_counts = {}
+    for r in reps:
+        for code in filter(None, r.split(";")):
+            rep_counts[code] = rep_counts.get(code, 0) + 1
+    order = [r for r in REPAIRS if r in rep_counts] + sorted(set(rep_counts) - set(REPAIRS))
+    by_repair = pd.Series({k: rep_counts[k] for k in order}, dtype="int64")
+    reasons = items.loc[items["status"] == "rejected", "reason"].astype(str) if "reason" in items else pd.Series([], dtype=str)
+    by_reason = reasons.str.split(":", n=1).str[0].value_counts().astype("int64")
+    by_reason.index.name = None
+    by_status.index.name = None
+    return StatusReport(n_items=len(items), by_status=by_status, by_repair=by_repair, by_reason=by_reason)

@@ -1,0 +1,358 @@
+"""Turn a model's raw answer text into a probability distribution over options.
+
+Every parsed item gets a *status*:
+
+``ok``
+    The answer was in the requested format (a mapping from option key to a
+    percentage or probability, e.g. ``{'1': '31.01%', '2': '3.21%'}``) and its
+    probabilities sum to 1 within ``sum_tolerance`` (rounding).
+``repaired``
+    The answer needed one or more repairs that the :class:`RepairPolicy`
+    allows; the repairs are listed in ``repairs``.
+``rejected``
+    The answer could not be turned into a distribution, or needed a repair
+    the policy forbids; ``reason`` says why, starting with a short code.
+
+Repair codes (in the order they are applied):
+
+``extracted``
+    The mapping was found inside other text (reasoning, an echoed question).
+``value_strings``
+    Values needed cleaning beyond a number with an optional ``%`` (words such
+    as "about", "percent", or a mix of ``%`` and bare numbers).
+``percent_scale``
+    Bare numbers on a 0-100 scale (no ``%`` sign) were read as percentages.
+``keys_rebased``
+    The answer used 0-based keys (``0 .. n-1``) for a question keyed
+    ``1 .. n``; each key was shifted by one.
+``extra_zero_dropped``
+    Keys that are not options of the question but carry probability 0 were
+    dropped.
+``missing_zero``
+    Options absent from the answer were given probability 0.
+``renormalized``
+    The probabilities summed to more than ``sum_tolerance`` away from 1 and
+    were rescaled to sum to 1.
+``invalid_tokens_dropped``
+    (sequence-of-tokens answers) tokens that are not option keys were
+    ignored when counting.
+``duplicates_dropped``
+    (results files) the file answers the same question in more than one
+    row (a re-run appended to the file); the last row was kept.
+
+Rejection codes: ``empty``, ``truncated``, ``no_mapping``, ``bad_value``,
+``duplicate_key``, ``unknown_keys``, ``negative``, ``zero_sum``,
+``sum_out_of_range``, ``too_few_options``, ``not_allowed`` (a repair the
+policy forbids; the message names it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["RepairPolicy", "ParsedAnswer", "parse_distribution", "resolve_policy", "REPAIRS"]
+
+REPAIRS = (
+    "extracted",
+    "value_strings",
+    "percent_scale",
+    "keys_rebased",
+    "extra_zero_dropped",
+    "missing_zero",
+    "renormalized",
+    "invalid_tokens_dropped",
+    "duplicates_dropped",
+)
+
+
+@dataclass(frozen=True)
+class RepairPolicy:
+    """Which repairs of a messy verbalized distribution are allowed.
+
+    Parameters
+    ----------
+    name : str
+        Label of the policy (recorded nowhere but in reports and errors).
+    extracted, value_strings, percent_scale, keys_rebased, extra_zero_dropped, missing_zero, renormalized, invalid_tokens_dropped, duplicates_dropped : bool
+        Whether the repair of that name (see :mod:`inference.parsing`) is
+        allowed.  An answer that needs a forbidden repair is rejected with
+        reason ``not_allowed``.
+    sum_tolerance : float
+        Sums within ``1 ± sum_tolerance`` count as rounding: the answer stays
+        ``ok`` and is rescaled silently.
+    max_sum_error : float
+        Sums outside ``1 ± max_sum_error`` are rejected (``sum_out_of_range``)
+        even when renormalizing is allowed.
+    min_options : int
+        Fewest options that must carry an answered value (missing options
+        filled with 0 do not count).
+
+    Notes
+    -----
+    Two presets exist: ``"lenient"`` (the default; every repair allowed,
+    sums between 0.5 and 1.5 renormalized) and ``"strict"`` (no repair
+    allowed: only answers in the requested format whose sum rounds to 1).
+    Use :func:`resolve_policy` to turn a name into a policy, and
+    :func:`dataclasses.replace` to derive a variant.
+    """
+
+    name: str = "lenient"
+    extracted: bool = True
+    value_strings: bool = True
+    percent_scale: bool = True
+    keys_rebased: bool = True
+    extra_zero_dropped: bool = True
+    missing_zero: bool = True
+    renormalized: bool = True
+    invalid_tokens_dropped: bool = True
+    duplicates_dropped: bool = True
+    sum_tolerance: float = 0.01
+    max_sum_error: float = 0.5
+    min_options: int = 1
+
+    def __post_init__(self):
+        if not (0 <= self.sum_tolerance < 1):
+            raise ValueError(f"RepairPolicy: `sum_tolerance` must be in [0, 1); got {self.sum_tolerance!r}.")
+        if not (self.max_sum_error >= self.sum_tolerance):
+            raise ValueError(
+                f"RepairPolicy: `max_sum_error` ({self.max_sum_error!r}) must be >= `sum_tolerance` "
+                f"({self.sum_tolerance!r})."
+            )
+        if int(self.min_options) != self.min_options or self.min_options < 1:
+            raise ValueError(f"RepairPolicy: `min_options` must be a positive integer; got {self.min_options!r}.")
+
+    def allows(self, repair: str) -> bool:
+        return bool(getattr(self, repair))
+
+
+LENIENT = RepairPolicy()
+STRICT = replace(
+    RepairPolicy(),
+    name="strict",
+    **{f.name: False for f in fields(RepairPolicy) if f.name in REPAIRS},
+)
+_PRESETS = {"lenient": LENIENT, "strict": STRICT}
+
+
+def resolve_policy(policy) -> RepairPolicy:
+    """Return a :class:`RepairPolicy` from a preset name or a policy."""
+    if isinstance(policy, RepairPolicy):
+        return policy
+    if policy is None:
+        return LENIENT
+    if isinstance(policy, str):
+        try:
+            return _PRESETS[policy]
+        except KeyError:
+            raise ValueError(f"`policy` must be one of {sorted(_PRESETS)} or a RepairPolicy; got {policy!r}.") from None
+    raise TypeError(f"`policy` must be a preset name or a RepairPolicy; got {type(policy).__name__}.")
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """Result of parsing one answer.
+
+    Attributes
+    ----------
+    probs : tuple of float
+        Probability of each option, in the order of the question's keys
+        (all NaN when rejected).
+    status : str
+        ``"ok"``, ``"repaired"`` or ``"rejected"``.
+    repairs : tuple of str
+        Repair codes applied (empty unless repaired).
+    reason : str
+        ``"<code>: <message>"`` when rejected, else ``""``.
+    """
+
+    probs: tuple
+    status: str
+    repairs: tuple = ()
+    reason: str = ""
+
+
+_QUOTES = "'\"‘’“”`"
+_DICT_RE = re.compile(r"\{[^{}]*\}")
+_NUM_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_PAIR_SPLIT = re.compile(r",(?=\s*[" + _QUOTES + r"]?\s*[^,:" + _QUOTES + r"]+?\s*[" + _QUOTES + r"]?\s*:)")
+_WORDS_RE = re.compile(r"(?i)\b(?:about|approx(?:imately)?|around|roughly|ca\.?|percent|pct)\b|[~≈]")
+
+
+def _canon(key: str) -> str:
+    k = key.strip().strip(_QUOTES).strip()
+    try:
+        f = float(k)
+    except ValueError:
+        return k.lower()
+    if math.isfinite(f) and f == int(f):
+        return str(int(f))
+    return k.lower()
+
+
+def _reject(n, code, message):
+    return ParsedAnswer(probs=(math.nan,) * n, status="rejected", reason=f"{code}: {message}")
+
+
+def _parse_value(raw: str):
+    """Return (value, had_percent, needed_cleaning) or None."""
+    v = raw.strip().strip(_QUOTES).strip()
+    pct = "%" in v or "％" in v
+    core = v.replace("％", "%").rstrip("%").strip()
+    if _NUM_RE.match(core) and v.count("%") + v.count("％") <= 1 and (not pct or v.endswith(("%", "％"))):
+        return float(core), pct, False
+    cleaned = _WORDS_RE.sub(" ", v).replace("％", "%")
+    cleaned = cleaned.replace("%", " ").strip().rstrip(".").strip().strip(_QUOTES).strip()
+    if "percent" in v.lower():
+        pct = True
+    if _NUM_RE.match(cleaned):
+        return float(cleaned), pct, True
+    return None
+
+
+def parse_distribution(text, keys, *, policy="lenient", question=None) -> ParsedAnswer:
+    """Parse a verbalized distribution such as ``{'1': '70%', '2': '30%'}``.
+
+    Parameters
+    ----------
+    text : str or None
+        Raw model output.
+    keys : sequence of str
+        The question's option keys, in order.
+    policy : str or RepairPolicy, optional
+        ``"lenient"`` (default), ``"strict"`` or a :class:`RepairPolicy`.
+    question : str, optional
+        Question id, used in messages only.
+
+    Returns
+    -------
+    ParsedAnswer
+        ``probs`` aligned with ``keys``; see the module docstring for the
+        status, repair and rejection codes.
+    """
+    policy = resolve_policy(policy)
+    keys = [str(k).strip() for k in keys]
+    n = len(keys)
+    qname = f"question {question!r}" if question is not None else "the question"
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return _reject(n, "empty", "the response is empty")
+    text = str(text)
+    stripped = text.strip()
+    repairs = []
+
+    blocks = _DICT_RE.findall(stripped)
+    if not blocks:
+        if "{" in stripped:
+            return _reject(n, "truncated", "the mapping opens with '{' but never closes")
+        return _reject(n, "no_mapping", "no '{key: probability}' mapping in the response")
+    body_block = blocks[-1]
+    if body_block != stripped:
+        repairs.append("extracted")
+    body = body_block[1:-1].strip()
+    if not body:
+        return _reject(n, "no_mapping", "the mapping is empty")
+
+    # --- key/value pairs -------------------------------------------------
+    pairs = []
+    for part in _PAIR_SPLIT.split(body):
+        part = part.strip().rstrip(",").strip()
+        if not part:
+            continue
+        if ":" not in part:
+            return _reject(n, "bad_value", f"cannot read {part!r} as 'key: value'")
+        k, v = part.split(":", 1)
+        parsed = _parse_value(v)
+        if parsed is None:
+            return _reject(n, "bad_value", f"value {v.strip()!r} of key {k.strip().strip(_QUOTES)!r} is not a number")
+        pairs.append((_canon(k), parsed))
+    if not pairs:
+        return _reject(n, "no_mapping", "the mapping has no entries")
+
+    seen = set()
+    for k, _ in pairs:
+        if k in seen:
+            return _reject(n, "duplicate_key", f"key {k!r} is given more than once")
+        seen.add(k)
+
+    values = [p[1][0] for p in pairs]
+    has_pct = [p[1][1] for p in pairs]
+    if any(p[1][2] for p in pairs) or (any(has_pct) and not all(has_pct)):
+        repairs.append("value_strings")
+    if any(v < 0 for v in values):
+        return _reject(n, "negative", "a probability is negative")
+    total = sum(values)
+    if any(has_pct):
+        probs = [v / 100.0 for v in values]
+    elif total > 1 + policy.max_sum_error:
+        # bare numbers on a 0-100 scale
+        repairs.append("percent_scale")
+        probs = [v / 100.0 for v in values]
+    else:
+        probs = list(values)
+
+    # --- keys --------------------------------------------------------------
+    canon_keys = [_canon(k) for k in keys]
+    index = {k: i for i, k in enumerate(canon_keys)}
+    resp_keys = [k for k, _ in pairs]
+    unknown = [k for k in resp_keys if k not in index]
+    if unknown:
+        rebased = _try_rebase(resp_keys, canon_keys)
+        if rebased is not None:
+            repairs.append("keys_rebased")
+            resp_keys = rebased
+            unknown = []
+    if unknown:
+        extra_mass = [p for k, p in zip(resp_keys, probs) if k not in index]
+        if all(p == 0 for p in extra_mass):
+            repairs.append("extra_zero_dropped")
+            kept = [(k, p) for k, p in zip(resp_keys, probs) if k in index]
+            resp_keys = [k for k, _ in kept]
+            probs = [p for _, p in kept]
+        else:
+            return _reject(
+                n, "unknown_keys", f"keys {unknown} are not options of {qname} (options {keys})"
+            )
+    if len(resp_keys) < policy.min_options:
+        return _reject(n, "too_few_options", f"{len(resp_keys)} option(s) answered, policy needs {policy.min_options}")
+    out = [0.0] * n
+    for k, p in zip(resp_keys, probs):
+        out[index[k]] = p
+    if len(resp_keys) < n:
+        repairs.append("missing_zero")
+
+    total = sum(out)
+    if total <= 0:
+        return _reject(n, "zero_sum", "all probabilities are zero")
+    err = abs(total - 1.0)
+    if err > policy.max_sum_error:
+        return _reject(
+            n, "sum_out_of_range",
+            f"probabilities sum to {total:.4g}, outside 1 ± {policy.max_sum_error:g}",
+        )
+    if err > policy.sum_tolerance:
+        repairs.append("renormalized")
+    out = [p / total for p in out]
+
+    for r in repairs:
+        if not policy.allows(r):
+            return _reject(n, "not_allowed", f"needs repair {r!r}, which policy {policy.name!r} does not allow")
+    if repairs:
+        ordered = tuple(r for r in REPAIRS if r in repairs)
+        return ParsedAnswer(probs=tuple(out), status="repaired", repairs=ordered)
+    return ParsedAnswer(probs=tuple(out), status="ok")
+
+
+def _try_rebase(resp_keys, canon_keys):
+    """Map 0-based keys 0..n-1 onto integer keys 1..n, or return None."""
+    try:
+        r = [int(k) for k in resp_keys]
+        q = [int(k) for k in canon_keys]
+    except ValueError:
+        return None
+    if 0 not in r or 0 in q:
+        return None
+    shifted = [str(k + 1) for k in r]
+    if set(shifted) <= set(canon_keys):
+        return shifted
+    return None

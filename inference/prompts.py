@@ -1,0 +1,311 @@
+"""Prompts for the four answer methods and six steering conditions.
+
+Templates are data: :file:`inference/templates.json` holds one entry per
+language (instruction of each method, persona sentence, labels, country
+names).  The verbalized-distribution prompt follows Liu, Kaneko & Chu (2025,
+App. B.3): task instruction, few-shot examples that fix the output format,
+then the question with its options as ``'1'. label`` lines and ``Answer:``.
+
+Steering conditions
+-------------------
+``none``
+    English instruction; few-shot examples with *random* distributions (they
+    only show the format).
+``persona``
+    as ``none`` plus a sentence asking for the answers of people from
+    ``country``.
+``few-shot``
+    examples carry the *real* distributions of ``country`` (from a tidy
+    distribution frame or a file such as ``inputs/few_shot/lang-En_dist-<country>.txt``).
+``language``
+    instruction, examples and question in the target language (the bank must
+    be in that language, e.g. ``WV7_German.jsonl``); random examples.
+``language-persona``, ``language-few-shot``
+    the combinations.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "STEERINGS",
+    "FewShotExamples",
+    "PromptBuilder",
+    "load_templates",
+    "format_question",
+    "format_distribution",
+]
+
+METHODS = ("verbalized", "logprobs", "sequence", "freetext")
+STEERINGS = ("none", "persona", "few-shot", "language", "language-persona", "language-few-shot")
+DEFAULT_EXAMPLE_IDS = ("Q60", "Q70", "Q90", "Q110", "Q130")  # paper Table 5, default
+_SEPARATOR = "\n\n------\n\n"
+
+
+@lru_cache(maxsize=4)
+def _read_templates(path: str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def load_templates(path=None) -> dict:
+    """Prompt templates keyed by language name (default: the packaged file)."""
+    path = Path(path) if path is not None else Path(__file__).with_name("templates.json")
+    if not path.exists():
+        raise FileNotFoundError(f"templates file {str(path)!r} does not exist.")
+    return _read_templates(str(path))
+
+
+def format_question(question, template, *, order=None) -> str:
+    """``Question: ...`` followed by one ``'key'. label`` line per option."""
+    idx = range(question.n_options) if order is None else order
+    lines = [f"{template['question_label']}: {question.text}"]
+    lines += [f"'{question.keys[i]}'. {question.choices[i]}" for i in idx]
+    return "\n".join(lines)
+
+
+def format_distribution(keys, probs) -> str:
+    """The answer format of the paper: ``{'1': '31.01%', '2': '3.21%'}``."""
+    return "{" + ", ".join(f"'{k}': '{100 * p:.2f}%'" for k, p in zip(keys, probs)) + "}"
+
+
+@dataclass(frozen=True)
+class FewShotExamples:
+    """A block of few-shot examples (question, options, answer distribution).
+
+    Build it with :meth:`from_file` (a block of text used verbatim, e.g. the
+    seed's ``inputs/few_shot/*.txt`` or ``inputs/sensitivity/*.txt``),
+    :meth:`from_distributions` (real group distributions from a tidy frame)
+    or :meth:`random` (random distributions: format only).
+
+    Attributes
+    ----------
+    text : str
+        The block as inserted in the prompt.
+    ids : tuple of str
+        Question ids used as examples (empty when read from a file).
+    source : str
+        Where the block came from.
+    """
+
+    text: str
+    ids: tuple = ()
+    source: str = ""
+
+    @property
+    def n_examples(self) -> int:
+        if self.ids:
+            return len(self.ids)
+        return max(1, self.text.count("------") + (0 if self.text.strip().endswith("------") else 0))
+
+    @classmethod
+    def from_file(cls, path):
+        """Use a text file of examples verbatim."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"few-shot file {str(path)!r} does not exist.")
+        text = path.read_text(encoding="utf-8").strip()
+        if not text:
+            raise ValueError(f"few-shot file {str(path)!r} is empty.")
+        return cls(text=text, source=str(path))
+
+    @classmethod
+    def from_distributions(cls, frame, bank, *, template, ids=None, n=5, exclude=(), where=None):
+        """Examples from real distributions in a tidy frame.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy distributions (``question``, ``option``, ``prob`` and group
+            columns).
+        bank : QuestionBank
+            Wording of the example questions (in the prompt language).
+        template : dict
+            Language template (labels).
+        ids : sequence of str, optional
+            Example question ids (default: the paper's ``Q60, Q70, Q90,
+            Q110, Q130`` where available, then other ids of the frame).
+        n : int
+            Number of examples.
+        exclude : sequence of str
+            Ids never used (the question being asked).
+        where : dict, optional
+            Group filter, e.g. ``{"country": "Germany"}``.
+        """
+        for col in ("question", "option", "prob"):
+            if col not in frame.columns:
+                raise ValueError(f"few-shot distributions: column {col!r} is missing.")
+        sub = frame
+        for col, val in (where or {}).items():
+            if col not in sub.columns:
+                raise ValueError(f"few-shot distributions: no column {col!r} to select {col} == {val!r}.")
+            sub = sub[sub[col].astype(str) == str(val)]
+        if "status" in sub.columns:
+            sub = sub[sub["status"].astype(str) != "rejected"]
+        if sub.empty:
+            raise ValueError(f"few-shot distributions: no rows for {where or 'the frame'}.")
+        available = [q for q in dict.fromkeys(sub["question"].astype(str)) if q in bank and q not in exclude]
+        order = list(ids) if ids is not None else [q for q in DEFAULT_EXAMPLE_IDS if q in available] + [
+            q for q in available if q not in DEFAULT_EXAMPLE_IDS
+        ]
+        chosen = [q for q in order if q in available][:n]
+        if len(chosen) < n:
+            raise ValueError(
+                f"few-shot distributions: only {len(chosen)} usable example question(s) for {where or 'the frame'}, "
+                f"{n} needed."
+            )
+        blocks = []
+        for qid in chosen:
+            q = bank[qid]
+            rows = sub[sub["question"].astype(str) == qid].groupby("option")["prob"].sum()
+            probs = [float(rows.get(p, 0.0)) for p in q.positions]
+            s = sum(probs)
+            probs = [p / s for p in probs] if s > 0 else probs
+            blocks.append(
+                format_question(q, template) + f"\n{template['answer_label']}: " + format_distribution(q.keys, probs)
+            )
+        return cls(text=_SEPARATOR.join(blocks), ids=tuple(chosen), source=f"distributions {where or ''}".strip())
+
+    @classmethod
+    def random(cls, bank, *, template, n=5, exclude=(), rng=None):
+        """Examples with random (Dirichlet(1)) distributions: format only."""
+        rng = np.random.default_rng(rng)
+        pool = [q for q in DEFAULT_EXAMPLE_IDS if q in bank] + [q for q in bank.ids if q not in DEFAULT_EXAMPLE_IDS]
+        chosen = [q for q in pool if q not in exclude][:n]
+        if len(chosen) < n:
+            raise ValueError(f"the question bank has only {len(chosen)} questions for {n} random examples.")
+        blocks = []
+        for qid in chosen:
+            q = bank[qid]
+            probs = rng.dirichlet(np.ones(q.n_options))
+            blocks.append(
+                format_question(q, template) + f"\n{template['answer_label']}: " + format_distribution(q.keys, probs)
+            )
+        return cls(text=_SEPARATOR.join(blocks), ids=tuple(chosen), source="random")
+
+
+class PromptBuilder:
+    """Build chat messages for one method and steering condition.
+
+    Parameters
+    ----------
+    method : {"verbalized", "logprobs", "sequence", "freetext"}
+    steering : {"none", "persona", "few-shot", "language", "language-persona", "language-few-shot"}
+    country : str, optional
+        Needed for persona and few-shot steering.
+    language : str, optional
+        Template language (default: English, or the bank language for
+        ``language*`` steering).
+    examples : FewShotExamples or callable, optional
+        The example block (verbalized method), or a callable
+        ``examples(question) -> FewShotExamples`` for per-question blocks.
+        Default: random-distribution examples from the bank, excluding the
+        asked question.
+    n_examples : int
+        Number of generated examples (default 5, as in the paper).
+    n_sequence : int
+        Answers requested by the sequence method (default 30).
+    shuffle_options : bool
+        Show options in a random order (keys unchanged; sensitivity study).
+    rng : seed or Generator, optional
+        For random examples and option shuffling.
+    templates : dict, optional
+        Override :func:`load_templates`.
+    """
+
+    def __init__(self, *, method="verbalized", steering="none", country=None, language=None, examples=None,
+                 n_examples=5, n_sequence=30, shuffle_options=False, rng=None, templates=None):
+        if method not in METHODS:
+            raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
+        if steering not in STEERINGS:
+            raise ValueError(f"`steering` must be one of {list(STEERINGS)}; got {steering!r}.")
+        if ("persona" in steering or "few-shot" in steering) and not country:
+            raise ValueError(f"steering {steering!r} needs `country`.")
+        if "few-shot" in steering and examples is None:
+            raise ValueError(
+                f"steering {steering!r} needs `examples` (real distributions of {country!r}: "
+                "FewShotExamples.from_distributions or .from_file)."
+            )
+        templates = templates if templates is not None else load_templates()
+        if language is None:
+            language = "English"
+        if language not in templates:
+            raise ValueError(f"no prompt template for language {language!r}; templates exist for {sorted(templates)}.")
+        if steering.startswith("language") and language == "English":
+            raise ValueError(f"steering {steering!r} needs a target `language` other than English.")
+        if int(n_examples) < 1 or int(n_sequence) < 1:
+            raise ValueError("`n_examples` and `n_sequence` must be positive integers.")
+        self.method, self.steering, self.country, self.language = method, steering, country, language
+        self.template = templates[language]
+        self.examples = examples
+        self.n_examples = int(n_examples)
+        self.n_sequence = int(n_sequence)
+        self.shuffle_options = bool(shuffle_options)
+        self._seed = int(np.random.default_rng(rng).integers(2**63 - 1))
+
+    def _country_name(self):
+        return self.template.get("countries", {}).get(self.country, self.country)
+
+    def _examples_for(self, question, bank):
+        ex = self.examples
+        if callable(ex) and not isinstance(ex, FewShotExamples):
+            ex = ex(question)
+        if ex is None:
+            ex = FewShotExamples.random(bank, template=self.template, n=self.n_examples, exclude=(question.id,),
+                                        rng=self._seed)
+        return ex
+
+    def messages(self, question, bank):
+        """Chat messages (a single user turn) asking ``question``."""
+        t = self.template
+        order = None
+        if self.shuffle_options:
+            rng = np.random.default_rng([self._seed, sum(map(ord, question.id))])
+            order = list(rng.permutation(question.n_options))
+        qblock = format_question(question, t, order=order)
+        persona = "persona" in self.steering
+        if self.method == "freetext":
+            lines = []
+            if persona:
+                lines.append(t["persona_freetext"].format(country=self._country_name()))
+            if t.get("freetext"):
+                lines.append(t["freetext"])
+            idx = order if order is not None else range(question.n_options)
+            lines.append(question.text)
+            lines += [f"{question.keys[i]}. {question.choices[i]}" for i in idx]
+            return [{"role": "user", "content": "\n".join(lines)}]
+        parts = []
+        if self.method == "verbalized":
+            ex = self._examples_for(question, bank)
+            instr = t["verbalized"].format(n_examples=ex.n_examples if ex.ids else self.n_examples)
+            if persona:
+                instr += " " + t["persona"].format(country=self._country_name())
+            parts = [instr, ex.text, qblock + f"\n{t['answer_label']}:"]
+            return [{"role": "user", "content": _SEPARATOR.join(parts[:2]) + _SEPARATOR + parts[2]}]
+        instr = t[self.method].format(n=self.n_sequence)
+        if persona:
+            instr += " " + t["persona"].format(country=self._country_name())
+        return [{"role": "user", "content": instr + "\n\n" + qblock + f"\n{t['answer_label']}:"}]
+
+    def params(self, *, temperature=None, max_tokens=None):
+        """Generation parameters of the method (merged with explicit ones)."""
+        defaults = {
+            "verbalized": {"max_tokens": 400},
+            "logprobs": {"max_tokens": 1, "logprobs": True, "top_logprobs": 20, "temperature": 0.0},
+            "sequence": {"max_tokens": 400},
+            "freetext": {"max_tokens": 600},
+        }[self.method]
+        out = dict(defaults)
+        if temperature is not None:
+            out["temperature"] = float(temperature)
+        if max_tokens is not None:
+            out["max_tokens"] = int(max_tokens)
+        return out
