@@ -727,8 +727,9 @@ def bootstrap_alignment(
         questions.  With ``resample="both"`` both sets of jackknife influence
         values enter the acceleration together.
     rng : int or numpy.random.Generator, optional
-        Seed or generator; the same seed gives the same numbers whatever the
-        `chunk_size`.
+        Seed or generator; the same seed gives the same numbers.  Another
+        `chunk_size` gives the same replicates (BLAS may round their sums
+        differently, by about one unit in the last place).
     chunk_size : int, optional
         Replicates processed at once (memory ~ ``3 * chunk_size * N * 8``
         bytes).  Default ``2**23 // N`` (at least 1).
