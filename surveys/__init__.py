@@ -1,5 +1,14 @@
 """surveys: real WVS/ESS microdata -> weighted opinion distributions (layer of alignstat).
 
+Entry points
+------------
+distributions, means
+    Weighted option shares / mean positions per country and group, tidy.
+responses
+    Clean respondent frame (positions, country, readable factors, weight).
+RaoWuScheme, CantyDavisonScheme
+    Design-based bootstrap replicate schemes for alignstat's engine.
+
 Submodules
 ----------
 synthetic
@@ -8,12 +17,26 @@ synthetic
 
 from . import synthetic
 from ._meta import SurveyData, SurveyMeta
+from .design import CantyDavisonScheme, RaoWuScheme, stratified_variance
+from .distributions import distributions, means, responses
+from .profiles import PROFILES, FactorSpec, Profile, build_factor, get_profile
 from .synthetic import SyntheticSurvey, make_ess, make_wvs, model_answers
 
 __all__ = [
-    "synthetic",
+    "distributions",
+    "means",
+    "responses",
+    "RaoWuScheme",
+    "CantyDavisonScheme",
+    "stratified_variance",
+    "Profile",
+    "FactorSpec",
+    "PROFILES",
+    "get_profile",
+    "build_factor",
     "SurveyData",
     "SurveyMeta",
+    "synthetic",
     "SyntheticSurvey",
     "make_ess",
     "make_wvs",

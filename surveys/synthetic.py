@@ -663,8 +663,8 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
         vals = answers[:, j].copy()
         if nr[:, j].any():
             vals[nr[:, j]] = _nonresponse_codes(rng, nr[:, j], (8.0 * rep, 7.0 * rep, 9.0 * rep))
-        lab = dict(_SCALE_LABELS[s])
-        lab.update(_ess_missing_labels(width))
+        lab = {k: v for k, v in _ess_missing_labels(width).items() if k not in set(_SCALE_CODES[s])}
+        lab.update(_SCALE_LABELS[s])
         if q in _ESS_SPLIT:
             forms = _ESS_SPLIT[q]
             indicators[q] = {v: 1.0 / 3.0 for v in forms}

@@ -1,0 +1,783 @@
+"""Weighted opinion distributions and means by country and socio-demographic group.
+
+The entry points :func:`distributions` and :func:`means` take coded
+microdata (a DataFrame, a :class:`surveys.SurveyData` from the readers, or a
+synthetic survey), classify every answer (valid option / item nonresponse /
+structural missing, see :mod:`surveys._codes`), and return tidy frames in the
+format of :func:`alignstat.align`: the group columns, ``question``,
+``option`` (ordinal position) and ``prob`` -- or ``mean`` -- plus
+
+* ``n`` -- respondents of the group with a valid answer (unweighted);
+* ``n_weighted`` -- their summed weight;
+* ``n_eff`` -- Kish's effective sample size ``(sum w)^2 / sum w^2``;
+* ``nonresponse`` -- weighted share of item nonresponse (don't know,
+  refusal, no answer) among valid answers plus nonresponse, as OpinionQA
+  reports refusals; structural missings are in neither;
+* ``small_cell`` -- ``n < min_n`` (30 by default, after NCHS);
+* ``se`` (on request) -- design-based bootstrap standard error.
+
+Groups are encoded once as integer codes and all groups x options are
+summed with ``numpy.bincount`` (no per-group Python loop).  Standard errors
+re-weight *all* respondents with replicate factors and recompute each
+group's estimate (domain estimation, as ``svyby`` does).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from alignstat._warnings import DataPolicyWarning
+from alignstat.resampling import MultinomialScheme, PoissonScheme, ReplicateScheme
+
+from ._codes import NONRESPONSE, STRUCTURAL, VALID, classify_labels, classify_values, is_text
+from ._meta import SurveyData, SurveyMeta
+from .design import CantyDavisonScheme, RaoWuScheme
+from .profiles import build_factor, get_profile
+
+__all__ = ["distributions", "means", "responses"]
+
+_RESERVED = frozenset(
+    {
+        "question", "option", "prob", "count", "weight", "label", "key", "status", "reason",
+        "repairs", "source", "n", "n_weighted", "n_eff", "nonresponse", "small_cell", "se",
+        "mean", "raw", "text", "agreement", "refusal_rate", "n_samples", "n_valid",
+    }
+)
+_SE_METHODS = ("rao-wu", "canty-davison", "multinomial", "poisson")
+_SYSTEM_MISSING = {"structural": STRUCTURAL, "nonresponse": NONRESPONSE}
+
+
+# ---------------------------------------------------------------------------
+# input resolution
+# ---------------------------------------------------------------------------
+def _resolve(data, profile):
+    if isinstance(data, SurveyData):
+        df, meta, prof, src = data.data, data.meta, data.profile, data.source or "the survey data"
+    elif hasattr(data, "data") and hasattr(data, "meta") and isinstance(getattr(data, "data"), pd.DataFrame):
+        df, meta, prof = data.data, data.meta, getattr(data, "profile", None)
+        src = f"synthetic {getattr(data, 'kind', 'survey')}"
+    elif isinstance(data, pd.DataFrame):
+        df, meta, prof, src = data, SurveyMeta(), None, "the data frame"
+    else:
+        raise TypeError(
+            "`data` must be a pandas DataFrame, a surveys.SurveyData or a synthetic survey, "
+            f"got {type(data).__name__}."
+        )
+    if profile is not None:
+        prof = get_profile(profile)
+    return df, meta, prof, src
+
+
+def _weights(df, weight, prof, src):
+    """Weights as float64 (n,), and the name used."""
+    n = len(df)
+    if weight is False:
+        return np.ones(n), None
+    if weight is None:
+        name = prof.column(df, "weight") if prof is not None else None
+        if name is None:
+            return np.ones(n), None
+        weight = name
+    if isinstance(weight, str):
+        if weight not in df.columns:
+            raise ValueError(
+                f"weight column {weight!r} is not in {src} (it has {df.shape[1]} columns); "
+                "pass `weight=` the name of a weight column, or `weight=False` for unweighted shares."
+            )
+        col = df[weight]
+        if not pd.api.types.is_numeric_dtype(col):
+            raise TypeError(f"weight column {weight!r} in {src} must be numeric, got {col.dtype}.")
+        w = col.to_numpy(dtype=np.float64)
+        name = weight
+    else:
+        w = np.asarray(weight, dtype=np.float64)
+        name = "weight"
+        if w.shape != (n,):
+            raise ValueError(f"`weight` must have one value per respondent ({n}), got shape {w.shape}.")
+    bad = ~np.isfinite(w)
+    if bad.any():
+        raise ValueError(
+            f"weight column {name!r} in {src} has {int(bad.sum())} missing or infinite value(s) "
+            f"(first at row {int(np.flatnonzero(bad)[0])}); weights must be finite."
+        )
+    if (w < 0).any():
+        raise ValueError(
+            f"weight column {name!r} in {src} has {int((w < 0).sum())} negative value(s) "
+            f"(smallest {w.min():g}); weights must be non-negative."
+        )
+    if not w.sum() > 0:
+        raise ValueError(f"weight column {name!r} in {src} sums to zero; weights must have a positive sum.")
+    return w, name
+
+
+def _as_list(x, name):
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    try:
+        out = list(x)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a column name or a list of column names.") from None
+    for v in out:
+        if not isinstance(v, str):
+            raise TypeError(f"`{name}` must hold column names (str), got {v!r}.")
+    return out
+
+
+def _groups(df, by, missing_group, src):
+    """Group code per respondent (-1: excluded) and the frame of group keys."""
+    n = len(df)
+    if not by:
+        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=range(1))
+    codes, uniques = [], []
+    for col in by:
+        if col in _RESERVED:
+            raise ValueError(f"`by` column {col!r} is a reserved column name of tidy distributions.")
+        if col not in df.columns:
+            raise ValueError(f"grouping column {col!r} is not in {src}.")
+        s = df[col]
+        if missing_group is not None and s.isna().any():
+            s = s.astype(object).where(s.notna(), missing_group)
+        c, u = pd.factorize(s, sort=True, use_na_sentinel=True)
+        codes.append(np.asarray(c, dtype=np.int64))
+        uniques.append(u)
+    sizes = [max(len(u), 1) for u in uniques]
+    ok = np.ones(n, dtype=bool)
+    for c in codes:
+        ok &= c >= 0
+    comb = np.zeros(n, dtype=np.int64)
+    for c, s in zip(codes, sizes):
+        comb = comb * s + np.where(c >= 0, c, 0)
+    comb = np.where(ok, comb, -1)
+    present, g = np.unique(comb[ok], return_inverse=True)
+    out = np.full(n, -1, dtype=np.int64)
+    out[ok] = g
+    keys = {}
+    rem = present.copy()
+    for col, u, s in zip(reversed(by), reversed(uniques), reversed(sizes)):
+        keys[col] = np.asarray(u, dtype=object)[rem % s] if len(u) else np.array([], dtype=object)
+        rem = rem // s
+    keyframe = pd.DataFrame({col: keys[col] for col in by})
+    for col, u in zip(by, uniques):
+        if pd.api.types.is_numeric_dtype(u.dtype):
+            keyframe[col] = keyframe[col].astype(u.dtype)
+    return out, keyframe
+
+
+class _Encoded:
+    """One question variable: option index per respondent, state, option positions."""
+
+    __slots__ = ("name", "opt", "state", "positions")
+
+    def __init__(self, name, opt, state, positions):
+        self.name, self.opt, self.state, self.positions = name, opt, state, positions
+
+
+def _lookup(sorted_keys, values, fill):
+    """Index of each value in ``sorted_keys`` (float), ``fill`` where absent or NaN."""
+    idx = np.searchsorted(sorted_keys, values)
+    idx = np.clip(idx, 0, max(len(sorted_keys) - 1, 0))
+    hit = sorted_keys[idx] == values if len(sorted_keys) else np.zeros(values.shape, dtype=bool)
+    return np.where(hit, idx, fill), hit
+
+
+def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
+    if var not in df.columns:
+        raise ValueError(f"variable {var!r} is not a column of {src}.")
+    col = df[var]
+    sys_kind = _SYSTEM_MISSING[system_missing]
+    pos_map = positions.get(var) if positions else None
+    miss_map = missing.get(var) if isinstance(missing, dict) and var in missing else None
+    n = len(col)
+    if is_text(col):
+        cat_order = None
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
+            cat_order = [str(c) for c in col.cat.categories]
+        vals = col.astype(object).to_numpy()
+        notna = pd.notna(vals)
+        uniq = pd.unique(vals[notna])
+        states = classify_labels([str(u) for u in uniq], variable=var, missing=miss_map)
+        valid = [str(u) for u, s in zip(uniq, states) if s == VALID]
+        if pos_map is None:
+            if cat_order is None:
+                raise TypeError(
+                    f"variable {var!r} in {src} holds text answers; give their ordinal positions "
+                    f"with `positions={{{var!r}: {{label: position, ...}}}}`."
+                )
+            pos_map = {lab: float(i + 1) for i, lab in enumerate(
+                c for c in cat_order if classify_labels([c], variable=var, missing=miss_map)[0] == VALID)}
+        pos_map = {str(k): float(v) for k, v in (pos_map.items() if isinstance(pos_map, dict)
+                                                  else ((k, i + 1) for i, k in enumerate(pos_map)))}
+        unknown = sorted(set(valid) - set(pos_map))
+        if unknown:
+            raise ValueError(
+                f"variable {var!r} in {src}: answers {unknown[:5]} are neither declared missing nor "
+                "given a position in `positions`."
+            )
+        ordered = sorted((p, k) for k, p in pos_map.items() if np.isfinite(p))
+        lab2opt = {k: i for i, (p, k) in enumerate(ordered)}
+        state_of = dict(zip((str(u) for u in uniq), states))
+        opt = np.full(n, -1, dtype=np.int64)
+        state = np.full(n, sys_kind, dtype=np.int8)
+        svals = np.array([str(v) for v in vals[notna]], dtype=object)
+        st = np.array([state_of[v] for v in svals], dtype=np.int8)
+        op = np.array([lab2opt.get(v, -1) for v in svals], dtype=np.int64)
+        st = np.where((st == VALID) & (op < 0), STRUCTURAL, st)  # NaN position: not ordinal
+        state[notna] = st
+        opt[notna] = np.where(st == VALID, op, -1)
+        return _Encoded(var, opt, state, np.array([p for p, _ in ordered], dtype=np.float64))
+
+    vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    nan = np.isnan(vals)
+    uniq = pd.unique(vals[~nan]) if (~nan).any() else np.array([], dtype=np.float64)
+    code_rule = prof.code_rule if prof is not None else None
+    states = classify_values(uniq, variable=var, meta=meta, code_rule=code_rule, missing=miss_map)
+    order = np.argsort(uniq)
+    su, sst = np.asarray(uniq, dtype=np.float64)[order], states[order]
+    valid_codes = su[sst == VALID]
+    if pos_map is not None:
+        if isinstance(pos_map, dict):
+            codes = np.array([float(k) for k in pos_map], dtype=np.float64)
+            pos = np.array([float(v) for v in pos_map.values()], dtype=np.float64)
+        else:
+            codes = np.asarray(pos_map, dtype=np.float64)
+            pos = codes.copy()
+        unknown = np.setdiff1d(valid_codes, codes)
+        if unknown.size:
+            raise ValueError(
+                f"variable {var!r} in {src}: codes {unknown[:5].tolist()} are neither missing codes "
+                "nor options listed in `positions`."
+            )
+    else:
+        labels = meta.value_labels.get(var, {})
+        extra = [float(k) for k in labels
+                 if classify_values([k], variable=var, meta=meta, code_rule=code_rule,
+                                    missing=miss_map)[0] == VALID]
+        codes = np.union1d(valid_codes, np.asarray(extra, dtype=np.float64))
+        pos = codes.copy()
+    keep = np.isfinite(pos)
+    by_pos = np.argsort(pos[keep], kind="stable")
+    opt_codes, opt_pos = codes[keep][by_pos], pos[keep][by_pos]
+    # option index per respondent
+    code_sort = np.argsort(opt_codes)
+    idx, hit = _lookup(opt_codes[code_sort], vals, -1)
+    opt = np.where(hit, code_sort[np.clip(idx, 0, None)], -1).astype(np.int64)
+    sidx, shit = _lookup(su, vals, 0)
+    state = np.where(shit, sst[sidx] if len(sst) else 0, sys_kind).astype(np.int8)
+    # valid codes whose position is NaN are not ordinal options: exclude (structural)
+    state = np.where((state == VALID) & (opt < 0), STRUCTURAL, state).astype(np.int8)
+    opt = np.where(state == VALID, opt, -1)
+    return _Encoded(var, opt, state, opt_pos)
+
+
+def _combine_indicators(df, concept, spec, meta, prof, *, positions, missing, system_missing, src):
+    """A multi-indicator concept: weighted mean of the valid indicator positions per respondent."""
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"indicators[{concept!r}] must be a non-empty {{variable: weight}} mapping.")
+    num = np.zeros(len(df))
+    den = np.zeros(len(df))
+    any_nr = np.zeros(len(df), dtype=bool)
+    all_pos = []
+    for var, wt in spec.items():
+        if not (isinstance(wt, numbers.Real) and wt > 0):
+            raise ValueError(f"indicators[{concept!r}][{var!r}] must be a positive weight, got {wt!r}.")
+        e = _encode(df, var, meta, prof, positions=positions, missing=missing,
+                    system_missing=system_missing, src=src)
+        valid = e.opt >= 0
+        num[valid] += wt * e.positions[e.opt[valid]]
+        den[valid] += wt
+        any_nr |= e.state == NONRESPONSE
+        all_pos.append(e.positions)
+    value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    # snap rounding noise (e.g. (w * 9) / w) back onto the indicators' positions
+    base = np.unique(np.concatenate(all_pos))
+    if base.size:
+        near = np.clip(np.searchsorted(base, value), 1, base.size - 1) if base.size > 1 else np.zeros(value.shape, dtype=np.int64)
+        cand = np.stack([base[near - 1], base[near]]) if base.size > 1 else base[near][None, :]
+        best = cand[np.argmin(np.abs(cand - value[None, :]), axis=0), np.arange(value.size)]
+        value = np.where(np.abs(best - value) <= 1e-9 * np.maximum(1.0, np.abs(value)), best, value)
+    state = np.where(den > 0, VALID, np.where(any_nr, NONRESPONSE, STRUCTURAL)).astype(np.int8)
+    opts = np.union1d(base, value[den > 0])
+    idx, hit = _lookup(opts, value, -1)
+    opt = np.where(hit & (den > 0), idx, -1).astype(np.int64)
+    return _Encoded(concept, opt, state, opts)
+
+
+def _encode_all(df, variables, meta, prof, *, positions, missing, indicators, system_missing, src):
+    if system_missing not in _SYSTEM_MISSING:
+        raise ValueError(f"`system_missing` must be one of {tuple(_SYSTEM_MISSING)}, got {system_missing!r}.")
+    if positions is not None and not isinstance(positions, dict):
+        raise TypeError("`positions` must be a dict {variable: {code: position}}.")
+    indicators = indicators or {}
+    out = []
+    for var in variables:
+        if var in indicators:
+            out.append(_combine_indicators(df, var, indicators[var], meta, prof, positions=positions,
+                                           missing=missing, system_missing=system_missing, src=src))
+        else:
+            out.append(_encode(df, var, meta, prof, positions=positions, missing=missing,
+                               system_missing=system_missing, src=src))
+    return out
+
+
+def _default_variables(data, variables):
+    if variables is not None:
+        vs = _as_list(variables, "variables")
+        if not vs:
+            raise ValueError("`variables` is empty; name at least one question variable.")
+        return vs
+    qs = getattr(data, "questions", None)
+    if qs:
+        return list(qs)
+    raise ValueError("`variables` is required: name the question variables to tabulate.")
+
+
+# ---------------------------------------------------------------------------
+# replicate schemes
+# ---------------------------------------------------------------------------
+def _column_or_array(df, x, name, src):
+    if x is None:
+        return None
+    if isinstance(x, str):
+        if x not in df.columns:
+            raise ValueError(f"{name} column {x!r} is not in {src}.")
+        return df[x].reset_index(drop=True)
+    arr = pd.Series(np.asarray(x))
+    if len(arr) != len(df):
+        raise ValueError(f"`{name}` must have one value per respondent ({len(df)}), got {len(arr)}.")
+    return arr
+
+
+def _scheme(standard_errors, df, prof, *, strata, psu, singleton, src):
+    n = len(df)
+    if isinstance(standard_errors, ReplicateScheme):
+        if standard_errors.n_units != n:
+            raise ValueError(
+                f"the replicate scheme covers {standard_errors.n_units} respondents but {src} has {n}."
+            )
+        return standard_errors
+    if standard_errors not in _SE_METHODS:
+        raise ValueError(
+            f"`standard_errors` must be one of {_SE_METHODS}, a ReplicateScheme or None, "
+            f"got {standard_errors!r}."
+        )
+    if standard_errors == "multinomial":
+        return MultinomialScheme(n)
+    if standard_errors == "poisson":
+        return PoissonScheme(n)
+    s = _column_or_array(df, strata if strata is not None else (prof.column(df, "strata") if prof else None),
+                         "strata", src)
+    p = _column_or_array(df, psu if psu is not None else (prof.column(df, "psu") if prof else None),
+                         "psu", src)
+    if p is None:
+        raise ValueError(
+            f"`standard_errors={standard_errors!r}` needs the primary sampling units: pass `psu=` "
+            "(a column name; use a respondent id when the design has no clusters)."
+        )
+    country = prof.column(df, "country") if prof is not None else None
+    if prof is not None and country is not None and strata is None:
+        # pooled countries: strata are country x stratum; no stratum column: the country is the stratum
+        c = df[country].astype(str).reset_index(drop=True)
+        s = c if s is None else c + "\x1f" + s.astype(str)
+    cls = RaoWuScheme if standard_errors == "rao-wu" else CantyDavisonScheme
+    return cls(s, p, singleton=singleton)
+
+
+def _replicate_se(scheme, rng, n_replicates, w, numer_fn, denom_fn, est, *, chunk_bytes=64 << 20):
+    """Bootstrap SE of ratio estimates ``numer / denom`` (each a linear map of replicate weights).
+
+    ``numer_fn(RW)`` and ``denom_fn(RW)`` map replicate weights ``(r, n)`` to
+    ``(r, m)``; the estimate in each replicate is their ratio.  Returns the SE
+    (NaN where fewer than two replicates are defined) and the number of
+    replicates in which each estimate was defined.
+    """
+    R = int(n_replicates)
+    if R < 2:
+        raise ValueError(f"`n_replicates` must be at least 2, got {n_replicates!r}.")
+    n = w.shape[0]
+    step = max(1, min(R, chunk_bytes // max(8 * n, 1)))
+    s1 = np.zeros_like(est)
+    s2 = np.zeros_like(est)
+    m = np.zeros(est.shape, dtype=np.int64)
+    done = 0
+    while done < R:
+        r = min(step, R - done)
+        F = scheme.factors(rng, r)
+        if F.shape != (r, n):
+            raise ValueError(f"replicate scheme returned factors of shape {F.shape}, expected {(r, n)}.")
+        RW = F * w[None, :]
+        num = numer_fn(RW)
+        den = denom_fn(RW)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            th = num / den
+        ok = np.isfinite(th)
+        d = np.where(ok, th - est[None, :], 0.0)
+        s1 += d.sum(axis=0)
+        s2 += (d * d).sum(axis=0)
+        m += ok.sum(axis=0)
+        done += r
+    var = np.full(est.shape, np.nan)
+    good = m >= 2
+    ss = s2[good] - s1[good] ** 2 / m[good]
+    scales = np.array([scheme.variance_scale(int(k)) for k in m[good]]) if good.any() else np.array([])
+    var[good] = np.maximum(ss, 0.0) * scales
+    return np.sqrt(var), m
+
+
+# ---------------------------------------------------------------------------
+# core tabulation
+# ---------------------------------------------------------------------------
+def _check_common(min_n, on_empty):
+    if not (isinstance(min_n, numbers.Integral) and min_n >= 0):
+        raise ValueError(f"`min_n` must be a non-negative integer, got {min_n!r}.")
+    if on_empty not in ("raise", "drop"):
+        raise ValueError(f"`on_empty` must be 'raise' or 'drop', got {on_empty!r}.")
+
+
+def _group_stats(e, g, w, G):
+    valid = (e.opt >= 0) & (g >= 0)
+    gv, wv = g[valid], w[valid]
+    n = np.bincount(gv, minlength=G)
+    sw = np.bincount(gv, weights=wv, minlength=G)
+    sw2 = np.bincount(gv, weights=wv * wv, minlength=G)
+    nr = (e.state == NONRESPONSE) & (g >= 0)
+    wnr = np.bincount(g[nr], weights=w[nr], minlength=G)
+    nstruct = np.bincount(g[(e.state == STRUCTURAL) & (g >= 0)], minlength=G)
+    nnr = np.bincount(g[nr], minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1), 0.0)
+        nonresp = np.where(sw + wnr > 0, wnr / np.where(sw + wnr > 0, sw + wnr, 1), np.nan)
+    return valid, n, sw, neff, nonresp, nnr, nstruct
+
+
+def _empty_groups(e, keys, n, sw, nnr, nstruct, on_empty):
+    empty = sw <= 0
+    if empty.any() and on_empty == "raise":
+        i = int(np.flatnonzero(empty)[0])
+        key = keys.iloc[i].to_dict() if keys.shape[1] else "all respondents"
+        raise ValueError(
+            f"question {e.name!r}: group {key} has no valid answers "
+            f"({int(n[i])} with zero weight, {int(nnr[i])} nonresponse, {int(nstruct[i])} structural "
+            f"missing) -- {int(empty.sum())} such group(s); pass `on_empty='drop'` to leave them out."
+        )
+    return ~empty
+
+
+def distributions(
+    data,
+    *,
+    variables=None,
+    by=None,
+    weight=None,
+    profile=None,
+    positions=None,
+    missing=None,
+    indicators=None,
+    missing_group=None,
+    system_missing="structural",
+    min_n=30,
+    on_empty="raise",
+    standard_errors=None,
+    strata=None,
+    psu=None,
+    singleton="fail",
+    n_replicates=500,
+    rng=None,
+):
+    """Weighted option shares of survey questions per group, in tidy form.
+
+    Parameters
+    ----------
+    data : DataFrame, SurveyData or SyntheticSurvey
+        Coded microdata, one row per respondent.  Metadata (value labels,
+        missing declarations) and the profile travel with a ``SurveyData``.
+    variables : str or list of str
+        Question variables (default: a synthetic survey's questions).
+    by : str or list of str, optional
+        Grouping columns; several columns give their intersections.  Only
+        combinations that occur are returned.
+    weight : str, array_like, None or False
+        Weight column.  ``None``: the profile's default analysis weight
+        (ESS ``anweight``, WVS ``S018``) when there is a profile, else
+        unweighted; ``False``: unweighted.
+    profile : str or Profile, optional
+        ``"wvs7"``, ``"wvs_ts"`` or ``"ess"`` (overrides the data's profile).
+    positions : dict, optional
+        ``{variable: {code: position}}`` (or a list of valid codes) fixing
+        the options and their ordinal positions -- for reversed scales, text
+        answers, or to exclude a non-ordinal option (position NaN).  By
+        default the position is the numeric code.
+    missing : dict, optional
+        ``{variable: {code: "nonresponse" | "structural" | "valid"}}``
+        explicit states (highest precedence).
+    indicators : dict, optional
+        ``{concept: {variable: weight}}`` multi-indicator concepts (e.g. the
+        ESS split-ballot items); a concept named in ``variables`` is the
+        weighted mean of its valid indicator positions per respondent.
+    missing_group : str, optional
+        Label for respondents with a missing group value; by default they
+        are left out of every group.
+    system_missing : {"structural", "nonresponse"}
+        How to count NaN cells whose cause is unknown.
+    min_n : int, default 30
+        ``small_cell`` is ``n < min_n``.
+    on_empty : {"raise", "drop"}
+        A group with no valid answer to a question: raise (naming the
+        question and group) or leave it out.
+    standard_errors : {"rao-wu", "canty-davison", "multinomial", "poisson"}, ReplicateScheme or None
+        Add a ``se`` column from ``n_replicates`` bootstrap replicates:
+        design-based (strata/PSUs from ``strata=``/``psu=`` or the profile;
+        pooled countries are strata x country), plain respondent resampling
+        (the ESS seed paper's method) or any scheme.
+    strata, psu : str or array_like, optional
+        Design columns (names or arrays).
+    singleton : {"fail", "collapse", "certainty"}
+        Strata with one PSU (see :mod:`surveys.design`).
+    n_replicates : int, default 500
+    rng : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``question``, ``option`` (float position),
+        ``prob``, ``n``, ``n_weighted``, ``n_eff``, ``nonresponse``,
+        ``small_cell`` and, with standard errors, ``se``.  One row per group
+        x question x option (options with no answer get ``prob`` 0).
+        ``attrs`` record the weight used and the replicate scheme.
+
+    Notes
+    -----
+    Share of option ``k`` in group ``g``:
+    ``p_gk = sum_{i in g, y_i = k} w_i / sum_{i in g, y_i valid} w_i``;
+    ``nonresponse = W_nr / (W_valid + W_nr)``.  The bootstrap SE is
+    ``sqrt(c * sum_r (p_r - p)^2)`` around the full-sample estimate ``p``
+    with the scheme's variance scale ``c`` (``1/(R-1)`` for Rao--Wu).
+
+    Examples
+    --------
+    >>> import pandas as pd, surveys
+    >>> df = pd.DataFrame({"q": [1, 2, 2, 8], "w": [1.0, 1.0, 2.0, 1.0]})
+    >>> d = surveys.distributions(df, variables="q", weight="w", missing={"q": {8: "nonresponse"}})
+    >>> d[["option", "prob", "n", "nonresponse"]].round(3).to_numpy().tolist()
+    [[1.0, 0.25, 3.0, 0.2], [2.0, 0.75, 3.0, 0.2]]
+    """
+    return _tabulate("distributions", **locals())
+
+
+def means(
+    data,
+    *,
+    variables=None,
+    by=None,
+    weight=None,
+    profile=None,
+    positions=None,
+    missing=None,
+    indicators=None,
+    missing_group=None,
+    system_missing="structural",
+    min_n=30,
+    on_empty="raise",
+    standard_errors=None,
+    strata=None,
+    psu=None,
+    singleton="fail",
+    n_replicates=500,
+    rng=None,
+):
+    """Weighted mean ordinal position of survey questions per group, in tidy form.
+
+    Parameters are those of :func:`distributions`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``question``, ``mean`` (weighted mean position of
+        the valid answers), ``n``, ``n_weighted``, ``n_eff``,
+        ``nonresponse``, ``small_cell`` and, with standard errors, ``se``.
+
+    Examples
+    --------
+    >>> import pandas as pd, surveys
+    >>> df = pd.DataFrame({"q": [1, 2, 2, 8], "w": [1.0, 1.0, 2.0, 1.0]})
+    >>> m = surveys.means(df, variables="q", weight="w", missing={"q": {8: "nonresponse"}})
+    >>> float(m["mean"].iloc[0])
+    1.75
+    """
+    return _tabulate("means", **locals())
+
+
+def _tabulate(what, data, *, variables, by, weight, profile, positions, missing, indicators,
+              missing_group, system_missing, min_n, on_empty, standard_errors, strata, psu,
+              singleton, n_replicates, rng):
+    df, meta, prof, src = _resolve(data, profile)
+    _check_common(min_n, on_empty)
+    if indicators is None:
+        indicators = getattr(data, "indicators", None) or None
+    variables = _default_variables(data, variables)
+    by = _as_list(by, "by")
+    dup = set(by) & set(variables)
+    if dup:
+        raise ValueError(f"columns {sorted(dup)} are both grouping columns and question variables.")
+    w, wname = _weights(df, weight, prof, src)
+    g, keys = _groups(df, by, missing_group, src)
+    G = len(keys)
+    enc = _encode_all(df, variables, meta, prof, positions=positions, missing=missing,
+                      indicators=indicators, system_missing=system_missing, src=src)
+    scheme = None
+    if standard_errors is not None:
+        scheme = _scheme(standard_errors, df, prof, strata=strata, psu=psu, singleton=singleton, src=src)
+        rng = np.random.default_rng(rng)
+
+    parts = []
+    for e in enc:
+        valid, n, sw, neff, nonresp, nnr, nstruct = _group_stats(e, g, w, G)
+        keep = _empty_groups(e, keys, n, sw, nnr, nstruct, on_empty)
+        gk = np.flatnonzero(keep)
+        K = len(e.positions)
+        gv, ov, wv = g[valid], e.opt[valid], w[valid]
+        if what == "distributions":
+            cell = np.bincount(gv * K + ov, weights=wv, minlength=G * K).reshape(G, K)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob = cell[gk] / sw[gk, None]
+            est = prob.ravel()
+            rep_g = np.repeat(gk, K)
+            part = {
+                "question": np.full(gk.size * K, e.name, dtype=object),
+                "option": np.tile(e.positions, gk.size),
+                "prob": est,
+            }
+        else:
+            tot = np.bincount(gv, weights=wv * e.positions[ov], minlength=G)
+            est = tot[gk] / sw[gk]
+            rep_g = gk
+            part = {"question": np.full(gk.size, e.name, dtype=object), "mean": est}
+        part.update({
+            "n": n[rep_g].astype(np.int64),
+            "n_weighted": sw[rep_g],
+            "n_eff": neff[rep_g],
+            "nonresponse": nonresp[rep_g],
+            "small_cell": n[rep_g] < min_n,
+        })
+        if scheme is not None:
+            rows_valid = np.flatnonzero(valid)
+            gsel = np.full(G, -1, dtype=np.int64)
+            gsel[gk] = np.arange(gk.size)
+            gi = gsel[gv]
+            inkeep = gi >= 0
+            rows, gi2, ov2 = rows_valid[inkeep], gi[inkeep], ov[inkeep]
+            nk = gk.size
+            Sg = sp.csr_matrix((np.ones(rows.size), (rows, gi2)), shape=(len(w), nk))
+            if what == "distributions":
+                Sc = sp.csr_matrix((np.ones(rows.size), (rows, gi2 * K + ov2)), shape=(len(w), nk * K))
+
+                def numer(RW, Sc=Sc):
+                    return np.asarray((Sc.T @ RW.T).T)
+
+                def denom(RW, Sg=Sg, K=K):
+                    return np.repeat(np.asarray((Sg.T @ RW.T).T), K, axis=1)
+            else:
+                Sm = sp.csr_matrix((e.positions[ov2], (rows, gi2)), shape=(len(w), nk))
+
+                def numer(RW, Sm=Sm):
+                    return np.asarray((Sm.T @ RW.T).T)
+
+                def denom(RW, Sg=Sg):
+                    return np.asarray((Sg.T @ RW.T).T)
+
+            se, _m = _replicate_se(scheme, rng, n_replicates, w, numer, denom, est)
+            part["se"] = se
+        pf = pd.DataFrame(part)
+        if by:
+            kf = keys.iloc[rep_g].reset_index(drop=True)
+            pf = pd.concat([kf, pf], axis=1)
+        parts.append(pf)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    out.attrs["weight"] = wname
+    out.attrs["profile"] = getattr(prof, "name", None)
+    if scheme is not None:
+        out.attrs["scheme"] = getattr(scheme, "name", type(scheme).__name__)
+        out.attrs["n_replicates"] = int(n_replicates)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# clean respondent frame
+# ---------------------------------------------------------------------------
+def responses(
+    data,
+    *,
+    variables=None,
+    factors=None,
+    profile=None,
+    weight=None,
+    positions=None,
+    missing=None,
+    indicators=None,
+    missing_group=None,
+    system_missing="structural",
+):
+    """Clean respondent frame: one float position column per question, country, factors, weight.
+
+    Parameters
+    ----------
+    data : DataFrame, SurveyData or SyntheticSurvey
+    variables : list of str, optional
+        Question variables or concepts (default: a synthetic survey's questions).
+    factors : list of str, optional
+        Readable factors to build with the profile's :class:`~surveys.profiles.FactorSpec`
+        (default: every factor whose source variable is present).
+    profile, weight, positions, missing, indicators, system_missing
+        As in :func:`distributions`.
+    missing_group : str, optional
+        Label for respondents without a valid factor value (default NaN) --
+        the ESS seed paper's "missing as its own group".
+
+    Returns
+    -------
+    pandas.DataFrame
+        Question columns (float ordinal position, NaN: no valid answer),
+        ``country`` (when the profile names a country column), one column
+        per factor (readable strings, NaN where missing) and ``weight``.
+    """
+    df, meta, prof, src = _resolve(data, profile)
+    if indicators is None:
+        indicators = getattr(data, "indicators", None) or None
+    variables = _default_variables(data, variables)
+    enc = _encode_all(df, variables, meta, prof, positions=positions, missing=missing,
+                      indicators=indicators, system_missing=system_missing, src=src)
+    cols = {}
+    for e in enc:
+        v = np.full(len(df), np.nan)
+        ok = e.opt >= 0
+        v[ok] = e.positions[e.opt[ok]]
+        cols[e.name] = v
+    out = pd.DataFrame(cols, index=df.index)
+    if prof is not None:
+        ccol = prof.column(df, "country")
+        if ccol is not None:
+            out["country"] = df[ccol].astype(str).to_numpy(dtype=object)
+        specs = prof.factors
+        if factors is None:
+            names = [f for f, s in specs.items() if s.variable in df.columns]
+        else:
+            names = _as_list(factors, "factors")
+            bad = [f for f in names if f not in specs]
+            if bad:
+                raise ValueError(
+                    f"unknown factor(s) {bad} for profile {prof.name!r}; known: {sorted(specs)}."
+                )
+        for f in names:
+            out[f] = build_factor(df, meta, specs[f], code_rule=prof.code_rule,
+                                  missing_group=missing_group).to_numpy()
+    elif factors:
+        raise ValueError("`factors` needs a survey profile (pass `profile='ess'`, 'wvs7' or 'wvs_ts').")
+    w, _ = _weights(df, weight, prof, src)
+    out["weight"] = w
+    return out.reset_index(drop=True)
