@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .resample import PARALLEL_MIN_ELEMENTS
+
 __all__ = [
     "gather_columns",
     "gather_columns_numpy",
@@ -32,6 +34,13 @@ def _gather_columns_nb(F, perm, out):
             out[r, j] = F[r, perm[j]]
 
 
+@njit(cache=True)
+def _gather_columns_serial_nb(F, perm, out):
+    for r in range(F.shape[0]):
+        for j in range(perm.shape[0]):
+            out[r, j] = F[r, perm[j]]
+
+
 def gather_columns_numpy(F, perm, out):
     """``out[:] = F[:, perm]`` (pure-NumPy twin of :func:`gather_columns`)."""
     np.take(F, perm, axis=1, out=out)
@@ -39,8 +48,15 @@ def gather_columns_numpy(F, perm, out):
 
 
 def gather_columns(F, perm, out):
-    """``out[:] = F[:, perm]`` for C-contiguous float64 ``F``/``out`` and int64 ``perm``."""
-    _gather_columns_nb(F, perm, out)
+    """``out[:] = F[:, perm]`` for C-contiguous float64 ``F``/``out`` and int64 ``perm``.
+
+    Parallel over replicates for large inputs, serial below
+    :data:`alignstat._kernels.resample.PARALLEL_MIN_ELEMENTS` elements.
+    """
+    if out.size >= PARALLEL_MIN_ELEMENTS:
+        _gather_columns_nb(F, perm, out)
+    else:
+        _gather_columns_serial_nb(F, perm, out)
     return out
 
 

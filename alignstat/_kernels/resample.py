@@ -4,10 +4,24 @@ import numpy as np
 from numba import njit, prange
 
 
+#: Below this many elements the serial kernels are used: starting a thread team
+#: costs more than it saves on small inputs (and much more on a busy machine).
+PARALLEL_MIN_ELEMENTS = 1 << 20
+
+
 @njit(cache=True, parallel=True)
 def _count_rows_nb(idx, n):
     out = np.zeros((idx.shape[0], n), dtype=np.float64)
     for r in prange(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            out[r, idx[r, j]] += 1.0
+    return out
+
+
+@njit(cache=True)
+def _count_rows_serial_nb(idx, n):
+    out = np.zeros((idx.shape[0], n), dtype=np.float64)
+    for r in range(idx.shape[0]):
         for j in range(idx.shape[1]):
             out[r, idx[r, j]] += 1.0
     return out
@@ -31,4 +45,7 @@ def count_rows(idx, n):
     idx = np.asarray(idx)
     if idx.dtype not in (np.dtype(np.int64), np.dtype(np.uint32)):
         idx = idx.astype(np.int64)
-    return _count_rows_nb(np.ascontiguousarray(idx), int(n))
+    idx = np.ascontiguousarray(idx)
+    if idx.size >= PARALLEL_MIN_ELEMENTS:
+        return _count_rows_nb(idx, int(n))
+    return _count_rows_serial_nb(idx, int(n))
