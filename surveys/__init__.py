@@ -20,6 +20,7 @@ from ._meta import SurveyData, SurveyMeta
 from .design import CantyDavisonScheme, RaoWuScheme, stratified_variance
 from .distributions import distributions, means, responses
 from .profiles import PROFILES, FactorSpec, Profile, build_factor, get_profile
+from .readers import EXTENDED_MISSING, as_survey, guess_profile, read_survey
 from .synthetic import SyntheticSurvey, make_ess, make_wvs, model_answers
 
 __all__ = [
@@ -29,6 +30,10 @@ __all__ = [
     "RaoWuScheme",
     "CantyDavisonScheme",
     "stratified_variance",
+    "read_survey",
+    "as_survey",
+    "guess_profile",
+    "EXTENDED_MISSING",
     "Profile",
     "FactorSpec",
     "PROFILES",
