@@ -1,0 +1,220 @@
+"""Steering towards a country (Liu, Kaneko & Chu 2025, RQ2, Tables 1 and 9).
+
+For every model x target country x steering method the study reports the
+alignment of the steered answers with the target country's distribution and a
+test against no steering.
+
+The test, exactly: for one model and one target country, the per-question
+alignment (Eq. 2) of the steered answers and of the unsteered (``"none"``)
+answers with the country's distribution are *paired by question* over the
+questions both answered; the paired t-test (``test="t"``, two-sided,
+:func:`scipy.stats.ttest_rel`) or the Wilcoxon signed-rank test
+(``test="wilcoxon"``) is applied to these pairs.  The ``AVG`` row of a
+method first averages each question's alignment over the models that answered
+it under both conditions, then applies the same paired test across questions.
+Stars follow the paper: ``*`` p < .05, ``**`` p < .01, ``***`` p < .001, on
+the adjusted p-value when a multiple-testing correction is requested (Holm or
+Benjamini--Hochberg over every test in the table).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._common import align_plain, check_frame, concat_reports, usable
+
+__all__ = ["steering_alignment", "METHOD_ORDER", "significance_stars", "adjust_pvalues"]
+
+#: Row order of Tables 1 and 9.
+METHOD_ORDER = ("none", "language", "persona", "language-persona", "few-shot", "language-few-shot")
+AVERAGE = "AVG"
+
+
+def significance_stars(p):
+    """``"***"`` for p < .001, ``"**"`` < .01, ``"*"`` < .05, else ``""`` (NaN gives ``""``)."""
+    try:
+        from alignstat.stats import significance_stars as _stars
+    except ImportError:  # the core's stats module has not landed in this checkout
+        _stars = None
+    p = np.asarray(p, dtype=float)
+    if _stars is not None:
+        return np.asarray(_stars(p), dtype=object)
+    out = np.full(p.shape, "", dtype=object)
+    out[p < 0.05] = "*"
+    out[p < 0.01] = "**"
+    out[p < 0.001] = "***"
+    return out
+
+
+def adjust_pvalues(p, method):
+    """Multiple-testing adjustment of `p` (NaN entries are left out and stay NaN).
+
+    ``method``: ``"holm"`` or ``"bh"`` (Benjamini--Hochberg), through
+    :func:`alignstat.stats.adjust_pvalues` when available.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if not ok.any():
+        return out
+    try:
+        from alignstat.stats import adjust_pvalues as _adj
+
+        out[ok] = _adj(p[ok], method=method)
+    except ImportError:  # the core's stats module has not landed in this checkout
+        from scipy.stats import false_discovery_control
+
+        q = p[ok]
+        if method == "bh":
+            out[ok] = false_discovery_control(q, method="bh")
+        else:
+            order = np.argsort(q, kind="stable")
+            m = len(q)
+            adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
+            res = np.empty(m)
+            res[order] = np.minimum(adj, 1.0)
+            out[ok] = res
+    return out
+
+
+def _paired(x, y, test):
+    from scipy import stats
+
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    if n < 2 or np.allclose(x - y, 0):
+        return np.nan, np.nan, n
+    if test == "t":
+        r = stats.ttest_rel(x, y)
+    else:
+        r = stats.wilcoxon(x, y)
+    return float(r.statistic), float(r.pvalue), n
+
+
+def steering_alignment(
+    answers,
+    human,
+    *,
+    metric="wasserstein",
+    baseline="none",
+    test="t",
+    correction=None,
+    model="model",
+    condition="condition",
+    country="country",
+    policy=None,
+):
+    """Alignment per country x model x steering method, with paired tests against no steering.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        Tidy answers with `model`, `condition` (steering method) and `country`
+        (the target country of a steered run; missing for unsteered runs,
+        which are compared with every target country) -- the frame of
+        :func:`inference.read_results` on the seed's RQ1 and RQ2 folders.
+    human : DataFrame
+        Tidy human distributions by `country`.
+    metric : str
+        See :func:`alignstat.align`.
+    baseline : str
+        The condition tested against (default ``"none"``).
+    test : {"t", "wilcoxon"}
+        Paired test across questions (see the module notes).
+    correction : {None, "holm", "bh"}
+        Multiple-testing correction over all tests of the table.
+
+    Returns
+    -------
+    DataFrame
+        ``country, method, model, alignment, sd, n_questions, difference``
+        (minus the baseline's alignment over the same paired questions),
+        ``statistic, p, p_adjusted, stars, n_pairs, test``; one ``AVG`` model
+        row per country and method.  Rows are ordered as in Tables 1 and 9.
+    """
+    check_frame(answers, "answers", ["question", "option", "prob", model, condition])
+    check_frame(human, "human", ["question", "option", "prob", country])
+    if test not in ("t", "wilcoxon"):
+        raise ValueError(f"`test` must be 't' or 'wilcoxon', got {test!r}.")
+    if correction not in (None, "holm", "bh"):
+        raise ValueError(f"`correction` must be None, 'holm' or 'bh', got {correction!r}.")
+    ans = usable(answers).rename(columns={model: "model", condition: "method"})
+    if country in ans.columns:
+        ans = ans.rename(columns={country: "target"})
+    else:
+        ans = ans.assign(target=np.nan)
+    hum = human.rename(columns={country: "country"})[["question", "option", "prob", "country"]]
+    if baseline not in set(ans["method"]):
+        raise ValueError(f"`answers` has no row of the baseline condition {baseline!r} "
+                         f"(conditions: {sorted(set(ans['method']))}).")
+    steered = ans.loc[ans["method"] != baseline]
+    targets = sorted(set(steered["target"].dropna().astype(str)))
+    if steered["target"].isna().any():
+        raise ValueError(f"`answers`: steered rows (condition != {baseline!r}) need a target in column {country!r}.")
+    if not targets:
+        targets = sorted(set(hum["country"].astype(str)))
+    missing = set(targets) - set(hum["country"].astype(str))
+    if missing:
+        raise ValueError(f"target countries {sorted(missing)} have no distribution in `human`.")
+    base = ans.loc[ans["method"] == baseline]
+    base_known = base.loc[base["target"].notna()]
+    base_any = base.loc[base["target"].isna()]
+    parts = [steered, base_known]
+    if len(base_any):
+        parts += [base_any.assign(target=t) for t in targets]
+    full = pd.concat(parts, ignore_index=True)[["model", "method", "target", "question", "option", "prob"]]
+    full["target"] = full["target"].astype(str)
+    full = full.loc[full["target"].isin(targets)]
+    reports = []
+    hum_t = hum.loc[hum["country"].isin(targets)]
+    pq = align_plain(reports, full, hum_t, metric=metric, level="question",
+                     groups_a=["model", "method", "target"], groups_b=["country"], policy=policy)
+    pq = pq.loc[pq["target"] == pq["country"], ["model", "method", "country", "question", "alignment"]]
+    # AVG over models, per question
+    avg = pq.groupby(["method", "country", "question"], as_index=False)["alignment"].mean().assign(model=AVERAGE)
+    # for AVG use only questions answered by the models under both conditions: handled by pairing below
+    allq = pd.concat([pq, avg[pq.columns]], ignore_index=True)
+
+    rows = []
+    for (m, c), g in allq.groupby(["model", "country"], sort=False):
+        w = g.pivot_table(index="question", columns="method", values="alignment", aggfunc="first")
+        for meth in w.columns:
+            x = w[meth].to_numpy(dtype=float)
+            rec = {"country": c, "method": meth, "model": m, "alignment": np.nanmean(x),
+                   "sd": np.nanstd(x, ddof=1) if np.isfinite(x).sum() > 1 else np.nan,
+                   "n_questions": int(np.isfinite(x).sum())}
+            if meth == baseline or baseline not in w.columns:
+                rec.update(difference=np.nan, statistic=np.nan, p=np.nan, n_pairs=0)
+            else:
+                y = w[baseline].to_numpy(dtype=float)
+                ok = np.isfinite(x) & np.isfinite(y)
+                stat, p, n = _paired(x, y, test)
+                rec.update(difference=float(np.mean(x[ok] - y[ok])) if ok.any() else np.nan,
+                           statistic=stat, p=p, n_pairs=n)
+            rows.append(rec)
+    out = pd.DataFrame(rows)
+    out["test"] = {"t": "paired t-test across questions", "wilcoxon": "Wilcoxon signed-rank across questions"}[test]
+    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), correction) if correction else out["p"]
+    out["stars"] = significance_stars(out["p_adjusted"].to_numpy())
+    order = {m: i for i, m in enumerate(METHOD_ORDER)}
+    models = sorted(set(out["model"]) - {AVERAGE}, key=str) + [AVERAGE]
+    out["_m"] = out["method"].map(lambda v: order.get(v, len(order)))
+    out["_k"] = out["model"].map({m: i for i, m in enumerate(models)})
+    out = out.sort_values(["country", "_m", "method", "_k"], kind="stable").drop(columns=["_m", "_k"])
+    cols = ["country", "method", "model", "alignment", "sd", "n_questions", "difference", "statistic", "p",
+            "p_adjusted", "stars", "n_pairs", "test"]
+    out = out[cols].reset_index(drop=True)
+    out.attrs["params"] = dict(metric=metric, baseline=baseline, test=test, correction=correction)
+    return out
+
+
+def steering_table(result, country=None, *, digits=4):
+    """Tables 1/9 layout: methods as rows, models as columns, ``0.8526*`` cells."""
+    r = result if country is None else result.loc[result["country"] == country]
+    cell = r["alignment"].map(lambda v: f"{v:.{digits}f}") + r["stars"].fillna("")
+    wide = r.assign(cell=cell).pivot_table(index=["country", "method"], columns="model", values="cell",
+                                           aggfunc="first", sort=False)
+    cols = [c for c in wide.columns if c != AVERAGE] + ([AVERAGE] if AVERAGE in wide.columns else [])
+    return wide[cols].reset_index()

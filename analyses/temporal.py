@@ -1,0 +1,132 @@
+"""Alignment across survey waves (Liu, Kaneko & Chu 2025, RQ3, Eq. 3, Fig. 3).
+
+Countries are first filtered with Eq. 3: on the filter wave (by default the
+latest), keep the countries ``c`` with ``|A_M(c) - A_avg(c)| < tau``, where
+``A_M(c)`` is the model's alignment with country ``c`` and ``A_avg(c)`` the
+alignment of the average-human distribution (the unweighted mean over that
+wave's countries) with it.  Then, for every wave, the model's alignment with
+each kept country's distribution in that wave is averaged over the kept
+countries (mean and sd: the line and band of Fig. 3).  The same summary over
+all countries is reported alongside, so a filter that keeps few countries
+can be judged.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import alignstat
+from alignstat._warnings import SmallCellWarning
+
+from ._common import align_plain, check_frame, concat_reports, usable
+
+__all__ = ["temporal_alignment", "TemporalResult"]
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TemporalResult:
+    """Tables of the temporal study.
+
+    Attributes
+    ----------
+    filter : DataFrame
+        ``model, country, model_score, baseline_score, difference, kept`` on the filter wave.
+    per_country : DataFrame
+        ``model, wave, country, alignment, n_questions, kept``.
+    by_wave : DataFrame
+        ``model, countries`` (``"tau-filtered"`` or ``"all"``), ``wave, mean, sd, n_countries``.
+    params : dict
+    report : DataFrame
+    """
+
+    filter: pd.DataFrame
+    per_country: pd.DataFrame
+    by_wave: pd.DataFrame
+    params: dict = field(default_factory=dict)
+    report: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def temporal_alignment(
+    answers,
+    human,
+    *,
+    tau=0.02,
+    metric="wasserstein",
+    wave="wave",
+    country="country",
+    model="model",
+    filter_wave=None,
+    policy=None,
+):
+    """Alignment of each model with each wave's opinions, for the countries kept by Eq. 3.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        Tidy model answers with a `model` column.
+    human : DataFrame
+        Tidy human distributions by `country` and `wave` (e.g.
+        :func:`surveys.distributions` of WVS time-series microdata with
+        ``by=["country", "wave"]``).
+    tau : float
+        Margin of Eq. 3 (paper: 0.02).
+    metric : str
+        See :func:`alignstat.align`.
+    filter_wave : optional
+        Wave on which the filter is computed (default: the latest).
+
+    Returns
+    -------
+    TemporalResult
+    """
+    check_frame(answers, "answers", ["question", "option", "prob", model])
+    check_frame(human, "human", ["question", "option", "prob", country, wave])
+    if not np.isfinite(tau) or tau <= 0:
+        raise ValueError(f"`tau` must be a positive number, got {tau!r}.")
+    ans = usable(answers).rename(columns={model: "model"})[["model", "question", "option", "prob"]]
+    hum = human.rename(columns={country: "country", wave: "wave"})[["country", "wave", "question", "option", "prob"]]
+    waves = sorted(pd.unique(hum["wave"]))
+    if filter_wave is None:
+        filter_wave = waves[-1]
+    if filter_wave not in set(waves):
+        raise ValueError(f"`filter_wave` {filter_wave!r} is not a wave of `human` (waves: {waves}).")
+    reports = []
+    last = hum.loc[hum["wave"] == filter_wave].drop(columns="wave")
+    ms = align_plain(reports, ans, last, metric=metric, groups_a=["model"], groups_b=["country"], policy=policy)
+    avg = alignstat.average_distribution(last, over="country")
+    avg.attrs = {}
+    avg = avg.drop(columns=["n_groups"], errors="ignore").assign(baseline_group="average human")
+    bs = align_plain(reports, avg, last, metric=metric, groups_a=["baseline_group"], groups_b=["country"],
+                     policy=policy)
+    filt = ms[["model", "country", "alignment"]].rename(columns={"alignment": "model_score"}).merge(
+        bs[["country", "alignment"]].rename(columns={"alignment": "baseline_score"}), on="country", how="left")
+    filt["difference"] = filt["model_score"] - filt["baseline_score"]
+    filt["kept"] = alignstat.tau_filter(filt["model_score"].to_numpy(), filt["baseline_score"].to_numpy(), tau=tau)
+    for m, g in filt.groupby("model"):
+        if not g["kept"].any():
+            warnings.warn(f"model {m!r}: no country passes the tau filter (tau={tau}); its filtered line is empty.",
+                          SmallCellWarning, stacklevel=2)
+
+    pc = align_plain(reports, ans, hum, metric=metric, groups_a=["model"], groups_b=["country", "wave"],
+                     policy=policy)
+    pc = pc[["model", "wave", "country", "alignment", "n_questions"]]
+    kept = filt.loc[filt["kept"], ["model", "country"]].assign(kept=True)
+    pc = pc.merge(kept, on=["model", "country"], how="left")
+    pc["kept"] = pc["kept"].fillna(False).astype(bool)
+    pc = pc.sort_values(["model", "wave", "country"], kind="stable").reset_index(drop=True)
+
+    def summarise(frame, label):
+        g = frame.groupby(["model", "wave"], sort=True)["alignment"]
+        s = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n_countries": g.size()}).reset_index()
+        return s.assign(countries=label)
+
+    by_wave = pd.concat([summarise(pc.loc[pc["kept"]], "tau-filtered"), summarise(pc, "all")], ignore_index=True)
+    by_wave = by_wave[["model", "countries", "wave", "mean", "sd", "n_countries"]]
+    params = dict(tau=tau, metric=metric, filter_wave=filter_wave, waves=waves)
+    return TemporalResult(filter=filt.sort_values(["model", "country"]).reset_index(drop=True),
+                          per_country=pc, by_wave=by_wave, params=params, report=concat_reports(reports))
