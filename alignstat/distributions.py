@@ -231,22 +231,37 @@ class OpinionDistributions:
                 f"{_py(r[value])!r} for option {_py(r['option'])!r} is {what}; values must be finite and non-negative."
             )
         work["mass"] = vals
-        # identity of an option inside an item: its position, or its label when it has none
-        work["_okey"] = np.where(work["option"].isna(), "L:" + work["label"].astype(str), work["option"].astype(str))
         keycols = ["question", *groups]
-        dup = work.duplicated([*keycols, "_okey"], keep=False)
-        if dup.any():
-            r = work.loc[dup].iloc[0]
+        # integer codes: the item (question x groups) and the option's identity inside it
+        # (its position, or its label when it has none); sorting and duplicate checks run on these.
+        codes = np.column_stack([pd.factorize(work[c], sort=True, use_na_sentinel=False)[0] for c in keycols])
+        if codes.shape[1] == 1:
+            item_code = codes[:, 0]
+        else:
+            item_code = pd.DataFrame(codes).groupby(list(range(codes.shape[1])), sort=True).ngroup().to_numpy()
+        optv = work["option"].to_numpy(dtype=float)
+        unpos = np.isnan(optv)
+        lab_code = np.zeros(len(work))
+        if unpos.any():
+            lab_code[unpos] = pd.factorize(work["label"].to_numpy()[unpos], sort=True)[0]
+        okey = np.where(unpos, 0.0, optv)
+        order = np.lexsort((lab_code, okey, unpos, item_code))
+        work = work.iloc[order].reset_index(drop=True)
+        item_code, okey, lab_code, unpos = item_code[order], okey[order], lab_code[order], unpos[order]
+        same = (
+            (item_code[1:] == item_code[:-1]) & (unpos[1:] == unpos[:-1])
+            & (okey[1:] == okey[:-1]) & (lab_code[1:] == lab_code[:-1])
+        )
+        if same.any():
+            r = work.iloc[int(np.flatnonzero(same)[0]) + 1]
             raise ValueError(
                 f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option "
                 f"{_py(r['option']) if not pd.isna(r['option']) else r['label']!r} appears more than once."
             )
-        work = work.sort_values([*keycols, "option", "label"], kind="stable", na_position="last")
-        work = work.reset_index(drop=True)
-        item = work.groupby(keycols, sort=False, dropna=False).ngroup().to_numpy()
+        item = np.unique(item_code, return_inverse=True)[1]
         total = np.bincount(item, weights=work["mass"].to_numpy())
         keep = np.ones(len(work), dtype=bool)
-        first = np.unique(item, return_index=True)[1]
+        first = np.flatnonzero(np.r_[True, item[1:] != item[:-1]])
         keys = work.iloc[first][keycols].to_numpy()
         zero = total <= 0
         if zero.any():

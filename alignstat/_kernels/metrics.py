@@ -84,9 +84,7 @@ def _one(metric, p, q, x, k):
     return _tvd(p, q, k)
 
 
-@njit(cache=True, parallel=True)
-def pairwise_question_alignment(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
-    """``out[ga, gb, q]`` for every pair of items that share a question (numba)."""
+def _pairwise_body(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
     nq = pos.shape[0]
     out = np.full((n_ga, n_gb, nq), np.nan)
     for q in prange(nq):
@@ -98,6 +96,25 @@ def pairwise_question_alignment(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_g
             for j in range(offb[q], offb[q + 1]):
                 out[gi, gb[j], q] = _one(metric, pi, pb[j], x, k)
     return out
+
+
+_pairwise_serial = njit(cache=True)(_pairwise_body)
+_pairwise_parallel = njit(cache=True, parallel=True)(_pairwise_body)
+
+#: Below this many per-question comparisons one thread is faster than waking a pool.
+PARALLEL_THRESHOLD = 2_000_000
+
+
+def pairwise_question_alignment(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
+    """``out[ga, gb, q]`` for every pair of items that share a question (numba).
+
+    Runs single-threaded for small workloads (the first paper's full
+    7 x 66 x 144 comparison takes well under a millisecond), multi-threaded
+    above :data:`PARALLEL_THRESHOLD` comparisons.
+    """
+    work = int(np.sum(np.diff(offa) * np.diff(offb)))
+    kern = _pairwise_parallel if work > PARALLEL_THRESHOLD else _pairwise_serial
+    return kern(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb)
 
 
 def pairwise_question_alignment_numpy(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
@@ -130,14 +147,14 @@ def pairwise_question_alignment_numpy(metric, pos, nk, pa, ga, offa, pb, gb, off
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def summarize_over_questions(values, ddof):
     """Mean, sd (``ddof``) and count over the last axis, ignoring NaN (numba)."""
     n0, n1, nq = values.shape
     mean = np.full((n0, n1), np.nan)
     sd = np.full((n0, n1), np.nan)
     count = np.zeros((n0, n1), dtype=np.int64)
-    for i in prange(n0):
+    for i in range(n0):
         for j in range(n1):
             s = 0.0
             c = 0

@@ -204,3 +204,11 @@ def test_baseline_helpers():
         al.tau_filter([1], [1], tau=0)
     with pytest.raises(ValueError, match="`tolerance` must be non-negative"):
         al.classify_alignment([1], [1], tolerance=-1)
+
+
+def test_parallel_and_serial_kernels_agree(rng, monkeypatch):
+    case = _packed_case(rng, nq=12, n_ga=6, n_gb=7)
+    serial = K.pairwise_question_alignment(0, *case)
+    monkeypatch.setattr(K, "PARALLEL_THRESHOLD", 0)
+    parallel = K.pairwise_question_alignment(0, *case)
+    np.testing.assert_array_equal(serial, parallel)
