@@ -459,14 +459,14 @@ class _Statistic:
     # -- sums -------------------------------------------------------------------
     def group_sums(self, F):
         C = F.shape[0]
-        S = np.empty((C, self.G, self.J))
+        S = np.empty((self.G, C, self.J))
         buf = np.empty(C * self.max_members)
         for perm, bounds, Xs, g0 in self.groupings:
             if Xs is None:
                 Xs = self.X[perm]
             g1 = g0 + len(bounds) - 1
-            grouped_sums(F, Xs, perm, bounds, S[:, g0:g1, :], buffer=buf, gather=gather_columns)
-        return S
+            grouped_sums(F, Xs, perm, bounds, S[g0:g1], buffer=buf, gather=gather_columns)
+        return S.transpose(1, 0, 2)  # (C, G, J) view
 
     # -- per-question alignment -------------------------------------------------------
     def question_alignment(self, S):

@@ -5,7 +5,7 @@ occupies ``perm[bounds[g]:bounds[g + 1]]``).  For a chunk of ``C`` replicates
 with factors ``F`` (``C x N``) and a design matrix ``X`` (``N x J``, base
 weights already folded in), the sums are
 
-    out[c, g, j] = sum over i in group g of F[c, i] * X[i, j]
+    out[g, c, j] = sum over i in group g of F[c, i] * X[i, j]
 
 computed as one dense matrix product (BLAS ``gemm``) per group slice after the
 factor columns have been gathered into group order (:func:`gather_columns`,
@@ -61,7 +61,7 @@ def gather_columns(F, perm, out):
 
 
 def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns):
-    """Per-group sums ``out[c, g, :] = F[:, members(g)] @ X[members(g)]``.
+    """Per-group sums ``out[g] = F[:, members(g)] @ X[members(g)]``.
 
     Parameters
     ----------
@@ -74,8 +74,9 @@ def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns
         members are exactly ``0..N-1`` in order (no gather needed).
     bounds : ndarray of int64, shape (G + 1,)
         Group ``g`` occupies ``perm[bounds[g]:bounds[g + 1]]``.
-    out : ndarray, shape (C, G, J)
-        Receives the sums (written, not accumulated).
+    out : ndarray, shape (G, C, J)
+        Receives the sums (written, not accumulated); ``out[g]`` must be
+        C-contiguous (a strided output makes ``matmul`` about twice as slow).
     buffer : ndarray, optional
         Scratch array with at least ``C * N_f`` elements for the gathered factors.
     gather : callable
@@ -94,16 +95,16 @@ def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns
     for g in range(bounds.shape[0] - 1):
         s, e = bounds[g], bounds[g + 1]
         if e == s:
-            out[:, g, :] = 0.0
+            out[g] = 0.0
         else:
-            np.matmul(Fp[:, s:e], Xs[s:e], out=out[:, g, :])
+            np.matmul(Fp[:, s:e], Xs[s:e], out=out[g])
     return out
 
 
 def grouped_sums_numpy(F, X, codes, n_groups):
-    """Reference loop: ``out[:, g] = F[:, codes == g] @ X[codes == g]`` (test oracle)."""
-    out = np.zeros((F.shape[0], n_groups, X.shape[1]))
+    """Reference loop: ``out[g] = F[:, codes == g] @ X[codes == g]`` (test oracle)."""
+    out = np.zeros((n_groups, F.shape[0], X.shape[1]))
     for g in range(n_groups):
         members = codes == g
-        out[:, g, :] = F[:, members] @ X[members]
+        out[g] = F[:, members] @ X[members]
     return out

@@ -544,7 +544,7 @@ def test_group_sum_kernels_match_twins(rng):
     bounds = np.searchsorted(codes[perm], np.arange(7))  # groups 0..5 (5 is empty)
     a = gather_columns(F, perm, np.empty((6, len(perm))))
     np.testing.assert_array_equal(a, gather_columns_numpy(F, perm, np.empty((6, len(perm)))))
-    out = np.empty((6, 6, 4))
+    out = np.empty((6, 6, 4))  # (group, replicate, column)
     grouped_sums(F, X[perm], perm, bounds, out)
     np.testing.assert_allclose(out, grouped_sums_numpy(F, X, codes, 6), atol=1e-13)
     out2 = np.empty((6, 6, 4))
@@ -554,7 +554,7 @@ def test_group_sum_kernels_match_twins(rng):
     for c in range(6):
         for i in range(50):
             if codes[i] >= 0:
-                loop[c, codes[i]] += F[c, i] * X[i]
+                loop[codes[i], c] += F[c, i] * X[i]
     np.testing.assert_allclose(out, loop, atol=1e-13)
 
 
