@@ -113,10 +113,10 @@ def js_similarity(p, q):
     """``1 -`` the Jensen--Shannon distance in base 2 (as in GlobalOpinionQA)."""
     p = _prob(p, "p")
     q = _prob(q, "q")
-    m = 0.5 * (p + q)
-    # p / m <= 2 wherever p > 0, so the ratio is safe there; elsewhere the term is 0.
-    rp = np.divide(p, m, out=np.ones_like(m), where=p > 0)
-    rq = np.divide(q, m, out=np.ones_like(m), where=q > 0)
+    s = p + q
+    # p / m = 2p / (p + q) <= 2 wherever p > 0; written this way it cannot underflow to p / 0.
+    rp = np.divide(2 * p, s, out=np.ones_like(s), where=p > 0)
+    rq = np.divide(2 * q, s, out=np.ones_like(s), where=q > 0)
     tp = p * np.log2(rp)
     tq = q * np.log2(rq)
     return 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tq.sum(-1)), 0.0))

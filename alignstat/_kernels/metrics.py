@@ -54,11 +54,11 @@ def _jsd(p, q, k):
     # 1 - Jensen-Shannon distance in base 2 (sqrt of the divergence).
     acc = 0.0
     for j in range(k):
-        m = 0.5 * (p[j] + q[j])
+        s = p[j] + q[j]  # log(p / m) = log(2p / (p + q)): no underflow of m for subnormal inputs
         if p[j] > 0.0:
-            acc += p[j] * np.log(p[j] / m)
+            acc += p[j] * np.log(2.0 * p[j] / s)
         if q[j] > 0.0:
-            acc += q[j] * np.log(q[j] / m)
+            acc += q[j] * np.log(2.0 * q[j] / s)
     div = 0.5 * acc / _LOG2
     if div < 0.0:
         div = 0.0
@@ -136,10 +136,9 @@ def pairwise_question_alignment_numpy(metric, pos, nk, pa, ga, offa, pb, gb, off
         elif metric == LIKERT:
             val = 1.0 - np.abs((p * x).sum(-1) - (r * x).sum(-1)) / (x[-1] - x[0])
         elif metric == JSD:
-            m = 0.5 * (p + r)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tp = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0) / np.where(m > 0, m, 1.0)), 0.0)
-                tr = np.where(r > 0, r * np.log2(np.where(r > 0, r, 1.0) / np.where(m > 0, m, 1.0)), 0.0)
+            s = p + r
+            tp = p * np.log2(np.divide(2 * p, s, out=np.ones_like(s), where=p > 0))
+            tr = r * np.log2(np.divide(2 * r, s, out=np.ones_like(s), where=r > 0))
             val = 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tr.sum(-1)), 0.0))
         else:
             val = 1.0 - 0.5 * np.abs(p - r).sum(-1)

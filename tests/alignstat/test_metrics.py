@@ -212,3 +212,13 @@ def test_parallel_and_serial_kernels_agree(rng, monkeypatch):
     monkeypatch.setattr(K, "PARALLEL_THRESHOLD", 0)
     parallel = K.pairwise_question_alignment(0, *case)
     np.testing.assert_array_equal(serial, parallel)
+
+
+def test_jsd_subnormal_mass_does_not_underflow():
+    # found by hypothesis: (p + q) / 2 underflows to 0 for a subnormal q
+    p, q = np.array([0.0, 1.0, 0.0]), np.array([0.0, 1.0, 5e-324])
+    assert al.js_similarity(p, q) == pytest.approx(1.0, abs=1e-12)
+    pos = np.array([[1.0, 2.0, 3.0]])
+    args = (pos, np.array([3]), p[None], np.array([0]), np.array([0, 1]), q[None], np.array([0]), np.array([0, 1]), 1, 1)
+    assert K.pairwise_question_alignment(K.JSD, *args)[0, 0, 0] == pytest.approx(1.0, abs=1e-12)
+    assert K.pairwise_question_alignment_numpy(K.JSD, *args)[0, 0, 0] == pytest.approx(1.0, abs=1e-12)
