@@ -158,6 +158,28 @@ class _StratifiedScheme(ReplicateScheme):
         """Multiplicative factors on respondents' base weights, shape ``(R, n_units)``."""
         return self.psu_factors(rng, n_replicates)[:, self._unit_psu]
 
+    def jackknife_factors(self, rng, n_blocks):
+        """Delete-a-group jackknife over whole PSUs, shape ``(K, n_units)``.
+
+        PSUs are assigned at random to ``K = min(n_blocks, n_psu)`` groups;
+        replicate ``k`` gives factor 0 to every respondent of a PSU in group
+        ``k`` and ``K / (K - 1)`` to all others, so clusters stay intact (used
+        by alignstat's BCa acceleration).
+        """
+        rng = np.random.default_rng(rng)
+        n_blocks = int(n_blocks)
+        if n_blocks < 2:
+            raise ValueError(f"`n_blocks` must be at least 2, got {n_blocks}.")
+        if self.n_psu < 2:
+            raise ValueError("the jackknife needs at least 2 PSUs.")
+        k = min(n_blocks, self.n_psu)
+        block = np.empty(self.n_psu, dtype=np.int64)
+        block[rng.permutation(self.n_psu)] = np.arange(self.n_psu) % k
+        unit_block = block[self._unit_psu]
+        out = np.full((k, self.n_units), k / (k - 1.0))
+        out[unit_block, np.arange(self.n_units)] = 0.0
+        return out
+
     def __repr__(self):
         return (
             f"{type(self).__name__}(n_units={self.n_units}, n_strata={self.n_strata}, "

@@ -155,6 +155,7 @@ _EFFECT_DEFAULTS = {
     "nonresponse": 0.03,
     "factor_effects": None,
     "not_asked": 0.0,
+    "clustered_share": None,
 }
 
 
@@ -312,6 +313,9 @@ def _effects(kwargs):
     for key in ("country_sd", "factor_sd", "psu_sd", "country_question_sd"):
         if not (np.isfinite(out[key]) and out[key] >= 0):
             raise ValueError(f"`{key}` must be a finite non-negative number, got {out[key]!r}.")
+    cs = out["clustered_share"]
+    if cs is not None and not (0 <= cs <= 1):
+        raise ValueError(f"`clustered_share` must be in [0, 1], got {cs!r}.")
     for key in ("nonresponse", "not_asked"):
         if not (0 <= out[key] < 1):
             raise ValueError(f"`{key}` must be in [0, 1), got {out[key]!r}.")
@@ -452,7 +456,9 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
         (0.25), ``nonresponse`` (base item-nonresponse rate, 0.03),
         ``factor_effects`` (``{factor: level effects}`` to fix effects, e.g.
         ``{"gender": [0.2, -0.2]}``; levels in code order; ``generation`` and
-        ``internet_time`` in the order of their readable levels).
+        ``internet_time`` in the order of their readable levels),
+        ``clustered_share`` (share of countries whose PSUs are clusters of
+        about eight respondents rather than single respondents; 0.6).
 
     Returns
     -------
@@ -489,7 +495,8 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
     countries = list(_ESS_COUNTRIES[:C]) + [f"X{k:02d}" for k in range(len(_ESS_COUNTRIES) + 1, C + 1)]
     sizes = _country_sizes(rng, n, C)
     country = np.repeat(np.arange(C), sizes)
-    stratum, psu = _design(rng, sizes)
+    stratum, psu = _design(rng, sizes, clustered_share=0.6 if eff["clustered_share"] is None
+                           else eff["clustered_share"])
 
     # -- questions ----------------------------------------------------------
     items = list(_ESS_ITEMS[:n_questions])
@@ -726,7 +733,7 @@ def _truth(qnames, alpha, loading, n_opts, countries, u_c, factor_eff, level_nam
             "effect": delta.ravel(),
         }),
         "settings": pd.DataFrame({"setting": [k for k in eff if k != "factor_effects"],
-                                  "value": [float(eff[k]) for k in eff if k != "factor_effects"]}),
+                                  "value": [np.nan if eff[k] is None else float(eff[k]) for k in eff if k != "factor_effects"]}),
     }
 
 
@@ -833,7 +840,8 @@ def make_wvs(n_respondents=97_220, n_countries=66, n_questions=144, *, rng=0, ba
     sizes = _country_sizes(rng, n, C)
     country = np.repeat(np.arange(C), sizes)
     # WVS has no stratum variable: country is the stratum, I_PSU the cluster
-    _, psu = _design(rng, sizes, clustered_share=0.7, mean_cluster=10, strata_range=(1, 1))
+    _, psu = _design(rng, sizes, clustered_share=0.7 if eff["clustered_share"] is None
+                     else eff["clustered_share"], mean_cluster=10, strata_range=(1, 1))
 
     levels, level_names, factor_eff = {}, {}, {}
     overrides = eff["factor_effects"]
