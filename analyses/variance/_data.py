@@ -111,7 +111,9 @@ def _alignment_standin(responses, probs, positions, metric):
         mean = (p * pos[None]).sum(-1)  # M × Q
         return 1 - np.abs(responses[None] - mean[:, None, :]) / rng_
     dist = np.abs(responses[:, :, None] - pos[None])  # N × Q × K
-    return 1 - np.einsum("mqk,nqk->mnq", p, np.nan_to_num(dist)) / rng_
+    out = 1 - np.einsum("mqk,nqk->mnq", p, np.nan_to_num(dist)) / rng_
+    out[:, np.isnan(responses)] = np.nan
+    return out
 
 
 def alignment_array(data, answers, *, questions=None, metric="likert"):
@@ -129,7 +131,7 @@ def alignment_array(data, answers, *, questions=None, metric="likert"):
     except ImportError:
         respondent_alignment = None
     if respondent_alignment is not None:
-        a = np.asarray(respondent_alignment(responses, probs, positions, metric=metric), dtype=float)
+        a = np.asarray(respondent_alignment(responses, np.nan_to_num(probs), positions, metric=metric), dtype=float)
     else:
         a = _alignment_standin(responses, probs, positions, metric)
     a[:, np.isnan(responses)] = np.nan
