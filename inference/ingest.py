@@ -23,6 +23,7 @@ rejected item keeps one row per option with ``prob`` NaN.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 import json
 import math
 import warnings
@@ -74,17 +75,25 @@ def condition_from_path(path) -> dict:
 
 def _literal_list(value, *, where, column):
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
+        return [str(v).strip() for v in value]
+    out = _literal_cached(str(value))
+    if out is None:
+        raise ValueError(f"{where}: column {column!r} is not a list literal: {str(value)[:80]!r}.")
+    return list(out)
+
+
+@lru_cache(maxsize=4096)
+def _literal_cached(value):
     try:
-        out = ast.literal_eval(str(value))
+        out = ast.literal_eval(value)
     except (ValueError, SyntaxError):
         try:
-            out = json.loads(str(value))
+            out = json.loads(value)
         except ValueError:
-            raise ValueError(f"{where}: column {column!r} is not a list literal: {str(value)[:80]!r}.") from None
+            return None
     if not isinstance(out, (list, tuple)):
-        raise ValueError(f"{where}: column {column!r} is not a list: {str(value)[:80]!r}.")
-    return [str(v).strip() for v in out]
+        return None
+    return tuple(str(v).strip() for v in out)
 
 
 def _position(key):
@@ -116,6 +125,18 @@ def read_results_csv(path, *, policy="lenient", model=None, condition=None, grou
     pandas.DataFrame
         Tidy rows; see :func:`read_results`.
     """
+    return _columns_to_frame(_results_columns(path, policy=policy, model=model, condition=condition,
+                                              groups=groups, source=source))
+
+
+def _columns_to_frame(rows):
+    out = pd.DataFrame(rows)
+    out["option"] = out["option"].astype("float64")
+    out["prob"] = out["prob"].astype("float64")
+    return out
+
+
+def _results_columns(path, *, policy="lenient", model=None, condition=None, groups=None, source=None, rows=None):
     path = Path(path)
     policy = resolve_policy(policy)
     labels = {"method": "verbalized", **condition_from_path(path)}
@@ -142,7 +163,14 @@ def read_results_csv(path, *, policy="lenient", model=None, condition=None, grou
     if missing:
         raise ValueError(f"{path}: columns {missing} are missing; a results file needs {list(RESULT_COLUMNS)}.")
     src = str(path) if source is None else source
-    rows = {c: [] for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw")}
+    rows = {} if rows is None else rows
+    for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw", "source", *labels):
+        if c not in rows:
+            if c in labels and rows.get("question"):
+                rows[c] = [None] * len(rows["question"])  # label absent from earlier files
+            else:
+                rows[c] = []
+    n_before = len(rows["question"])
     last_row = {}
     n_rows = {}
     for i, qid in enumerate(df["id"]):
@@ -173,13 +201,14 @@ def read_results_csv(path, *, policy="lenient", model=None, condition=None, grou
             rows["reason"].append(parsed.reason)
             rows["repairs"].append(reps)
             rows["raw"].append(response)
-    out = pd.DataFrame(rows)
-    out["option"] = out["option"].astype("float64")
-    out["prob"] = out["prob"].astype("float64")
-    for col, val in labels.items():
-        out[col] = val
-    out["source"] = src
-    return out
+    added = len(rows["question"]) - n_before
+    rows["source"].extend([src] * added)
+    for col in rows:
+        if col in labels:
+            rows[col].extend([labels[col]] * added)
+        elif len(rows[col]) < len(rows["question"]):
+            rows[col].extend([None] * (len(rows["question"]) - len(rows[col])))
+    return rows
 
 
 def _with_repair(parsed, repair, policy, n, detail):
@@ -281,7 +310,8 @@ def _kind(path: Path) -> str:
     if suffix in (".parquet", ".pq"):
         return "tidy"
     if suffix == ".csv":
-        head = pd.read_csv(path, nrows=0).columns
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.readline()
         if "response" in head and "choice_keys" in head:
             return "results"
         return "tidy"
@@ -333,10 +363,12 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
 
     policy = resolve_policy(policy)
     frames = []
+    seed_rows = None
     for p in _expand(path_or_paths):
         kind = _kind(p)
         if kind == "results":
-            frames.append(read_results_csv(p, policy=policy, model=model, condition=condition, groups=groups))
+            seed_rows = _results_columns(p, policy=policy, model=model, condition=condition, groups=groups,
+                                         rows=seed_rows)
         elif kind == "store":
             f = read_store(p, policy=policy)
             if model is not None:
@@ -351,6 +383,8 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
             for k, v in (groups or {}).items():
                 f[k] = v
             frames.append(f)
+    if seed_rows is not None:
+        frames.insert(0, _columns_to_frame(seed_rows))
     if not frames:
         raise ValueError("read_results: no input files given.")
     out = pd.concat(frames, ignore_index=True, sort=False)
@@ -358,6 +392,8 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
     for c in group_cols:
         if out[c].isna().any():
             out[c] = out[c].astype(object).where(out[c].notna(), "none")
+        if out[c].dtype == object and all(isinstance(v, str) for v in out[c]):
+            out[c] = out[c].astype("str")
     lead = [c for c in _TIDY_ORDER if c in out.columns]
     rest = [c for c in out.columns if c not in lead and c not in group_cols]
     out = out[lead + group_cols + rest]

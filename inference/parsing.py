@@ -177,6 +177,8 @@ _QUOTES = "'\"‘’“”`"
 _DICT_RE = re.compile(r"\{[^{}]*\}")
 _NUM_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _PAIR_SPLIT = re.compile(r",(?=\s*[" + _QUOTES + r"]?\s*[^,:" + _QUOTES + r"]+?\s*[" + _QUOTES + r"]?\s*:)")
+_FAST_FULL = re.compile(r"\{\s*'[^'{}:,]+'\s*:\s*'\d+(?:\.\d+)?%'\s*(?:,\s*'[^'{}:,]+'\s*:\s*'\d+(?:\.\d+)?%'\s*)*\}")
+_FAST_PAIR = re.compile(r"'([^'{}:,]+)'\s*:\s*'(\d+(?:\.\d+)?)%'")
 _WORDS_RE = re.compile(r"(?i)\b(?:about|approx(?:imately)?|around|roughly|ca\.?|percent|pct)\b|[~≈]")
 
 
@@ -254,18 +256,12 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
         return _reject(n, "no_mapping", "the mapping is empty")
 
     # --- key/value pairs -------------------------------------------------
-    pairs = []
-    for part in _PAIR_SPLIT.split(body):
-        part = part.strip().rstrip(",").strip()
-        if not part:
-            continue
-        if ":" not in part:
-            return _reject(n, "bad_value", f"cannot read {part!r} as 'key: value'")
-        k, v = part.split(":", 1)
-        parsed = _parse_value(v)
-        if parsed is None:
-            return _reject(n, "bad_value", f"value {v.strip()!r} of key {k.strip().strip(_QUOTES)!r} is not a number")
-        pairs.append((_canon(k), parsed))
+    if _FAST_FULL.fullmatch(body_block):  # the requested format: {'1': '31.01%', ...}
+        pairs = [(_canon(k), (float(v), True, False)) for k, v in _FAST_PAIR.findall(body_block)]
+    else:
+        pairs = _slow_pairs(body)
+        if isinstance(pairs, str):
+            return _reject(n, *pairs.split("|", 1))
     if not pairs:
         return _reject(n, "no_mapping", "the mapping has no entries")
 
@@ -341,6 +337,23 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
         ordered = tuple(r for r in REPAIRS if r in repairs)
         return ParsedAnswer(probs=tuple(out), status="repaired", repairs=ordered)
     return ParsedAnswer(probs=tuple(out), status="ok")
+
+
+def _slow_pairs(body):
+    """Key/value pairs of a mapping body, or ``"code|message"`` on failure."""
+    pairs = []
+    for part in _PAIR_SPLIT.split(body):
+        part = part.strip().rstrip(",").strip()
+        if not part:
+            continue
+        if ":" not in part:
+            return f"bad_value|cannot read {part!r} as 'key: value'"
+        k, v = part.split(":", 1)
+        parsed = _parse_value(v)
+        if parsed is None:
+            return f"bad_value|value {v.strip()!r} of key {k.strip().strip(_QUOTES)!r} is not a number"
+        pairs.append((_canon(k), parsed))
+    return pairs
 
 
 def _try_rebase(resp_keys, canon_keys):
