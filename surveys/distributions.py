@@ -36,6 +36,7 @@ from alignstat.resampling import MultinomialScheme, PoissonScheme, ReplicateSche
 
 from ._codes import NONRESPONSE, STRUCTURAL, VALID, classify_labels, classify_values, is_text
 from ._meta import SurveyData, SurveyMeta
+from ._kernels import accumulate, code_presence, map_codes, scan_codes
 from .design import CantyDavisonScheme, RaoWuScheme
 from .profiles import build_factor, get_profile
 
@@ -233,13 +234,23 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
         opt[notna] = np.where(st == VALID, op, -1)
         return _Encoded(var, opt, state, np.array([p for p, _ in ordered], dtype=np.float64))
 
-    vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    nan = np.isnan(vals)
-    uniq = pd.unique(vals[~nan]) if (~nan).any() else np.array([], dtype=np.float64)
+    vals = np.ascontiguousarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    lo, hi, integer, _has_nan = scan_codes(vals)
+    fast = integer and hi - lo < 1_000_000
+    if fast:
+        size = int(hi - lo) + 1 if hi >= lo else 0
+        pres = code_presence(vals, lo, size) if size else np.zeros(0, dtype=np.int64)
+        uniq = lo + np.flatnonzero(pres).astype(np.float64)
+    else:
+        nan = np.isnan(vals)
+        uniq = np.sort(pd.unique(vals[~nan]))
     code_rule = prof.code_rule if prof is not None else None
-    states = classify_values(uniq, variable=var, meta=meta, code_rule=code_rule, missing=miss_map)
-    order = np.argsort(uniq)
-    su, sst = np.asarray(uniq, dtype=np.float64)[order], states[order]
+    labels = meta.value_labels.get(var, {})
+    label_codes = np.array([float(k) for k in labels if not isinstance(k, str)], dtype=np.float64)
+    every = np.union1d(uniq, label_codes)
+    states_all = classify_values(every, variable=var, meta=meta, code_rule=code_rule, missing=miss_map)
+    su = np.asarray(uniq, dtype=np.float64)
+    sst = states_all[np.searchsorted(every, su)] if su.size else np.zeros(0, dtype=np.int8)
     valid_codes = su[sst == VALID]
     if pos_map is not None:
         if isinstance(pos_map, dict):
@@ -255,24 +266,33 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
                 "nor options listed in `positions`."
             )
     else:
-        labels = meta.value_labels.get(var, {})
-        extra = [float(k) for k in labels
-                 if classify_values([k], variable=var, meta=meta, code_rule=code_rule,
-                                    missing=miss_map)[0] == VALID]
-        codes = np.union1d(valid_codes, np.asarray(extra, dtype=np.float64))
+        codes = every[states_all == VALID]
         pos = codes.copy()
     keep = np.isfinite(pos)
     by_pos = np.argsort(pos[keep], kind="stable")
     opt_codes, opt_pos = codes[keep][by_pos], pos[keep][by_pos]
-    # option index per respondent
     code_sort = np.argsort(opt_codes)
-    idx, hit = _lookup(opt_codes[code_sort], vals, -1)
-    opt = np.where(hit, code_sort[np.clip(idx, 0, None)], -1).astype(np.int64)
-    sidx, shit = _lookup(su, vals, 0)
-    state = np.where(shit, sst[sidx] if len(sst) else 0, sys_kind).astype(np.int8)
-    # valid codes whose position is NaN are not ordinal options: exclude (structural)
-    state = np.where((state == VALID) & (opt < 0), STRUCTURAL, state).astype(np.int8)
-    opt = np.where(state == VALID, opt, -1)
+    sorted_codes = opt_codes[code_sort]
+    # option index and state of each distinct value; NaN-position (non-ordinal) codes are excluded
+    if su.size:
+        i_opt, hit = _lookup(sorted_codes, su, -1)
+        u_opt = np.where(hit, code_sort[np.clip(i_opt, 0, None)], -1).astype(np.int64)
+    else:
+        u_opt = np.zeros(0, dtype=np.int64)
+    u_state = np.where((sst == VALID) & (u_opt < 0), STRUCTURAL, sst).astype(np.int8)
+    u_opt = np.where(u_state == VALID, u_opt, -1)
+    if fast:
+        size = max(int(hi - lo) + 1, 1) if hi >= lo else 1
+        table_opt = np.full(size, -1, dtype=np.int64)
+        table_state = np.full(size, STRUCTURAL, dtype=np.int8)
+        t = (su - lo).astype(np.int64)
+        table_opt[t] = u_opt
+        table_state[t] = u_state
+        opt, state = map_codes(vals, lo if hi >= lo else 0.0, table_opt, table_state, sys_kind)
+    else:
+        sidx, shit = _lookup(su, vals, 0)
+        opt = np.where(shit, u_opt[sidx] if su.size else -1, -1).astype(np.int64)
+        state = np.where(shit, u_state[sidx] if su.size else 0, sys_kind).astype(np.int8)
     return _Encoded(var, opt, state, opt_pos)
 
 
@@ -635,38 +655,41 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
         scheme = _scheme(standard_errors, df, prof, strata=strata, psu=psu, singleton=singleton, src=src)
         rng = np.random.default_rng(rng)
 
-    parts = []
-    for e in enc:
-        valid, n, sw, neff, nonresp, nnr, nstruct = _group_stats(e, g, w, G)
+    cols = {k: [] for k in ("question", "option", "prob", "mean", "n", "n_weighted", "n_eff",
+                            "nonresponse", "se")}
+    rep_all = []
+    qnames = []
+    g = np.ascontiguousarray(g, dtype=np.int64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    for qi, e in enumerate(enc):
+        K = len(e.positions)
+        cell, sw, sw2, swv, n, wnr, nnr, nstruct = accumulate(
+            e.opt, e.state, g, w, G, K, np.ascontiguousarray(e.positions))
         keep = _empty_groups(e, keys, n, sw, nnr, nstruct, on_empty)
         gk = np.flatnonzero(keep)
-        K = len(e.positions)
-        gv, ov, wv = g[valid], e.opt[valid], w[valid]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
+            nonresp = np.where(sw + wnr > 0, wnr / np.where(sw + wnr > 0, sw + wnr, 1.0), np.nan)
         if what == "distributions":
-            cell = np.bincount(gv * K + ov, weights=wv, minlength=G * K).reshape(G, K)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                prob = cell[gk] / sw[gk, None]
+            prob = cell.reshape(G, K)[gk] / sw[gk, None]
             est = prob.ravel()
             rep_g = np.repeat(gk, K)
-            part = {
-                "question": np.full(gk.size * K, e.name, dtype=object),
-                "option": np.tile(e.positions, gk.size),
-                "prob": est,
-            }
+            cols["option"].append(np.tile(e.positions, gk.size))
+            cols["prob"].append(est)
         else:
-            tot = np.bincount(gv, weights=wv * e.positions[ov], minlength=G)
-            est = tot[gk] / sw[gk]
+            est = swv[gk] / sw[gk]
             rep_g = gk
-            part = {"question": np.full(gk.size, e.name, dtype=object), "mean": est}
-        part.update({
-            "n": n[rep_g].astype(np.int64),
-            "n_weighted": sw[rep_g],
-            "n_eff": neff[rep_g],
-            "nonresponse": nonresp[rep_g],
-            "small_cell": n[rep_g] < min_n,
-        })
+            cols["mean"].append(est)
+        qnames.append(np.full(rep_g.size, qi, dtype=np.int64))
+        rep_all.append(rep_g)
+        cols["n"].append(n[rep_g])
+        cols["n_weighted"].append(sw[rep_g])
+        cols["n_eff"].append(neff[rep_g])
+        cols["nonresponse"].append(nonresp[rep_g])
         if scheme is not None:
+            valid = (e.opt >= 0) & (g >= 0)
             rows_valid = np.flatnonzero(valid)
+            gv, ov = g[valid], e.opt[valid]
             gsel = np.full(G, -1, dtype=np.int64)
             gsel[gk] = np.arange(gk.size)
             gi = gsel[gv]
@@ -692,13 +715,27 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
                     return np.asarray((Sg.T @ RW.T).T)
 
             se, _m = _replicate_se(scheme, rng, n_replicates, w, numer, denom, est)
-            part["se"] = se
-        pf = pd.DataFrame(part)
-        if by:
-            kf = keys.iloc[rep_g].reset_index(drop=True)
-            pf = pd.concat([kf, pf], axis=1)
-        parts.append(pf)
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            cols["se"].append(se)
+    rep = np.concatenate(rep_all) if rep_all else np.zeros(0, dtype=np.int64)
+    qidx = np.concatenate(qnames) if qnames else np.zeros(0, dtype=np.int64)
+    data_cols = {}
+    if by:
+        for col in by:
+            data_cols[col] = keys[col].to_numpy()[rep]
+    names = np.array([e.name for e in enc], dtype=object)
+    data_cols["question"] = names[qidx]
+    value_cols = ("option", "prob") if what == "distributions" else ("mean",)
+    for c in value_cols + ("n", "n_weighted", "n_eff", "nonresponse"):
+        data_cols[c] = np.concatenate(cols[c]) if cols[c] else np.zeros(0)
+    data_cols["n"] = data_cols["n"].astype(np.int64)
+    data_cols["small_cell"] = data_cols["n"] < min_n
+    if scheme is not None:
+        data_cols["se"] = np.concatenate(cols["se"]) if cols["se"] else np.zeros(0)
+    out = pd.DataFrame(data_cols)
+    if by:
+        for col in by:
+            if pd.api.types.is_numeric_dtype(keys[col].dtype):
+                out[col] = out[col].astype(keys[col].dtype)
     out.attrs["weight"] = wname
     out.attrs["profile"] = getattr(prof, "name", None)
     if scheme is not None:

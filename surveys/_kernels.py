@@ -1,0 +1,178 @@
+"""Numba kernels of the survey layer, each with a pure-NumPy twin (fallback and test oracle).
+
+Kernels take validated contiguous arrays and never raise.
+
+* :func:`scan_codes` -- min, max, all-integer flag of a float column (NaN skipped);
+* :func:`code_presence` -- counts of each integer code in ``[lo, lo + size)``;
+* :func:`map_codes` -- option index and state per respondent via code lookup tables;
+* :func:`accumulate` -- per group x option weighted sums and per-group totals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # pragma: no cover - numba is a hard dependency, the fallback guards broken installs
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover
+    HAVE_NUMBA = False
+
+__all__ = [
+    "scan_codes", "scan_codes_numpy", "code_presence", "code_presence_numpy",
+    "map_codes", "map_codes_numpy", "accumulate", "accumulate_numpy",
+]
+
+
+# --------------------------------------------------------------------------- NumPy twins
+def scan_codes_numpy(vals):
+    ok = ~np.isnan(vals)
+    if not ok.any():
+        return 0.0, -1.0, True, bool((~ok).any())
+    v = vals[ok]
+    return float(v.min()), float(v.max()), bool(np.all(v == np.floor(v))), bool((~ok).any())
+
+
+def code_presence_numpy(vals, lo, size):
+    ok = ~np.isnan(vals)
+    return np.bincount((vals[ok] - lo).astype(np.int64), minlength=size)[:size]
+
+
+def map_codes_numpy(vals, lo, table_opt, table_state, sys_state):
+    nan = np.isnan(vals)
+    t = np.where(nan, 0, vals - lo).astype(np.int64)
+    opt = np.where(nan, -1, table_opt[t]).astype(np.int64)
+    state = np.where(nan, sys_state, table_state[t]).astype(np.int8)
+    return opt, state
+
+
+def accumulate_numpy(opt, state, g, w, G, K, values):
+    """Per-group sums of the valid answers.
+
+    Returns ``cell`` (G*K weighted option sums), ``sw``, ``sw2``, ``swv``
+    (weighted sum of ``values[opt]``), ``n`` (valid count), ``wnr`` (weighted
+    nonresponse), ``nnr``, ``nstruct``.
+    """
+    inside = g >= 0
+    valid = inside & (opt >= 0)
+    gv, ov, wv = g[valid], opt[valid], w[valid]
+    cell = np.bincount(gv * K + ov, weights=wv, minlength=G * K)
+    sw = np.bincount(gv, weights=wv, minlength=G)
+    sw2 = np.bincount(gv, weights=wv * wv, minlength=G)
+    swv = np.bincount(gv, weights=wv * values[ov], minlength=G)
+    n = np.bincount(gv, minlength=G)
+    nr = inside & (opt < 0) & (state == 1)
+    st = inside & (opt < 0) & (state != 1)
+    wnr = np.bincount(g[nr], weights=w[nr], minlength=G)
+    nnr = np.bincount(g[nr], minlength=G)
+    nstruct = np.bincount(g[st], minlength=G)
+    return cell, sw, sw2, swv, n, wnr, nnr, nstruct
+
+
+# --------------------------------------------------------------------------- numba kernels
+if HAVE_NUMBA:
+
+    @njit(cache=True)
+    def _scan_codes_nb(vals):
+        lo = np.inf
+        hi = -np.inf
+        integer = True
+        has_nan = False
+        for i in range(vals.shape[0]):
+            v = vals[i]
+            if v != v:
+                has_nan = True
+                continue
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+            if integer and v != np.floor(v):
+                integer = False
+        if lo > hi:
+            return 0.0, -1.0, True, has_nan
+        return lo, hi, integer, has_nan
+
+    @njit(cache=True)
+    def _code_presence_nb(vals, lo, size):
+        out = np.zeros(size, dtype=np.int64)
+        for i in range(vals.shape[0]):
+            v = vals[i]
+            if v == v:
+                out[np.int64(v - lo)] += 1
+        return out
+
+    @njit(cache=True)
+    def _map_codes_nb(vals, lo, table_opt, table_state, sys_state):
+        n = vals.shape[0]
+        opt = np.empty(n, dtype=np.int64)
+        state = np.empty(n, dtype=np.int8)
+        for i in range(n):
+            v = vals[i]
+            if v != v:
+                opt[i] = -1
+                state[i] = sys_state
+            else:
+                t = np.int64(v - lo)
+                opt[i] = table_opt[t]
+                state[i] = table_state[t]
+        return opt, state
+
+    @njit(cache=True)
+    def _accumulate_nb(opt, state, g, w, G, K, values):
+        cell = np.zeros(G * K)
+        sw = np.zeros(G)
+        sw2 = np.zeros(G)
+        swv = np.zeros(G)
+        n = np.zeros(G, dtype=np.int64)
+        wnr = np.zeros(G)
+        nnr = np.zeros(G, dtype=np.int64)
+        nstruct = np.zeros(G, dtype=np.int64)
+        for i in range(opt.shape[0]):
+            gi = g[i]
+            if gi < 0:
+                continue
+            o = opt[i]
+            wi = w[i]
+            if o >= 0:
+                cell[gi * K + o] += wi
+                sw[gi] += wi
+                sw2[gi] += wi * wi
+                swv[gi] += wi * values[o]
+                n[gi] += 1
+            elif state[i] == 1:
+                wnr[gi] += wi
+                nnr[gi] += 1
+            else:
+                nstruct[gi] += 1
+        return cell, sw, sw2, swv, n, wnr, nnr, nstruct
+
+
+def scan_codes(vals):
+    """(min, max, all integer, any NaN) of a float64 column."""
+    if HAVE_NUMBA:
+        lo, hi, integer, has_nan = _scan_codes_nb(vals)
+        return float(lo), float(hi), bool(integer), bool(has_nan)
+    return scan_codes_numpy(vals)  # pragma: no cover
+
+
+def code_presence(vals, lo, size):
+    """Count of each integer code ``lo .. lo + size - 1`` (NaN skipped)."""
+    if HAVE_NUMBA:
+        return _code_presence_nb(vals, float(lo), int(size))
+    return code_presence_numpy(vals, lo, size)  # pragma: no cover
+
+
+def map_codes(vals, lo, table_opt, table_state, sys_state):
+    """Option index (-1: none) and state of each respondent through code tables."""
+    if HAVE_NUMBA:
+        return _map_codes_nb(vals, float(lo), table_opt, table_state, np.int8(sys_state))
+    return map_codes_numpy(vals, lo, table_opt, table_state, sys_state)  # pragma: no cover
+
+
+def accumulate(opt, state, g, w, G, K, values):
+    """Per-group x option weighted sums (see :func:`accumulate_numpy`)."""
+    if HAVE_NUMBA:
+        return _accumulate_nb(opt, state, g, w, int(G), int(K), values)
+    return accumulate_numpy(opt, state, g, w, G, K, values)  # pragma: no cover
