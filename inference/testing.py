@@ -61,6 +61,7 @@ class Fault:
     kind: object
     delay: float = 0.0
     then: object = None  # for "slow": the reply sent after the delay
+    message: str = ""
 
 
 def request_text(body) -> str:
@@ -346,7 +347,7 @@ class LocalOpenAIServer:
             else:
                 code = int(out.kind)
                 kind = {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(code, "server_error")
-                return code, {"error": {"message": f"scripted fault {code}", "type": kind, "code": kind}}
+                return code, {"error": {"message": out.message or f"scripted fault {code}", "type": kind, "code": kind}}
         return 200, _completion_body(body.get("model", ""), out, body)
 
     def _upload(self, h, raw):
