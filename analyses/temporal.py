@@ -39,7 +39,9 @@ class TemporalResult:
     per_country : DataFrame
         ``model, wave, country, alignment, n_questions, kept``.
     by_wave : DataFrame
-        ``model, countries`` (``"tau-filtered"`` or ``"all"``), ``wave, mean, sd, n_countries``.
+        ``model, countries`` (``"tau-filtered"`` or ``"all"``), ``wave, mean, sd, n_countries,
+        questions`` (the questions asked in that wave: when they differ between waves, so does
+        what the mean averages over).
     params : dict
     report : DataFrame
     """
@@ -61,6 +63,7 @@ def temporal_alignment(
     country="country",
     model="model",
     filter_wave=None,
+    min_countries=5,
     policy=None,
 ):
     """Alignment of each model with each wave's opinions, for the countries kept by Eq. 3.
@@ -73,8 +76,13 @@ def temporal_alignment(
         Tidy human distributions by `country` and `wave` (e.g.
         :func:`surveys.distributions` of WVS time-series microdata with
         ``by=["country", "wave"]``).
-    tau : float
-        Margin of Eq. 3 (paper: 0.02).
+    tau : float or "auto"
+        Margin of Eq. 3 (paper: 0.02).  ``"auto"`` follows the paper's
+        rationale for its choice ("to ensure that we can filter out at least
+        five countries"): the smallest multiple of 0.005 that keeps at least
+        `min_countries` countries for every model (recorded in ``params``).
+    min_countries : int
+        Used by ``tau="auto"``.
     metric : str
         See :func:`alignstat.align`.
     filter_wave : optional
@@ -86,7 +94,10 @@ def temporal_alignment(
     """
     check_frame(answers, "answers", ["question", "option", "prob", model])
     check_frame(human, "human", ["question", "option", "prob", country, wave])
-    if not np.isfinite(tau) or tau <= 0:
+    if isinstance(tau, str):
+        if tau != "auto":
+            raise ValueError(f"`tau` must be a positive number or 'auto', got {tau!r}.")
+    elif not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"`tau` must be a positive number, got {tau!r}.")
     ans = usable(answers).rename(columns={model: "model"})[["model", "question", "option", "prob"]]
     hum = human.rename(columns={country: "country", wave: "wave"})[["country", "wave", "question", "option", "prob"]]
@@ -106,6 +117,14 @@ def temporal_alignment(
     filt = ms[["model", "country", "alignment"]].rename(columns={"alignment": "model_score"}).merge(
         bs[["country", "alignment"]].rename(columns={"alignment": "baseline_score"}), on="country", how="left")
     filt["difference"] = filt["model_score"] - filt["baseline_score"]
+    tau_mode = "fixed"
+    if isinstance(tau, str):
+        tau_mode = f"auto (>= {min_countries} countries per model)"
+        need = []
+        for _, g in filt.groupby("model"):
+            d = np.sort(np.abs(g["difference"].to_numpy()))
+            need.append(d[min(min_countries, len(d)) - 1])
+        tau = float(np.floor(max(need) / 0.005 + 1) * 0.005)
     filt["kept"] = alignstat.tau_filter(filt["model_score"].to_numpy(), filt["baseline_score"].to_numpy(), tau=tau)
     for m, g in filt.groupby("model"):
         if not g["kept"].any():
@@ -123,10 +142,12 @@ def temporal_alignment(
     def summarise(frame, label):
         g = frame.groupby(["model", "wave"], sort=True)["alignment"]
         s = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n_countries": g.size()}).reset_index()
+        qs = hum.groupby("wave")["question"].agg(lambda x: ", ".join(sorted(set(map(str, x)))))
+        s["questions"] = s["wave"].map(qs)
         return s.assign(countries=label)
 
     by_wave = pd.concat([summarise(pc.loc[pc["kept"]], "tau-filtered"), summarise(pc, "all")], ignore_index=True)
-    by_wave = by_wave[["model", "countries", "wave", "mean", "sd", "n_countries"]]
-    params = dict(tau=tau, metric=metric, filter_wave=filter_wave, waves=waves)
+    by_wave = by_wave[["model", "countries", "wave", "mean", "sd", "n_countries", "questions"]]
+    params = dict(tau=tau, tau_mode=tau_mode, metric=metric, filter_wave=filter_wave, waves=waves)
     return TemporalResult(filter=filt.sort_values(["model", "country"]).reset_index(drop=True),
                           per_country=pc, by_wave=by_wave, params=params, report=concat_reports(reports))
