@@ -68,7 +68,7 @@ def _examples_for(steering, country, language, bank, few_shot_file, distribution
 @click.option("--concurrency", default=8, show_default=True, help="Requests in flight at once.")
 @click.option("--max-retries", default=6, show_default=True, help="Retries after 429/5xx/timeouts.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per request.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random examples and jitter.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random examples and option shuffling (part of the prompt: keep it to resume).")
 @click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False),
               help="Answer store (.jsonl); appended to, and re-running resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -108,7 +108,7 @@ def collect(questions_path, model, base_url, backend_name, api_key_env, method, 
             bank, backend=backend, store=store_path, method=method, steering=steering, country=country,
             language=language, samples=samples, examples=examples, n_examples=n_examples,
             shuffle_options=shuffle_options, temperature=temperature, max_tokens=max_tokens,
-            concurrency=concurrency, max_retries=max_retries, progress=not quiet, rng=seed,
+            concurrency=concurrency, max_retries=max_retries, progress=not quiet, prompt_seed=seed,
         )
     except (ValueError, FileNotFoundError, FatalError) as exc:
         raise click.ClickException(str(exc)) from None

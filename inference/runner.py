@@ -116,7 +116,7 @@ def _usable(method, completion, meta, policy):
 def collect(bank, *, backend, store, method="verbalized", steering="none", country=None, language=None,
             samples=1, examples=None, n_examples=5, n_sequence=30, shuffle_options=False, questions=None,
             temperature=None, max_tokens=None, concurrency=8, max_retries=6, parse_retries=2, backoff=0.5,
-            max_backoff=30.0, retry_failed=False, policy="lenient", progress=True, rng=None,
+            max_backoff=30.0, retry_failed=False, policy="lenient", progress=True, prompt_seed=0, rng=None,
             sleep=time.sleep) -> CollectSummary:
     """Ask a model every question of a bank and store the answers.
 
@@ -164,8 +164,12 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
         Used to decide whether a verbalized answer is parsable.
     progress : bool
         Show a tqdm progress bar with counts, failures and tokens.
+    prompt_seed : int
+        Seed of the random-distribution examples and of option shuffling.
+        It is part of the prompt's definition: the same seed gives the same
+        prompts, hence the same store keys, so a re-run resumes.
     rng : seed or Generator, optional
-        Random examples, option shuffling and jitter.
+        Jitter of the retry delays.
     sleep : callable
         Sleep function (tests pass a fake).
 
@@ -191,7 +195,7 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
         language = bank.questions[0].language if len(bank) else None
     builder = PromptBuilder(method=method, steering=steering, country=country, language=language,
                             examples=examples, n_examples=n_examples, n_sequence=n_sequence,
-                            shuffle_options=shuffle_options, rng=rng.integers(2**63 - 1))
+                            shuffle_options=shuffle_options, rng=int(prompt_seed))
     own_store = not isinstance(store, AnswerStore)
     store = AnswerStore(store, secrets=getattr(backend, "secrets", ())) if own_store else store
     store._secrets = list(dict.fromkeys([*store._secrets, *getattr(backend, "secrets", ())]))

@@ -244,7 +244,9 @@ def _combine_item(method, recs, keys, labels, policy, freetext):
             return probs, "repaired", "missing_zero", "", extra
         return probs, "ok", "", "", extra
     # verbalized
-    parsed = [parse_distribution(r.get("text"), keys, policy=policy, question=r.get("question")) for r in done]
+    with_text = [r for r in recs if r.get("text") is not None]  # failures keep the raw text of unparsable answers
+    failed = [r for r in recs if r.get("text") is None and r.get("status") != "done"]
+    parsed = [parse_distribution(r.get("text"), keys, policy=policy, question=r.get("question")) for r in with_text]
     good = [p for p in parsed if p.status != "rejected"]
     extra.update(n_valid=len(good))
     if not good:
