@@ -112,8 +112,8 @@ def steering_alignment(
     ----------
     answers : DataFrame
         Tidy answers with `model`, `condition` (steering method) and `country`
-        (the target country of a steered run; missing for unsteered runs,
-        which are compared with every target country) -- the frame of
+        (the target country of a steered run; missing or ``"none"`` for
+        unsteered runs, which are compared with every target country) -- the frame of
         :func:`inference.read_results` on the seed's RQ1 and RQ2 folders.
     human : DataFrame
         Tidy human distributions by `country`.
@@ -143,6 +143,9 @@ def steering_alignment(
     ans = usable(answers).rename(columns={model: "model", condition: "method"})
     if country in ans.columns:
         ans = ans.rename(columns={country: "target"})
+        # the inference layer writes "none" for "no target country"
+        tgt = ans["target"].astype(object)
+        ans = ans.assign(target=tgt.where(~tgt.isin(["none", ""]), np.nan))
     else:
         ans = ans.assign(target=np.nan)
     hum = human.rename(columns={country: "country"})[["question", "option", "prob", "country"]]

@@ -18,9 +18,12 @@ def _answers(paths):
     """Model answers: seed ``results.csv`` files/folders, tidy CSV/Parquet or answer stores."""
     from inference import read_results
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frame = read_results([str(p) for p in paths])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = read_results([str(p) for p in paths])
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(str(exc)) from exc
     frame.attrs = {}
     return frame
 
@@ -28,7 +31,10 @@ def _answers(paths):
 def _human(path):
     from .runners import read_table
 
-    return read_table(path)
+    try:
+        return read_table(path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _inputs(answers=(), human=None, data=None, extra=None):
