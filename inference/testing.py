@@ -245,6 +245,9 @@ class LocalOpenAIServer:
             daemon_threads = True
             request_queue_size = 128
 
+            def handle_error(self, request, client_address):  # clients that hang up are normal here
+                pass
+
         self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)

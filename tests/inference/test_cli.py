@@ -1,0 +1,159 @@
+"""CLI commands (click), and a kill -9 / resume run of a real subprocess."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from inference import AnswerStore
+from inference.cli import answers, collect, commands, main
+from inference.testing import IllustrativeAnswerModel, LocalOpenAIServer, request_text
+
+KEY = "sk-test-CLI-SECRET-9876543210"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_commands_are_exported_and_documented():
+    assert [c.name for c in commands] == ["collect", "answers"]
+    for cmd in commands:
+        result = CliRunner().invoke(main, [cmd.name, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output and "alignstat " + cmd.name in result.output
+
+
+def test_collect_then_answers(bank_path, tmp_path):
+    store = tmp_path / "answers.jsonl"
+    with LocalOpenAIServer() as srv:
+        result = CliRunner().invoke(
+            collect,
+            ["--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--method", "verbalized",
+             "--steering", "persona", "--country", "Chile", "--concurrency", "4", "--store", str(store), "--quiet"],
+            env={"OPENAI_API_KEY": KEY},
+        )
+        assert result.exit_code == 0, result.output
+        assert "7 answered, 0 failed" in result.output
+        assert len(srv.chat_requests()) == 7
+        assert all("people from Chile" in request_text(r["body"]) for r in srv.chat_requests())
+    out = tmp_path / "tidy.parquet"
+    result = CliRunner().invoke(answers, [str(store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "7 items" in result.output and "ok" in result.output
+    frame = pd.read_parquet(out)
+    assert {"question", "option", "prob", "status", "model", "condition", "country"} <= set(frame.columns)
+    assert set(frame["condition"]) == {"persona"} and set(frame["country"]) == {"Chile"}
+    assert KEY not in store.read_text() and KEY not in result.output
+
+
+def test_answers_reads_seed_layout_and_reports_status(tmp_path):
+    d = tmp_path / "results" / "RQ1" / "org" / "model-x"
+    d.mkdir(parents=True)
+    rows = pd.DataFrame({
+        "id": ["Q1", "Q2", "Q3"],
+        "question": ["a?", "b?", "c?"],
+        "choices": ["['x', 'y']"] * 3,
+        "choice_keys": ["['1', '2']"] * 3,
+        "answer": [""] * 3,
+        "type": ["Opinion-Dependent"] * 3,
+        "response": ["{'1': '60%', '2': '40%'}", "{'1': '60%', '2': '60%'}", "no idea"],
+    })
+    rows.to_csv(d / "results.csv", index=False)
+    out = tmp_path / "t.csv"
+    result = CliRunner().invoke(answers, [str(tmp_path / "results"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 items" in result.output and "renormalized" in result.output and "no_mapping" in result.output
+    frame = pd.read_csv(out)
+    assert set(frame["model"]) == {"org/model-x"}
+    st = frame.drop_duplicates("question").set_index("question")["status"]
+    assert st.to_dict() == {"Q1": "ok", "Q2": "repaired", "Q3": "rejected"}
+    strict = CliRunner().invoke(answers, [str(tmp_path / "results"), "-o", str(out), "--policy", "strict"])
+    assert strict.exit_code == 0
+    assert pd.read_csv(out).drop_duplicates("question")["status"].tolist() == ["ok", "rejected", "rejected"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--steering", "persona"], "needs `country`"),
+        (["--steering", "few-shot", "--country", "Chile"], "--few-shot-file"),
+    ],
+)
+def test_collect_bad_input_messages(bank_path, tmp_path, extra, message):
+    result = CliRunner().invoke(
+        collect, ["--questions", str(bank_path), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                  "--store", str(tmp_path / "s.jsonl"), *extra], env={"OPENAI_API_KEY": KEY})
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_collect_without_key_names_the_variable(bank_path, tmp_path):
+    result = CliRunner().invoke(
+        collect, ["--questions", str(bank_path), "--model", "gpt-x", "--store", str(tmp_path / "s.jsonl"),
+                  "--api-key-env", "ALIGNSTAT_TEST_NO_SUCH_VAR"])
+    assert result.exit_code != 0 and "ALIGNSTAT_TEST_NO_SUCH_VAR" in result.output
+
+
+def _asked(messages_or_body):
+    msgs = messages_or_body["messages"] if isinstance(messages_or_body, dict) else messages_or_body
+    return request_text({"messages": msgs}).split("------")[-1]
+
+
+def _complete(reqs):
+    """Requests whose body arrived (a client killed mid-send leaves an empty one)."""
+    return [r for r in reqs if r["body"] and r["body"].get("messages")]
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_loses_and_repeats_nothing(bank_path, tmp_path):
+    store = tmp_path / "run.jsonl"
+    n_expected = 7 * 20
+    env = dict(os.environ, OPENAI_API_KEY=KEY, HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    with LocalOpenAIServer(IllustrativeAnswerModel(), latency=0.04) as srv:
+        cmd = [sys.executable, "-m", "inference.cli", "collect", "--questions", str(bank_path), "--model", "toy",
+               "--base-url", srv.base_url, "--samples", "20", "--concurrency", "4", "--store", str(store)]
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if store.exists() and store.read_bytes().count(b"\n") >= 25:
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        out1, err1 = proc.communicate(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        before = AnswerStore(store).records()
+        assert 25 <= len(before) < n_expected
+        n_requests_first = len(_complete(srv.chat_requests()))
+
+        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        reqs = _complete(srv.chat_requests())
+
+    recs = AnswerStore(store).records()
+    keys = [r["key"] for r in recs]
+    assert len(keys) == n_expected and len(set(keys)) == n_expected  # nothing lost, nothing duplicated
+    assert {(r["question"], r["sample"]) for r in recs} == {(q, s) for q in
+                                                           ["Q1", "Q27", "Q46", "Q57", "Q106", "Q60", "Q70"]
+                                                           for s in range(20)}
+    assert all(r["status"] == "done" for r in recs)
+    # requests counted at the server: every answer stored before the kill was asked exactly once
+    seen = collections.Counter((_asked(r["body"]), r["body"]["seed"]) for r in reqs)
+    for r in before:
+        assert seen[(_asked(r["messages"]), r["params"]["seed"])] == 1
+    # the resumed run asked exactly what was missing; only requests in flight at the kill
+    # (at most --concurrency) were asked twice
+    assert len(reqs) - n_requests_first == n_expected - len(before)
+    assert 0 <= n_requests_first - len(before) <= 4
+    for blob in (store.read_bytes(), out1, err1, done.stdout, done.stderr):
+        assert KEY.encode() not in blob
