@@ -22,7 +22,12 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "scan_codes", "scan_codes_numpy", "code_presence", "code_presence_numpy",
     "map_codes", "map_codes_numpy", "accumulate", "accumulate_numpy",
+    "tabulate_codes", "tabulate_codes_numpy", "window_presence", "window_presence_numpy",
 ]
+
+#: Integer codes in [WINDOW_LO, WINDOW_LO + WINDOW_SIZE) are counted in one pass.
+WINDOW_LO = -32768
+WINDOW_SIZE = 65536
 
 
 # --------------------------------------------------------------------------- NumPy twins
@@ -70,8 +75,92 @@ def accumulate_numpy(opt, state, g, w, G, K, values):
     return cell, sw, sw2, swv, n, wnr, nnr, nstruct
 
 
+def window_presence_numpy(vals, lo, size):
+    """Sorted offsets (code - lo) of the distinct codes in ``[lo, lo + size)``, and
+    whether every non-NaN value is such an integer code (at most 4096 distinct)."""
+    ok = ~np.isnan(vals)
+    v = vals[ok]
+    inside = bool(np.all((v == np.floor(v)) & (v >= lo) & (v < lo + size)))
+    if not inside:
+        return np.zeros(0, dtype=np.int64), False
+    u = np.unique((v - lo).astype(np.int64))
+    if u.size > 4096:
+        return np.zeros(0, dtype=np.int64), False
+    return u, True
+
+
+def tabulate_codes_numpy(vals, lo, table_opt, table_state, sys_state, g, w, G, K, values):
+    """:func:`map_codes_numpy` followed by :func:`accumulate_numpy` (the fused kernel's twin)."""
+    opt, state = map_codes_numpy(vals, lo, table_opt, table_state, sys_state)
+    return accumulate_numpy(opt, state, g, w, G, K, values)
+
+
 # --------------------------------------------------------------------------- numba kernels
 if HAVE_NUMBA:
+
+    @njit(cache=True)
+    def _window_presence_nb(vals, lo, size):
+        seen = np.zeros(size, dtype=np.bool_)
+        found = np.empty(min(size, 4096), dtype=np.int64)
+        nfound = 0
+        hi = lo + size
+        for i in range(vals.shape[0]):
+            v = vals[i]
+            if v != v:
+                continue
+            if v < lo or v >= hi or v != np.floor(v):
+                return found[:0], False
+            t = np.int64(v - lo)
+            if not seen[t]:
+                if nfound == found.shape[0]:
+                    return found[:0], False
+                seen[t] = True
+                found[nfound] = t
+                nfound += 1
+        return np.sort(found[:nfound]), True
+
+    @njit(cache=True)
+    def _tabulate_codes_nb(vals, lo, table_opt, table_state, sys_state, g, w, G, K, values):
+        # per-cell weighted sums and counts; group totals are derived from them
+        cell = np.zeros(G * K)
+        ncell = np.zeros(G * K, dtype=np.int64)
+        sw2 = np.zeros(G)
+        wnr = np.zeros(G)
+        nnr = np.zeros(G, dtype=np.int64)
+        nstruct = np.zeros(G, dtype=np.int64)
+        for i in range(vals.shape[0]):
+            gi = g[i]
+            if gi < 0:
+                continue
+            v = vals[i]
+            if v != v:
+                o = -1
+                st = sys_state
+            else:
+                t = np.int64(v - lo)
+                o = table_opt[t]
+                st = table_state[t]
+            wi = w[i]
+            if o >= 0:
+                j = gi * K + o
+                cell[j] += wi
+                ncell[j] += 1
+                sw2[gi] += wi * wi
+            elif st == 1:
+                wnr[gi] += wi
+                nnr[gi] += 1
+            else:
+                nstruct[gi] += 1
+        sw = np.zeros(G)
+        swv = np.zeros(G)
+        n = np.zeros(G, dtype=np.int64)
+        for gi in range(G):
+            for o in range(K):
+                j = gi * K + o
+                sw[gi] += cell[j]
+                swv[gi] += cell[j] * values[o]
+                n[gi] += ncell[j]
+        return cell, sw, sw2, swv, n, wnr, nnr, nstruct
 
     @njit(cache=True)
     def _scan_codes_nb(vals):
@@ -176,3 +265,20 @@ def accumulate(opt, state, g, w, G, K, values):
     if HAVE_NUMBA:
         return _accumulate_nb(opt, state, g, w, int(G), int(K), values)
     return accumulate_numpy(opt, state, g, w, G, K, values)  # pragma: no cover
+
+
+def tabulate_codes(vals, lo, table_opt, table_state, sys_state, g, w, G, K, values):
+    """Fused code lookup and group accumulation (no per-respondent arrays materialised)."""
+    if HAVE_NUMBA:
+        return _tabulate_codes_nb(vals, float(lo), table_opt, table_state, np.int8(sys_state),
+                                  g, w, int(G), int(K), values)
+    return tabulate_codes_numpy(vals, lo, table_opt, table_state, sys_state, g, w, G, K, values)  # pragma: no cover
+
+
+def window_presence(vals, lo=WINDOW_LO, size=WINDOW_SIZE):
+    """One pass: sorted offsets of the distinct integer codes in a window (False if any value
+    falls outside, is not an integer, or there are more than 4096 distinct codes)."""
+    if HAVE_NUMBA:
+        out, ok = _window_presence_nb(vals, float(lo), int(size))
+        return out, bool(ok)
+    return window_presence_numpy(vals, lo, size)  # pragma: no cover

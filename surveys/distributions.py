@@ -36,7 +36,9 @@ from alignstat.resampling import MultinomialScheme, PoissonScheme, ReplicateSche
 
 from ._codes import NONRESPONSE, STRUCTURAL, VALID, classify_labels, classify_values, is_text
 from ._meta import SurveyData, SurveyMeta
-from ._kernels import accumulate, code_presence, map_codes, scan_codes
+from ._kernels import (
+    WINDOW_LO, accumulate, code_presence, map_codes, scan_codes, tabulate_codes, window_presence,
+)
 from .design import CantyDavisonScheme, RaoWuScheme
 from .profiles import build_factor, get_profile
 
@@ -172,12 +174,36 @@ def _groups(df, by, missing_group, src):
 
 
 class _Encoded:
-    """One question variable: option index per respondent, state, option positions."""
+    """One question variable: option index per respondent, state, option positions.
 
-    __slots__ = ("name", "opt", "state", "positions")
+    Numeric columns keep their code lookup tables; the per-respondent arrays
+    ``opt`` and ``state`` are materialised only when asked for.
+    """
 
-    def __init__(self, name, opt, state, positions):
-        self.name, self.opt, self.state, self.positions = name, opt, state, positions
+    def __init__(self, name, opt, state, positions, tables=None):
+        self.name, self._opt, self._state, self.positions = name, opt, state, positions
+        self._tables = tables
+
+    def _materialise(self):
+        if self._opt is None:
+            self._opt, self._state = map_codes(*self._tables)
+
+    @property
+    def opt(self):
+        self._materialise()
+        return self._opt
+
+    @property
+    def state(self):
+        self._materialise()
+        return self._state
+
+    def accumulate(self, g, w, G):
+        K = len(self.positions)
+        values = np.ascontiguousarray(self.positions, dtype=np.float64)
+        if self._opt is None:
+            return tabulate_codes(*self._tables, g, w, G, K, values)
+        return accumulate(self._opt, self._state, g, w, G, K, values)
 
 
 def _lookup(sorted_keys, values, fill):
@@ -235,15 +261,19 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
         return _Encoded(var, opt, state, np.array([p for p, _ in ordered], dtype=np.float64))
 
     vals = np.ascontiguousarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
-    lo, hi, integer, _has_nan = scan_codes(vals)
-    fast = integer and hi - lo < 1_000_000
-    if fast:
-        size = int(hi - lo) + 1 if hi >= lo else 0
-        pres = code_presence(vals, lo, size) if size else np.zeros(0, dtype=np.int64)
-        uniq = lo + np.flatnonzero(pres).astype(np.float64)
+    pres, fast = window_presence(vals)
+    if fast:  # integer codes in the usual window: distinct values from one counting pass
+        uniq = WINDOW_LO + pres.astype(np.float64)
+        lo, hi = (float(uniq[0]), float(uniq[-1])) if uniq.size else (0.0, -1.0)
     else:
-        nan = np.isnan(vals)
-        uniq = np.sort(pd.unique(vals[~nan]))
+        lo, hi, integer, _has_nan = scan_codes(vals)
+        fast = integer and hi - lo < 1_000_000
+        if fast:
+            size = int(hi - lo) + 1 if hi >= lo else 0
+            pres = code_presence(vals, lo, size) if size else np.zeros(0, dtype=np.int64)
+            uniq = lo + np.flatnonzero(pres).astype(np.float64)
+        else:
+            uniq = np.sort(pd.unique(vals[~np.isnan(vals)]))
     code_rule = prof.code_rule if prof is not None else None
     labels = meta.value_labels.get(var, {})
     label_codes = np.array([float(k) for k in labels if not isinstance(k, str)], dtype=np.float64)
@@ -288,7 +318,8 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
         t = (su - lo).astype(np.int64)
         table_opt[t] = u_opt
         table_state[t] = u_state
-        opt, state = map_codes(vals, lo if hi >= lo else 0.0, table_opt, table_state, sys_kind)
+        return _Encoded(var, None, None, opt_pos,
+                        tables=(vals, lo if hi >= lo else 0.0, table_opt, table_state, sys_kind))
     else:
         sidx, shit = _lookup(su, vals, 0)
         opt = np.where(shit, u_opt[sidx] if su.size else -1, -1).astype(np.int64)
@@ -663,8 +694,7 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
     w = np.ascontiguousarray(w, dtype=np.float64)
     for qi, e in enumerate(enc):
         K = len(e.positions)
-        cell, sw, sw2, swv, n, wnr, nnr, nstruct = accumulate(
-            e.opt, e.state, g, w, G, K, np.ascontiguousarray(e.positions))
+        cell, sw, sw2, swv, n, wnr, nnr, nstruct = e.accumulate(g, w, G)
         keep = _empty_groups(e, keys, n, sw, nnr, nstruct, on_empty)
         gk = np.flatnonzero(keep)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,0 +1,132 @@
+"""Benchmark of the survey layer at WVS wave-7 scale.
+
+Times, on the synthetic WVS-like survey (97,220 respondents, 66 countries,
+144 questions, missing codes and weights):
+
+1. ``surveys.distributions`` -- all 66 x 144 weighted country distributions
+   in memory (after one warm-up call that compiles the numba kernels);
+2. the peer: a pandas loop in the style of the seed paper's notebooks --
+   for each country, for each question, drop missing codes and take a
+   weighted ``value_counts`` (``groupby(q)[weight].sum() / total``).  The loop
+   is timed on a subset of countries and extrapolated linearly to all 66
+   (printed as such) unless ``--full-loop`` is given;
+3. the equivalent ``groupby([country, q])`` pandas one-liner per question
+   (a stronger peer);
+4. reading the WVS-scale ``.sav`` written by the generator (pyreadstat,
+   ``user_missing=True``) via ``surveys.read_survey``.
+
+Targets: distributions < 0.5 s and >= 100x the pandas loop.
+
+Run: ``python benchmarks/bench_surveys.py [--full-loop] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+import surveys
+
+
+def _best(fn, repeat):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def pandas_loop(df, questions, countries, *, country="B_COUNTRY_ALPHA", weight="S018"):
+    """Seed-notebook style: per country, per question, weighted value_counts of valid codes."""
+    rows = []
+    for c in countries:
+        sub = df[df[country] == c]
+        for q in questions:
+            x = sub[[q, weight]]
+            x = x[x[q] > 0]  # WVS: negative codes are missing
+            if len(x) == 0:
+                continue
+            vc = x.groupby(q)[weight].sum()
+            vc = vc / vc.sum()
+            for opt, p in vc.items():
+                rows.append((c, q, opt, p))
+    return pd.DataFrame(rows, columns=[country, "question", "option", "prob"])
+
+
+def pandas_groupby(df, questions, *, country="B_COUNTRY_ALPHA", weight="S018"):
+    parts = []
+    for q in questions:
+        x = df[[country, q, weight]]
+        x = x[x[q] > 0]
+        s = x.groupby([country, q])[weight].sum()
+        s = s / s.groupby(level=0).transform("sum")
+        parts.append(s.rename("prob").reset_index().rename(columns={q: "option"}).assign(question=q))
+    return pd.concat(parts, ignore_index=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--loop-countries", type=int, default=6,
+                    help="countries on which the pandas loop is timed (extrapolated to all)")
+    ap.add_argument("--full-loop", action="store_true", help="time the pandas loop on all countries")
+    ap.add_argument("--no-sav", action="store_true", help="skip the .sav read timing")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    wvs = surveys.make_wvs(rng=0)
+    t_gen = time.perf_counter() - t0
+    df = wvs.data
+    qs = wvs.questions
+    countries = sorted(df["B_COUNTRY_ALPHA"].unique())
+    print(f"synthetic WVS: {len(df):,} respondents x {len(countries)} countries x {len(qs)} questions "
+          f"(generated in {t_gen:.2f} s)")
+
+    # warm-up (numba compile / cache load), then time
+    surveys.distributions(wvs, by="B_COUNTRY_ALPHA", weight="S018")
+    t_ours, ours = _best(lambda: surveys.distributions(wvs, by="B_COUNTRY_ALPHA", weight="S018"),
+                         args.repeat)
+    print(f"surveys.distributions, 66 x 144 weighted: {t_ours:.3f} s (best of {args.repeat}); "
+          f"{len(ours):,} rows; target < 0.5 s: {'met' if t_ours < 0.5 else 'NOT met'}")
+
+    sub = countries if args.full_loop else countries[: args.loop_countries]
+    t_loop_sub, ref = _best(lambda: pandas_loop(df, qs, sub), 1)
+    t_loop = t_loop_sub * len(countries) / len(sub)
+    how = "measured" if args.full_loop else f"measured on {len(sub)} countries, extrapolated x{len(countries) / len(sub):.1f}"
+    print(f"pandas loop (seed-notebook style): {t_loop:.2f} s ({how})")
+
+    # same numbers on the timed subset
+    a = ours[ours.B_COUNTRY_ALPHA.isin(sub) & (ours.prob > 0)].set_index(
+        ["B_COUNTRY_ALPHA", "question", "option"])["prob"].sort_index()
+    b = ref.set_index(["B_COUNTRY_ALPHA", "question", "option"])["prob"].sort_index()
+    diff = float(np.max(np.abs(a.to_numpy() - b.to_numpy()))) if len(a) == len(b) else float("nan")
+    print(f"  max |difference| on the subset: {diff:.2e} ({len(b):,} cells)")
+
+    t_gb, _ = _best(lambda: pandas_groupby(df, qs), 1)
+    print(f"pandas groupby per question: {t_gb:.2f} s")
+    print(f"speed-up vs pandas loop: {t_loop / t_ours:,.0f}x (target >= 100x: "
+          f"{'met' if t_loop / t_ours >= 100 else 'NOT met'}); vs groupby: {t_gb / t_ours:.1f}x")
+
+    if not args.no_sav:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "wvs7_synthetic.sav")
+            t0 = time.perf_counter()
+            wvs.to_sav(path)
+            t_write = time.perf_counter() - t0
+            size = os.path.getsize(path) / 2**20
+            t_read, sv = _best(lambda: surveys.read_survey(path), 1)
+            print(f".sav ({size:.0f} MiB): write {t_write:.2f} s, surveys.read_survey {t_read:.2f} s "
+                  f"({sv.data.shape[0]:,} x {sv.data.shape[1]})")
+            t_d, _ = _best(lambda: surveys.distributions(sv, variables=qs, by="B_COUNTRY_ALPHA"), 1)
+            print(f"distributions on the read file (metadata-driven codes): {t_d:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
