@@ -40,10 +40,12 @@ _METRICS = ("likert", "wasserstein")
 _RESAMPLE = ("respondents", "questions", "both")
 _METHODS = ("percentile", "bca")
 _SCHEMES = ("multinomial", "poisson")
-#: Elements of one ``(chunk, N)`` factor array (64 MiB of float64).
-_CHUNK_ELEMENTS = 2**23
+#: Elements of one ``(chunk, N)`` factor array (128 MiB of float64).
+_CHUNK_ELEMENTS = 2**24
 #: Elements of the per-question temporaries of one statistic block.
 _STAT_ELEMENTS = 2**22
+#: Largest size of the per-grouping copies of the design matrix kept in memory.
+_X_CACHE_BYTES = 2**29
 #: Tolerance for matching a response to an answer position.
 _POS_TOL = 1e-9
 
@@ -447,7 +449,7 @@ class _Statistic:
         self.J = self.X.shape[1]
         self.groupings = []
         n_groups = 0
-        cache = sum(len(g[3]) for g in groupings) * self.J * 8 <= 2**28
+        cache = sum(len(g[3]) for g in groupings) * self.J * 8 <= _X_CACHE_BYTES
         for name, lab, codes, perm, bounds in groupings:
             identity = len(perm) == N and np.array_equal(perm, np.arange(N))
             Xs = (self.X if identity else self.X[perm]) if cache else None
@@ -462,8 +464,8 @@ class _Statistic:
         S = np.empty((self.G, C, self.J))
         buf = np.empty(C * self.max_members)
         for perm, bounds, Xs, g0 in self.groupings:
-            if Xs is None:
-                Xs = self.X[perm]
+            if Xs is None:  # not cached: gather the members' rows for this chunk
+                Xs = self.X if perm is None else self.X[perm]
             g1 = g0 + len(bounds) - 1
             grouped_sums(F, Xs, perm, bounds, S[g0:g1], buffer=buf, gather=gather_columns)
         return S.transpose(1, 0, 2)  # (C, G, J) view

@@ -603,3 +603,21 @@ def test_bootstrap_questions_validation(kw, exc, match):
     args.update(kw)
     with pytest.raises(exc, match=match):
         bootstrap_questions(args.pop("values"), **args)
+
+
+@pytest.mark.parametrize("metric", ["likert", "wasserstein"])
+def test_uncached_design_rows_give_same_numbers(rng, monkeypatch, metric):
+    """Large problems gather the design-matrix rows per chunk instead of caching them."""
+    import alignstat.bootstrap as bs
+
+    resp, groups, w = make_data(rng, n=90, missing=0.05, n_groupings=3)
+    groups = np.column_stack([groups, np.zeros(90, dtype=np.int64)])  # identity-order grouping
+    dist = make_dists(rng, 2)
+    kw = dict(positions=POSITIONS, weights=w, metric=metric, n_resamples=30, rng=4, chunk_size=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCellWarning)
+        a = bootstrap_alignment(resp, groups, dist, **kw)
+        monkeypatch.setattr(bs, "_X_CACHE_BYTES", 0)
+        b = bootstrap_alignment(resp, groups, dist, **kw)
+    np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
+    np.testing.assert_array_equal(a.estimate, b.estimate)
