@@ -778,6 +778,26 @@ def bootstrap_alignment(
 
     Random streams: respondent factors, question draws and jackknife blocks
     use three independent child generators spawned from `rng`.
+
+    Memory: about ``3 * chunk_size * N * 8`` bytes for the factors, plus the
+    per-grouping copies of the design matrix when they fit in 512 MiB
+    (otherwise they are gathered chunk by chunk), plus the ``(B, M, G)``
+    replicate array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from alignstat.bootstrap import bootstrap_alignment
+    >>> responses = np.repeat([[1.0], [3.0], [5.0], [4.0]], 10, axis=0)  # one 1..5 question
+    >>> sex = np.repeat([0, 0, 1, 1], 10)
+    >>> res = bootstrap_alignment(responses, sex, np.array([[4.0]]),
+    ...                           positions=[[1, 2, 3, 4, 5]], n_resamples=200, rng=0)
+    >>> res.estimate  # means 2 and 4.5: 1 - |2 - 4| / 4 and 1 - |4.5 - 4| / 4
+    array([[0.5  , 0.875]])
+    >>> res.to_frame()[["group", "alignment", "n"]]
+      group  alignment   n
+    0     0      0.500  20
+    1     1      0.875  20
     """
     metric = _choice("metric", metric, _METRICS)
     resample = _choice("resample", resample, _RESAMPLE)
@@ -1004,6 +1024,13 @@ def bootstrap_questions(
     pair's non-NaN questions (``c_q`` the draw counts): one ``(B, Q) x (Q, P)``
     matrix product.  A replicate that drew none of a pair's questions is NaN
     and counted out of `n_valid`.
+
+    Examples
+    --------
+    >>> from alignstat.bootstrap import bootstrap_questions
+    >>> res = bootstrap_questions([[0.5, 0.75, 1.0, float("nan")]], n_resamples=1000, rng=0)
+    >>> res.estimate
+    array([0.75])
     """
     method = _choice("method", method, _METHODS)
     confidence_level = _confidence(confidence_level)

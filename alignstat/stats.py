@@ -393,6 +393,13 @@ def pearson_r(x, y, *, alternative="two-sided", confidence_level=0.95) -> Pearso
     Notes
     -----
     The interval is ``tanh(arctanh(r) ± z_{1-α/2} / sqrt(n - 3))`` (Fisher 1921).
+
+    Examples
+    --------
+    >>> from alignstat.stats import pearson_r
+    >>> res = pearson_r([1.0, 2, 3, 4], [1.0, 3, 2, 4])
+    >>> round(float(res.statistic), 3), round(float(res.pvalue), 3)
+    (0.8, 0.2)
     """
     alternative = _choice("alternative", alternative, _ALTERNATIVES)
     try:
@@ -463,6 +470,14 @@ def adjust_pvalues(p, *, method="holm"):
     With the ``m`` non-NaN p-values sorted ascending, Holm gives
     ``max_{j <= i} min(1, (m - j + 1) p_(j))`` and BH
     ``min_{j >= i} min(1, m p_(j) / j)``.
+
+    Examples
+    --------
+    >>> from alignstat.stats import adjust_pvalues
+    >>> adjust_pvalues([0.01, 0.04, 0.03], method="holm")
+    array([0.03, 0.06, 0.06])
+    >>> adjust_pvalues([0.01, 0.04, float("nan"), 0.03], method="bh")
+    array([0.03, 0.04,  nan, 0.04])
     """
     method = _choice("method", method, ("holm", "bh"))
     try:
@@ -501,6 +516,12 @@ def significance_stars(p):
     Returns
     -------
     str or ndarray of str (object dtype)
+
+    Examples
+    --------
+    >>> from alignstat.stats import significance_stars
+    >>> significance_stars([0.2, 0.03, 0.004, 0.0001])
+    array(['', '*', '**', '***'], dtype=object)
     """
     try:
         arr = np.asarray(p, dtype=np.float64)

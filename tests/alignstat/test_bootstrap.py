@@ -621,3 +621,45 @@ def test_uncached_design_rows_give_same_numbers(rng, monkeypatch, metric):
         b = bootstrap_alignment(resp, groups, dist, **kw)
     np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
     np.testing.assert_array_equal(a.estimate, b.estimate)
+
+
+# ---------------------------------------------------------------- invariants
+
+
+def test_invariant_to_weight_scale_and_row_order(rng):
+    resp, groups, w = make_data(rng, n=70, missing=0.1)
+    dist = make_dists(rng, 2)
+    F = multinomial_factors(rng, 20, 70)
+    base = bootstrap_alignment(resp, groups, dist, positions=POSITIONS, weights=w,
+                               scheme=FixedReplicates(F), metric="wasserstein")
+    scaled = bootstrap_alignment(resp, groups, dist, positions=POSITIONS, weights=7.3 * w,
+                                 scheme=FixedReplicates(F), metric="wasserstein")
+    np.testing.assert_allclose(scaled.bootstrap_distribution, base.bootstrap_distribution, atol=1e-12)
+    perm = rng.permutation(70)
+    shuffled = bootstrap_alignment(resp[perm], groups[perm], dist, positions=POSITIONS,
+                                   weights=w[perm], scheme=FixedReplicates(F[:, perm]),
+                                   metric="wasserstein")
+    np.testing.assert_allclose(shuffled.bootstrap_distribution, base.bootstrap_distribution,
+                               atol=1e-12)
+    np.testing.assert_allclose(shuffled.n_eff, base.n_eff, rtol=1e-12)
+
+
+def test_relabelling_groups_permutes_results(rng):
+    resp, groups, w = make_data(rng, n=70, missing=0.0, n_groupings=1)
+    point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
+    F = multinomial_factors(rng, 20, 70)
+    a = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
+                            scheme=FixedReplicates(F))
+    b = bootstrap_alignment(resp, 1 - groups, point, positions=POSITIONS, weights=w,
+                            scheme=FixedReplicates(F))
+    np.testing.assert_allclose(b.bootstrap_distribution[:, :, ::-1], a.bootstrap_distribution,
+                               atol=1e-13)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import alignstat.bootstrap as module
+
+    res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0

@@ -238,3 +238,12 @@ def test_paired_comparison_frame(rng):
 def test_validation_messages(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_docstring_examples():
+    import doctest
+
+    import alignstat.stats as module
+
+    res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0
