@@ -20,6 +20,9 @@ from ._meta import SurveyData, SurveyMeta
 from .design import CantyDavisonScheme, RaoWuScheme, stratified_variance
 from .distributions import distributions, means, responses
 from .profiles import PROFILES, FactorSpec, Profile, build_factor, get_profile
+from .questions import (
+    bank_distributions, bank_means, bank_positions, key_discrepancies, option_table, wave_table,
+)
 from .readers import EXTENDED_MISSING, as_survey, guess_profile, read_survey
 from .synthetic import SyntheticSurvey, make_ess, make_wvs, model_answers
 
@@ -34,6 +37,12 @@ __all__ = [
     "as_survey",
     "guess_profile",
     "EXTENDED_MISSING",
+    "option_table",
+    "key_discrepancies",
+    "wave_table",
+    "bank_positions",
+    "bank_distributions",
+    "bank_means",
     "Profile",
     "FactorSpec",
     "PROFILES",

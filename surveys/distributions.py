@@ -173,6 +173,25 @@ def _groups(df, by, missing_group, src):
     return out, keyframe
 
 
+def _derive_groups(df, by, meta, prof):
+    """Add readable factor columns named in ``by`` that the data lacks (profile builders).
+
+    ``"country"`` maps to the profile's country column; factor names
+    (``"gender"``, ``"generation"``...) are built from their coded variables.
+    """
+    extra = {}
+    for col in by:
+        if col in df.columns or prof is None:
+            continue
+        if col == "country":
+            c = prof.column(df, "country")
+            if c is not None:
+                extra[col] = df[c].astype(str).to_numpy(dtype=object)
+        elif col in prof.factors and prof.factors[col].variable in df.columns:
+            extra[col] = build_factor(df, meta, prof.factors[col], code_rule=prof.code_rule).to_numpy()
+    return df.assign(**extra) if extra else df
+
+
 class _Encoded:
     """One question variable: option index per respondent, state, option positions.
 
@@ -552,7 +571,10 @@ def distributions(
         Question variables (default: a synthetic survey's questions).
     by : str or list of str, optional
         Grouping columns; several columns give their intersections.  Only
-        combinations that occur are returned.
+        combinations that occur are returned.  With a profile, ``"country"``
+        and the profile's readable factors (``"gender"``, ``"generation"``,
+        ``"education"``, ``"income_decile"``, ``"religion"``...) may be named
+        even when the data holds only the coded variables.
     weight : str, array_like, None or False
         Weight column.  ``None``: the profile's default analysis weight
         (ESS ``anweight``, WVS ``S018``) when there is a profile, else
@@ -677,6 +699,7 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
     if dup:
         raise ValueError(f"columns {sorted(dup)} are both grouping columns and question variables.")
     w, wname = _weights(df, weight, prof, src)
+    df = _derive_groups(df, by, meta, prof)
     g, keys = _groups(df, by, missing_group, src)
     G = len(keys)
     enc = _encode_all(df, variables, meta, prof, positions=positions, missing=missing,

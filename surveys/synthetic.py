@@ -954,6 +954,19 @@ def make_wvs(n_respondents=97_220, n_countries=66, n_questions=144, *, rng=0, ba
         meta.missing_ranges[q] = [(-5.0, -1.0)]
         if bank is not None:
             meta.variable_labels[q] = bank[q].text
+    # a bank question that is also a demographic variable (WVS Q199, interest in politics)
+    # is that variable: its answers are the factor's codes
+    for j, q in enumerate(qnames):
+        if q in cols:
+            fac = cols.pop(q)
+            valid = fac >= 0
+            if not np.isin(fac[valid], code_sets[j]).all():
+                raise ValueError(
+                    f"question {q!r} is also a demographic variable but its codes "
+                    f"{sorted(set(fac[valid]))} differ from the bank's keys {code_sets[j].tolist()}."
+                )
+            coded[j] = fac
+            clean_answers[j] = np.where(valid, fac, np.nan)
     data = pd.concat([pd.DataFrame(cols), pd.DataFrame(coded.T, columns=qnames)], axis=1)
     data["B_COUNTRY_ALPHA"] = data["B_COUNTRY_ALPHA"].astype(str)
     meta.variable_labels.update({"W_WEIGHT": "Weight", "S018": "Equilibrated weight-1000",
