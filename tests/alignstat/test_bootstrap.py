@@ -663,3 +663,42 @@ def test_docstring_examples():
 
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_bca_question_jackknife_textbook(rng):
+    resp, groups, w = make_data(rng, n=60, missing=0.0, n_groupings=1)
+    point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
+    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
+                              resample="questions", method="bca", n_resamples=500, rng=8)
+    lo, hi = np.nanmin(POSITIONS, 1), np.nanmax(POSITIONS, 1)
+    for g in range(2):
+        m = groups[:, 0] == g
+        mu = np.sum(w[m, None] * resp[m], axis=0) / w[m].sum()
+        v = 1 - np.abs(mu - point[0]) / (hi - lo)  # per-question alignment, by hand
+        assert res.estimate[0, g] == pytest.approx(v.mean(), rel=1e-13)
+        jk = np.array([np.delete(v, q).mean() for q in range(5)])
+        d = jk.mean() - jk
+        a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+        assert res.acceleration[0, g] == pytest.approx(a, rel=1e-9, abs=1e-15)
+        tb = res.bootstrap_distribution[:, 0, g]
+        th = res.estimate[0, g]
+        z0 = ndtri((np.sum(tb < th) + np.sum(tb <= th)) / (2 * len(tb)))
+        z = ndtri(0.025)
+        p_lo = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        assert res.confidence_interval.low[0, g] == pytest.approx(np.percentile(tb, 100 * p_lo),
+                                                                  abs=1e-12)
+
+
+def test_bca_with_both_sources(rng):
+    resp, groups, w = make_data(rng, n=150, missing=0.0, n_groupings=1)
+    point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
+    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
+                              resample="both", method="bca", n_resamples=300, rng=8,
+                              jackknife_blocks=50)
+    ci = res.confidence_interval
+    assert np.all(np.isfinite(ci.low)) and np.all(ci.low < ci.high)
+    assert np.all(np.abs(res.acceleration) < 0.5)
+    # wider than respondent-only resampling: questions add variance
+    resp_only = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
+                                    n_resamples=300, rng=8)
+    assert np.all(res.standard_error > resp_only.standard_error)
