@@ -835,6 +835,11 @@ def bootstrap_alignment(
             )
 
     scheme_obj = None
+    if resample == "questions" and not (isinstance(scheme, str) and scheme == "multinomial"):
+        raise ValueError(
+            "`scheme` applies to respondents and is not used when resample='questions'; "
+            "use resample='both' to combine it with question resampling."
+        )
     if resample != "questions":
         scheme_obj = _resolve_scheme(scheme, N)
         scheme_obj.reset()

@@ -446,6 +446,8 @@ def _ok(rng):
         (dict(scheme="jackknife"), ValueError, "`scheme` must be one of"),
         (dict(scheme=3), TypeError, "`scheme` must be one of"),
         (dict(scheme=MultinomialScheme(7)), ValueError, "`scheme` has n_units = 7"),
+        (dict(scheme="poisson", resample="questions"), ValueError,
+         "is not used when resample='questions'"),
         (dict(n_resamples=0), ValueError, "`n_resamples` must be an integer >= 1"),
         (dict(n_resamples=2.5), TypeError, "`n_resamples` must be an integer"),
         (dict(chunk_size=0), ValueError, "`chunk_size` must be an integer >= 1"),
