@@ -22,10 +22,7 @@ import pandas as pd
 __all__ = ["StudyWriter", "sha256_file", "sha256_frame", "ILLUSTRATIVE_NOTE"]
 
 #: Label put on every output of the demo, whose model answers come from a toy model.
-ILLUSTRATIVE_NOTE = (
-    "ILLUSTRATIVE: model answers come from a small deterministic demo model served by the "
-    "package's local OpenAI-protocol test server, not from a real LLM"
-)
+ILLUSTRATIVE_NOTE = "ILLUSTRATIVE: model answers from a deterministic demo model (local test server), not a real LLM"
 
 
 def sha256_file(path) -> str:
@@ -139,7 +136,14 @@ class StudyWriter:
         import matplotlib.pyplot as plt
 
         if self.note:
-            fig.text(0.5, 1.0, self.note, ha="center", va="bottom", fontsize=7, color="firebrick", wrap=True)
+            # a watermark on every plotting area, and the full note hanging below the figure
+            for ax in fig.axes:
+                if ax.get_label() == "<colorbar>":
+                    continue
+                ax.text(0.5, 0.5, "ILLUSTRATIVE", transform=ax.transAxes, fontsize=34, color="firebrick",
+                        alpha=0.13, rotation=25, ha="center", va="center", zorder=0)
+            short = self.note if len(self.note) <= 110 else self.note[:107] + "..."
+            fig.text(0.5, 0.0, short, ha="center", va="top", fontsize=7, color="firebrick")
         for ext in ("png", "pdf"):
             fig.savefig(self.out / f"{name}.{ext}", dpi=130 if ext == "png" else None, bbox_inches="tight")
             self.outputs.append(f"{name}.{ext}")
