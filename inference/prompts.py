@@ -27,6 +27,7 @@ Steering conditions
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,9 +103,10 @@ class FewShotExamples:
 
     @property
     def n_examples(self) -> int:
+        """Number of examples (for a file: lines holding a ``{...%...}`` answer)."""
         if self.ids:
             return len(self.ids)
-        return max(1, self.text.count("------") + (0 if self.text.strip().endswith("------") else 0))
+        return sum(1 for line in self.text.splitlines() if re.search(r"\{.*%.*\}", line)) or 1
 
     @classmethod
     def from_file(cls, path):

@@ -157,3 +157,33 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(bank_path, tmp_path):
     assert 0 <= n_requests_first - len(before) <= 4
     for blob in (store.read_bytes(), out1, err1, done.stdout, done.stderr):
         assert KEY.encode() not in blob
+
+
+def test_collect_few_shot_from_distributions_and_language_steering(bank_path, bank_de, tmp_path):
+    rows = []
+    for qid, ps in {"Q60": [0.7, 0.2, 0.1, 0.0], "Q70": [0.1, 0.2, 0.3, 0.4], "Q57": [0.3, 0.7]}.items():
+        rows += [{"question": qid, "option": float(i + 1), "prob": p, "country": "Chile"} for i, p in enumerate(ps)]
+    dist = tmp_path / "chile.csv"
+    pd.DataFrame(rows).to_csv(dist, index=False)
+    with LocalOpenAIServer() as srv:
+        r = CliRunner().invoke(collect, [
+            "--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--steering", "few-shot",
+            "--country", "Chile", "--distributions", str(dist), "--n-examples", "2", "--questions", str(bank_path),
+            "--store", str(tmp_path / "fs.jsonl"), "--quiet"], env={"OPENAI_API_KEY": KEY})
+        assert r.exit_code == 0, r.output
+        texts = [request_text(x["body"]) for x in srv.chat_requests()]
+        assert len(texts) == 7
+        q1 = next(t for t in texts if t.split("------")[-1].startswith("\n\nQuestion: How important is family"))
+        assert "Answer: {'1': '70.00%', '2': '20.00%', '3': '10.00%', '4': '0.00%'}" in q1
+        # an example question is never its own example: Q60 is asked with Q70 and Q57
+        q60 = next(t for t in texts if "How much do you trust your family?\n'1'" in t.split("------")[-1])
+        assert q60.count("Answer: {") == 2 and q60.count("How much do you trust your family?") == 1
+        assert "Answer: {'1': '30.00%', '2': '70.00%'}" in q60
+
+        de_path = Path(bank_de.source)
+        r = CliRunner().invoke(collect, [
+            "--questions", str(de_path), "--model", "toy", "--base-url", srv.base_url, "--steering", "language",
+            "--n-examples", "1", "--store", str(tmp_path / "de.jsonl"), "--quiet"], env={"OPENAI_API_KEY": KEY})
+        assert r.exit_code == 0, r.output
+        de_texts = [request_text(x["body"]) for x in srv.chat_requests()][7:]
+        assert len(de_texts) == 2 and all(t.startswith("Ich gebe Ihnen") for t in de_texts)

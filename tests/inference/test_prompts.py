@@ -139,3 +139,18 @@ def test_real_banks_have_templates(seed_data):
         steering = "none" if lang == "English" else "language"
         text = content(PromptBuilder(method="verbalized", steering=steering, language=lang).messages(bank.questions[0], bank))
         assert format_question(bank.questions[0], load_templates()[lang]) in text
+
+
+def test_seed_few_shot_files(seed_data):
+    from alignstat import load_question_bank
+
+    de = load_question_bank(seed_data / "dataset" / "questions" / "WV7_German.jsonl")
+    for name, n in (("few_shot/lang-De_dist-Germany.txt", 5), ("sensitivity/number.txt", 3)):
+        ex = FewShotExamples.from_file(seed_data / "inputs" / name)
+        assert ex.n_examples == n
+    ex = FewShotExamples.from_file(seed_data / "inputs" / "few_shot" / "lang-De_dist-Germany.txt")
+    b = PromptBuilder(method="verbalized", steering="language-few-shot", country="Germany", language="German",
+                      examples=ex)
+    text = content(b.messages(de.questions[0], de))
+    assert "Nach den 5 Beispielen" in text or "nach den 5 Beispielen" in text
+    assert ex.text in text and text.endswith("Antwort:")
