@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from alignstat._warnings import DataPolicyWarning
+from alignstat._warnings import SmallCellWarning
 from alignstat.resampling import MultinomialScheme, PoissonScheme, ReplicateScheme
 
 from ._codes import NONRESPONSE, STRUCTURAL, VALID, classify_labels, classify_values, is_text
@@ -459,11 +459,15 @@ def _scheme(standard_errors, df, prof, *, strata, psu, singleton, src):
     return cls(s, p, singleton=singleton)
 
 
-def _replicate_se(scheme, rng, n_replicates, w, numer_fn, denom_fn, est, *, chunk_bytes=64 << 20):
-    """Bootstrap SE of ratio estimates ``numer / denom`` (each a linear map of replicate weights).
+def _replicate_se(scheme, rng, n_replicates, w, targets, *, chunk_bytes=64 << 20):
+    """Bootstrap SEs of ratio estimates, all targets sharing the same replicates.
 
-    ``numer_fn(RW)`` and ``denom_fn(RW)`` map replicate weights ``(r, n)`` to
-    ``(r, m)``; the estimate in each replicate is their ratio.  Returns the SE
+    ``targets`` is a list of ``(numer_fn, denom_fn, est)``: ``numer_fn(RW)``
+    and ``denom_fn(RW)`` map replicate weights ``(r, n)`` to ``(r, m)`` and
+    the estimate in a replicate is their ratio.  Replicate factors are drawn
+    once per chunk and reused for every target, so all questions and groups
+    are evaluated on the same replicate weights (as with shipped replicate
+    weights).  Returns, per target, the SE around the full-sample estimate
     (NaN where fewer than two replicates are defined) and the number of
     replicates in which each estimate was defined.
     """
@@ -472,9 +476,10 @@ def _replicate_se(scheme, rng, n_replicates, w, numer_fn, denom_fn, est, *, chun
         raise ValueError(f"`n_replicates` must be at least 2, got {n_replicates!r}.")
     n = w.shape[0]
     step = max(1, min(R, chunk_bytes // max(8 * n, 1)))
-    s1 = np.zeros_like(est)
-    s2 = np.zeros_like(est)
-    m = np.zeros(est.shape, dtype=np.int64)
+    acc = [(np.zeros_like(est), np.zeros_like(est), np.zeros(est.shape, dtype=np.int64)) for _, _, est in targets]
+    reset = getattr(scheme, "reset", None)
+    if callable(reset):
+        reset()
     done = 0
     while done < R:
         r = min(step, R - done)
@@ -482,22 +487,26 @@ def _replicate_se(scheme, rng, n_replicates, w, numer_fn, denom_fn, est, *, chun
         if F.shape != (r, n):
             raise ValueError(f"replicate scheme returned factors of shape {F.shape}, expected {(r, n)}.")
         RW = F * w[None, :]
-        num = numer_fn(RW)
-        den = denom_fn(RW)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            th = num / den
-        ok = np.isfinite(th)
-        d = np.where(ok, th - est[None, :], 0.0)
-        s1 += d.sum(axis=0)
-        s2 += (d * d).sum(axis=0)
-        m += ok.sum(axis=0)
+        for (numer_fn, denom_fn, est), (s1, s2, m) in zip(targets, acc):
+            num = numer_fn(RW)
+            den = denom_fn(RW)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                th = num / den
+            ok = np.isfinite(th)
+            d = np.where(ok, th - est[None, :], 0.0)
+            s1 += d.sum(axis=0)
+            s2 += (d * d).sum(axis=0)
+            m += ok.sum(axis=0)
         done += r
-    var = np.full(est.shape, np.nan)
-    good = m >= 2
-    ss = s2[good] - s1[good] ** 2 / m[good]
-    scales = np.array([scheme.variance_scale(int(k)) for k in m[good]]) if good.any() else np.array([])
-    var[good] = np.maximum(ss, 0.0) * scales
-    return np.sqrt(var), m
+    out = []
+    for (_, _, est), (s1, s2, m) in zip(targets, acc):
+        var = np.full(est.shape, np.nan)
+        good = m >= 2
+        ss = s2[good] - s1[good] ** 2 / m[good]
+        scales = {int(k): scheme.variance_scale(int(k)) for k in np.unique(m[good])}
+        var[good] = np.maximum(ss, 0.0) * np.array([scales[int(k)] for k in m[good]])
+        out.append((np.sqrt(var), m))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -624,6 +633,13 @@ def distributions(
         x question x option (options with no answer get ``prob`` 0).
         ``attrs`` record the weight used and the replicate scheme.
 
+    Warns
+    -----
+    SmallCellWarning
+        When some group's estimate is undefined in some bootstrap replicates
+        (the replicate left the group without weight); its SE then uses the
+        defined replicates only.
+
     Notes
     -----
     Share of option ``k`` in group ``g``:
@@ -713,6 +729,7 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
                             "nonresponse", "se")}
     rep_all = []
     qnames = []
+    targets = []
     g = np.ascontiguousarray(g, dtype=np.int64)
     w = np.ascontiguousarray(w, dtype=np.float64)
     for qi, e in enumerate(enc):
@@ -767,8 +784,7 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
                 def denom(RW, Sg=Sg):
                     return np.asarray((Sg.T @ RW.T).T)
 
-            se, _m = _replicate_se(scheme, rng, n_replicates, w, numer, denom, est)
-            cols["se"].append(se)
+            targets.append((numer, denom, est))
     rep = np.concatenate(rep_all) if rep_all else np.zeros(0, dtype=np.int64)
     qidx = np.concatenate(qnames) if qnames else np.zeros(0, dtype=np.int64)
     data_cols = {}
@@ -783,7 +799,17 @@ def _tabulate(what, data, *, variables, by, weight, profile, positions, missing,
     data_cols["n"] = data_cols["n"].astype(np.int64)
     data_cols["small_cell"] = data_cols["n"] < min_n
     if scheme is not None:
-        data_cols["se"] = np.concatenate(cols["se"]) if cols["se"] else np.zeros(0)
+        res = _replicate_se(scheme, rng, n_replicates, w, targets) if targets else []
+        data_cols["se"] = np.concatenate([se for se, _ in res]) if res else np.zeros(0)
+        m_valid = np.concatenate([m for _, m in res]) if res else np.zeros(0, dtype=np.int64)
+        short = m_valid < int(n_replicates)
+        if short.any():
+            warnings.warn(
+                f"{int(short.sum())} estimate(s) were undefined in some bootstrap replicates "
+                f"(a group lost all its weight; fewest defined: {int(m_valid.min())} of "
+                f"{int(n_replicates)}); their standard errors use the defined replicates only.",
+                SmallCellWarning, stacklevel=3,
+            )
     out = pd.DataFrame(data_cols)
     if by:
         for col in by:

@@ -154,7 +154,7 @@ PROFILES = {
         year=("A_YEAR",), code_rule="wvs", factors=_wvs7_factors(),
     ),
     "wvs_ts": Profile(
-        name="wvs_ts", country=("COUNTRY_ALPHA", "S003"), weight=("S018", "S017"),
+        name="wvs_ts", country=("COUNTRY_ALPHA", "country", "S003"), weight=("S018", "S017"),
         weights=("S017", "S018", "S019"), strata=(), psu=(), wave=("S002VS", "S002"),
         year=("S020",), code_rule="wvs",
         factors={"gender": FactorSpec("gender", "X001"),
