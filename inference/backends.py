@@ -178,6 +178,8 @@ class OpenAIChatBackend(Backend):
         msg = redact(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}", self.secrets)
         if isinstance(exc, (o.RateLimitError, o.InternalServerError, o.APITimeoutError, o.APIConnectionError)):
             return TransientError(msg)
+        if isinstance(exc, (json.JSONDecodeError, o.APIResponseValidationError)):
+            return TransientError(f"the server's response is not valid JSON ({msg})")
         if isinstance(exc, o.APIStatusError) and exc.status_code in (408, 409, 429) or (
             isinstance(exc, o.APIStatusError) and exc.status_code >= 500
         ):

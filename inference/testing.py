@@ -14,8 +14,9 @@ deterministic responder.  Its answers are **illustrative only** -- derived from 
 hash of the prompt, they describe no real model and no real population.
 
 Faults (:class:`Fault`): an HTTP status (429, 500, 503, ...), ``"slow"``
-(sleep ``delay`` seconds before answering, to trigger client timeouts) or
-``"drop"`` (close the connection without answering).  :func:`scripted`
+(sleep ``delay`` seconds before answering, to trigger client timeouts),
+``"drop"`` (close the connection without answering) or ``"garbage"`` (a 200
+response whose body is not JSON).  :func:`scripted`
 turns a list of replies/faults into a responder that plays them in order
 and then falls back to another responder.
 
@@ -56,7 +57,12 @@ class Reply:
 
 @dataclass
 class Fault:
-    """A scripted failure: ``status`` (HTTP code), ``"slow"`` or ``"drop"``."""
+    """A scripted failure.
+
+    ``kind`` is an HTTP status (429, 500, ...), ``"slow"`` (wait ``delay``
+    seconds, then send ``then``), ``"drop"`` (close the connection) or
+    ``"garbage"`` (status 200 with a body that is not JSON).
+    """
 
     kind: object
     delay: float = 0.0
@@ -344,6 +350,8 @@ class LocalOpenAIServer:
         if isinstance(out, Fault):
             if out.kind == "drop":
                 return None, None
+            if out.kind == "garbage":
+                return 200, b"<html>502 Bad Gateway</html>"
             if out.kind == "slow":
                 time.sleep(out.delay)
                 out = out.then if out.then is not None else IllustrativeAnswerModel()(body, n)

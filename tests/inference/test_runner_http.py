@@ -111,12 +111,12 @@ def test_retries_are_bounded_then_recorded_as_failure(bank, tmp_path, api_key):
     assert {r["status"] for r in AnswerStore(tmp_path / "a.jsonl").load().values()} == {"done"}
 
 
-def test_timeouts_and_dropped_connections_are_retried(bank, tmp_path, api_key):
-    faults = [Fault("slow", delay=1.5, then=GOOD4), Fault("drop")]
+def test_timeouts_dropped_connections_and_garbled_bodies_are_retried(bank, tmp_path, api_key):
+    faults = [Fault("slow", delay=1.5, then=GOOD4), Fault("drop"), Fault("garbage")]
     with LocalOpenAIServer(scripted(faults, lambda b, n: Reply(GOOD4))) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1"], concurrency=1, timeout=0.5)
-        assert len(srv.chat_requests()) == 3
-    assert (s.n_done, s.n_retries) == (1, 2)
+        assert len(srv.chat_requests()) == 4
+    assert (s.n_done, s.n_retries) == (1, 3)
 
 
 def test_malformed_answer_is_asked_again(bank, tmp_path, api_key):
@@ -254,3 +254,13 @@ def test_batch_api_submit_poll_download_and_resume(bank, tmp_path, api_key):
     assert KEY not in store.read_text()
     frame = read_results(store)
     assert set(frame["status"]) == {"ok"}
+
+
+def test_progress_bar_shows_counts_failures_and_tokens(bank, tmp_path, api_key, capsys):
+    def responder(body, n):
+        return Fault(400) if "parents proud" in asked(body) else IllustrativeAnswerModel()(body, n)
+
+    with LocalOpenAIServer(responder) as srv:
+        run(bank, srv, tmp_path / "a.jsonl", progress=True)
+    err = capsys.readouterr().err
+    assert "7/7" in err and "failed=1" in err and "done=6" in err and "tokens=" in err
