@@ -4,7 +4,7 @@ For each model, the alignment scores with every country under the default
 prompt and under a perturbed prompt (shuffled option order, fewer few-shot
 examples, changed few-shot distributions) are correlated across countries:
 Pearson's r with its Fisher-z confidence interval and two-sided p-value
-(:func:`scipy.stats.pearsonr`).
+(:func:`alignstat.stats.pearson_r`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def prompt_sensitivity(
         The table ``model, condition, r, ci_low, ci_high, p, n_countries``
         and the pairs ``model, condition, country, default, perturbed``.
     """
-    from scipy import stats
+    from alignstat.stats import pearson_r
 
     if human is None:
         check_frame(answers, "answers", [model, condition, country, "alignment"])
@@ -95,12 +95,8 @@ def prompt_sensitivity(
             pairs.append(pd.DataFrame({"model": m, "condition": c, "country": w.index[ok],
                                        "default": x[ok], "perturbed": y[ok]}))
             n = int(ok.sum())
-            if n >= 3 and np.std(x[ok]) > 0 and np.std(y[ok]) > 0:
-                res = stats.pearsonr(x[ok], y[ok])
-                ci = res.confidence_interval(confidence_level=confidence_level)
-                rows.append((m, c, float(res.statistic), float(ci.low), float(ci.high), float(res.pvalue), n))
-            else:
-                rows.append((m, c, np.nan, np.nan, np.nan, np.nan, n))
+            res = pearson_r(x[ok], y[ok], confidence_level=confidence_level)
+            rows.append((m, c, float(res.statistic), float(res.ci_low), float(res.ci_high), float(res.pvalue), n))
     table = pd.DataFrame(rows, columns=["model", "condition", "r", "ci_low", "ci_high", "p", "n_countries"])
     pairs = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(
         columns=["model", "condition", "country", "default", "perturbed"])

@@ -8,8 +8,9 @@ The test, exactly: for one model and one target country, the per-question
 alignment (Eq. 2) of the steered answers and of the unsteered (``"none"``)
 answers with the country's distribution are *paired by question* over the
 questions both answered; the paired t-test (``test="t"``, two-sided,
-:func:`scipy.stats.ttest_rel`) or the Wilcoxon signed-rank test
-(``test="wilcoxon"``) is applied to these pairs.  The ``AVG`` row of a
+:func:`alignstat.stats.paired_ttest`, as :func:`scipy.stats.ttest_rel`) or the
+Wilcoxon signed-rank test (``test="wilcoxon"``,
+:func:`alignstat.stats.wilcoxon_signed_rank`) is applied to these pairs.  The ``AVG`` row of a
 method first averages each question's alignment over the models that answered
 it under both conditions, then applies the same paired test across questions.
 Stars follow the paper: ``*`` p < .05, ``**`` p < .01, ``***`` p < .001, on
@@ -22,74 +23,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alignstat.stats import adjust_pvalues, paired_ttest, significance_stars, wilcoxon_signed_rank
+
 from ._common import align_plain, check_frame, concat_reports, usable
 
-__all__ = ["steering_alignment", "METHOD_ORDER", "significance_stars", "adjust_pvalues"]
+__all__ = ["steering_alignment", "steering_table", "METHOD_ORDER"]
 
 #: Row order of Tables 1 and 9.
 METHOD_ORDER = ("none", "language", "persona", "language-persona", "few-shot", "language-few-shot")
 AVERAGE = "AVG"
 
 
-def significance_stars(p):
-    """``"***"`` for p < .001, ``"**"`` < .01, ``"*"`` < .05, else ``""`` (NaN gives ``""``)."""
-    try:
-        from alignstat.stats import significance_stars as _stars
-    except ImportError:  # the core's stats module has not landed in this checkout
-        _stars = None
-    p = np.asarray(p, dtype=float)
-    if _stars is not None:
-        return np.asarray(_stars(p), dtype=object)
-    out = np.full(p.shape, "", dtype=object)
-    out[p < 0.05] = "*"
-    out[p < 0.01] = "**"
-    out[p < 0.001] = "***"
-    return out
-
-
-def adjust_pvalues(p, method):
-    """Multiple-testing adjustment of `p` (NaN entries are left out and stay NaN).
-
-    ``method``: ``"holm"`` or ``"bh"`` (Benjamini--Hochberg), through
-    :func:`alignstat.stats.adjust_pvalues` when available.
-    """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if not ok.any():
-        return out
-    try:
-        from alignstat.stats import adjust_pvalues as _adj
-
-        out[ok] = _adj(p[ok], method=method)
-    except ImportError:  # the core's stats module has not landed in this checkout
-        from scipy.stats import false_discovery_control
-
-        q = p[ok]
-        if method == "bh":
-            out[ok] = false_discovery_control(q, method="bh")
-        else:
-            order = np.argsort(q, kind="stable")
-            m = len(q)
-            adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
-            res = np.empty(m)
-            res[order] = np.minimum(adj, 1.0)
-            out[ok] = res
-    return out
-
-
 def _paired(x, y, test):
-    from scipy import stats
-
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    n = len(x)
-    if n < 2 or np.allclose(x - y, 0):
+    n = int(ok.sum())
+    if n < 2:
         return np.nan, np.nan, n
     if test == "t":
-        r = stats.ttest_rel(x, y)
+        r = paired_ttest(x[ok], y[ok])
     else:
-        r = stats.wilcoxon(x, y)
+        r = wilcoxon_signed_rank(x[ok], y[ok])
     return float(r.statistic), float(r.pvalue), n
 
 
@@ -199,7 +152,7 @@ def steering_alignment(
             rows.append(rec)
     out = pd.DataFrame(rows)
     out["test"] = {"t": "paired t-test across questions", "wilcoxon": "Wilcoxon signed-rank across questions"}[test]
-    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), correction) if correction else out["p"]
+    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), method=correction) if correction else out["p"]
     out["stars"] = significance_stars(out["p_adjusted"].to_numpy())
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
     models = sorted(set(out["model"]) - {AVERAGE}, key=str) + [AVERAGE]

@@ -9,7 +9,8 @@ from scipy import stats
 
 from analyses.global_study import global_alignment
 from analyses.sensitivity import prompt_sensitivity
-from analyses.steering import adjust_pvalues, steering_alignment, steering_table
+from alignstat.stats import adjust_pvalues
+from analyses.steering import steering_alignment, steering_table
 from analyses.temporal import temporal_alignment
 
 QS = [f"Q{i}" for i in range(10)]
@@ -142,7 +143,7 @@ def test_steering_wilcoxon_and_validation():
 
 def test_bh_adjustment_matches_scipy():
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
-    adj = adjust_pvalues(p, "bh")
+    adj = adjust_pvalues(p, method="bh")
     np.testing.assert_allclose(adj[[0, 1, 2, 4]], stats.false_discovery_control(p[[0, 1, 2, 4]]))
     assert np.isnan(adj[3])
 
