@@ -99,6 +99,27 @@ def _recode_extended(df, meta, m, extended_missing, source):
     return df
 
 
+_HEADER_MARKERS = ("d_interview", "b_country", "s002vs", "s003", "cntry", "idno")
+
+
+def _header_offset(path, encoding, max_lines=50):
+    """Lines before the header row of a CSV with a preamble (some WVS releases have one).
+
+    The header is the first line naming a known identifier column
+    (``D_INTERVIEW``, ``B_COUNTRY``, ``S002VS``, ``S003``, ``cntry``, ``idno``);
+    0 when none of the first ``max_lines`` lines does.
+    """
+    with path.open(encoding=encoding or "utf-8", errors="replace") as fh:
+        for i in range(max_lines):
+            line = fh.readline()
+            if not line:
+                break
+            names = {t.strip().strip('"').lower() for t in line.replace(";", ",").split(",")}
+            if names & set(_HEADER_MARKERS):
+                return i
+    return 0
+
+
 def read_survey(path, *, profile="auto", usecols=None, row_limit=0, encoding=None,
                 extended_missing=None, sep=None, skiprows=None):
     """Read a survey file into a :class:`SurveyData` with its metadata.
@@ -121,7 +142,9 @@ def read_survey(path, *, profile="auto", usecols=None, row_limit=0, encoding=Non
     sep : str, optional
         CSV delimiter (default: detected from the header line).
     skiprows : int, optional
-        CSV preamble lines before the header.
+        CSV preamble lines before the header (default: detected -- the first
+        line naming ``D_INTERVIEW``, ``B_COUNTRY``, ``S002VS``, ``S003``,
+        ``cntry`` or ``idno``).
 
     Returns
     -------
@@ -155,6 +178,8 @@ def read_survey(path, *, profile="auto", usecols=None, row_limit=0, encoding=Non
         if ext == ".dta":
             df = _recode_extended(df, meta, m, extended_missing, source)
     elif ext == ".csv":
+        if skiprows is None:
+            skiprows = _header_offset(path, encoding)
         if sep is None:
             with path.open(encoding=encoding or "utf-8", errors="replace") as fh:
                 for _ in range(skiprows or 0):

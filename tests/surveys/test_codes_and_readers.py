@@ -171,3 +171,32 @@ def test_as_survey_metadata_drives_classification():
     assert d["nonresponse"].iloc[0] == pytest.approx(2 / 6)  # 98 (label) and 99 (explicit); 97 structural
     with pytest.raises(ValueError, match="must be 'nonresponse'"):
         surveys.as_survey(df, missing={"q": {1: "skip"}})
+
+
+def test_csv_with_preamble_is_detected(tmp_path):
+    s = surveys.make_wvs(600, 2, 5, rng=1)
+    p = tmp_path / "wvs.csv"
+    with p.open("w") as fh:
+        fh.write("World Values Survey Wave 7\nsynthetic release\n\n")
+        s.data.to_csv(fh, index=False)
+    sv = surveys.read_survey(p)
+    assert sv.profile.name == "wvs7" and len(sv.data) == 600
+    got = surveys.distributions(sv, variables=s.questions, by="B_COUNTRY_ALPHA")
+    ref = surveys.distributions(s, by="B_COUNTRY_ALPHA")
+    np.testing.assert_allclose(got["prob"], ref["prob"], atol=1e-12)
+
+
+def test_wvs_profile_design_se_matches_linearisation():
+    """WVS7: no stratum variable -- country is the stratum, I_PSU the cluster."""
+    s = surveys.make_wvs(4_000, 3, 2, rng=9, psu_sd=0.8, clustered_share=1.0)
+    m = surveys.means(s, variables="Q1", standard_errors="rao-wu", n_replicates=2000, rng=4)
+    d = s.data
+    y = d["Q1"].to_numpy()
+    valid = y > 0
+    w = d["S018"].to_numpy() * valid
+    est = (w * np.where(valid, y, 0)).sum() / w.sum()
+    z = w * (np.where(valid, y, 0) - est) / w.sum()
+    zz = pd.DataFrame({"h": d.B_COUNTRY, "p": d.I_PSU, "z": z}).groupby(["h", "p"])["z"].sum()
+    var = sum(len(g) / (len(g) - 1) * ((g - g.mean()) ** 2).sum() for _, g in zz.groupby(level="h"))
+    assert m["mean"].iloc[0] == pytest.approx(est, abs=1e-10)
+    assert m["se"].iloc[0] == pytest.approx(np.sqrt(var), rel=0.07)
