@@ -145,10 +145,13 @@ def _groups(df, by, missing_group, src):
         if col not in df.columns:
             raise ValueError(f"grouping column {col!r} is not in {src}.")
         s = df[col]
-        if missing_group is not None and s.isna().any():
-            s = s.astype(object).where(s.notna(), missing_group)
         c, u = pd.factorize(s, sort=True, use_na_sentinel=True)
-        codes.append(np.asarray(c, dtype=np.int64))
+        c = np.asarray(c, dtype=np.int64)
+        if missing_group is not None and (c < 0).any():
+            # missing values form their own group, listed after the observed levels
+            c = np.where(c < 0, len(u), c)
+            u = pd.Index(list(u) + [missing_group], dtype=object)
+        codes.append(c)
         uniques.append(u)
     sizes = [max(len(u), 1) for u in uniques]
     ok = np.ones(n, dtype=bool)

@@ -200,3 +200,12 @@ def test_wvs_profile_design_se_matches_linearisation():
     var = sum(len(g) / (len(g) - 1) * ((g - g.mean()) ** 2).sum() for _, g in zz.groupby(level="h"))
     assert m["mean"].iloc[0] == pytest.approx(est, abs=1e-10)
     assert m["se"].iloc[0] == pytest.approx(np.sqrt(var), rel=0.07)
+
+
+def test_missing_group_on_a_numeric_grouping_column():
+    df = pd.DataFrame({"q": [1, 2, 3, 1, 2], "g": [1.0, np.nan, 2.0, 1.0, np.nan]})
+    m = surveys.means(df, variables="q", by="g", missing_group="(missing)")
+    assert list(m["g"]) == [1.0, 2.0, "(missing)"]
+    np.testing.assert_allclose(m["mean"], [1.0, 3.0, 2.0])
+    m2 = surveys.means(df, variables="q", by="g")
+    assert list(m2["g"]) == [1.0, 2.0] and m2["g"].dtype == np.float64
