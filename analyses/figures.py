@@ -103,7 +103,7 @@ def heatmap_figure(matrix, *, title, cmap="viridis", annotate=None, xlabel="", y
     """A labelled heatmap of a wide matrix (Fig. 19: model x country)."""
     m = matrix.to_numpy(dtype=float)
     nr, nc = m.shape
-    fig, ax = plt.subplots(figsize=(min(24, 1.6 + 0.32 * nc), min(16, 1.4 + 0.4 * nr)))
+    fig, ax = plt.subplots(figsize=(min(24, max(5.5, 2.0 + 0.45 * nc)), min(16, max(3.0, 1.4 + 0.26 * nr))))
     im = ax.imshow(m, cmap=cmap, aspect="auto")
     ax.set_xticks(range(nc), [_short(c, 16) for c in matrix.columns], rotation=90, fontsize=7)
     ax.set_yticks(range(nr), [_short(r, 24) for r in matrix.index], fontsize=8)

@@ -105,7 +105,11 @@ def run_global(answers, human, out, *, metric="wasserstein", n_boot=1000, top_k=
     for i, m in enumerate(order[:max_model_figures]):
         _fig(w, s, f"fig2b_ranking_{i + 1}", F.ranking_figure(res.ranking, m))
         _fig(w, s, f"fig2c_baseline_{i + 1}", F.baseline_figure(res.scores, m, tolerance=tolerance))
-    _fig(w, s, "fig19_model_country", F.heatmap_figure(res.model_matrix(), title="Model x country alignment"))
+    mm = res.model_matrix()
+    if mm.shape[1] > 3 * mm.shape[0] and mm.shape[1] > 20:  # many countries: one row per country reads better
+        _fig(w, s, "fig19_model_country", F.heatmap_figure(mm.T, title="Country x model alignment"))
+    else:
+        _fig(w, s, "fig19_model_country", F.heatmap_figure(mm, title="Model x country alignment"))
     _fig(w, s, "fig4_countries", F.country_heatmap_figure(res.countries, res.scores, order[0],
                                                           k=min(6, max(1, res.scores["country"].nunique() // 2))))
     best = res.models.sort_values("mean", ascending=False).iloc[0]
