@@ -269,18 +269,23 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
                 f"variable {var!r} in {src}: answers {unknown[:5]} are neither declared missing nor "
                 "given a position in `positions`."
             )
-        ordered = sorted((p, k) for k, p in pos_map.items() if np.isfinite(p))
-        lab2opt = {k: i for i, (p, k) in enumerate(ordered)}
-        state_of = dict(zip((str(u) for u in uniq), states))
+        fin = {k: p for k, p in pos_map.items() if np.isfinite(p)}
+        opt_pos = np.unique(np.array(list(fin.values()), dtype=np.float64))
+        c, u = pd.factorize(pd.Series(vals, dtype=object).map(str).where(notna, None),
+                            use_na_sentinel=True)
+        state_of = dict(zip((str(x) for x in uniq), states))
+        u_state = np.array([state_of[str(x)] for x in u], dtype=np.int8)
+        u_opt = np.array([int(np.searchsorted(opt_pos, fin[str(x)])) if str(x) in fin else -1 for x in u],
+                         dtype=np.int64)
+        u_state = np.where((u_state == VALID) & (u_opt < 0), STRUCTURAL, u_state).astype(np.int8)
+        u_opt = np.where(u_state == VALID, u_opt, -1)
+        c = np.asarray(c, dtype=np.int64)
+        has = c >= 0
         opt = np.full(n, -1, dtype=np.int64)
         state = np.full(n, sys_kind, dtype=np.int8)
-        svals = np.array([str(v) for v in vals[notna]], dtype=object)
-        st = np.array([state_of[v] for v in svals], dtype=np.int8)
-        op = np.array([lab2opt.get(v, -1) for v in svals], dtype=np.int64)
-        st = np.where((st == VALID) & (op < 0), STRUCTURAL, st)  # NaN position: not ordinal
-        state[notna] = st
-        opt[notna] = np.where(st == VALID, op, -1)
-        return _Encoded(var, opt, state, np.array([p for p, _ in ordered], dtype=np.float64))
+        opt[has] = u_opt[c[has]]
+        state[has] = u_state[c[has]]
+        return _Encoded(var, opt, state, opt_pos)
 
     vals = np.ascontiguousarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
     pres, fast = window_presence(vals)
@@ -321,14 +326,15 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
         codes = every[states_all == VALID]
         pos = codes.copy()
     keep = np.isfinite(pos)
-    by_pos = np.argsort(pos[keep], kind="stable")
-    opt_codes, opt_pos = codes[keep][by_pos], pos[keep][by_pos]
+    opt_codes = codes[keep]
+    # options are the distinct positions: codes sharing a position are merged into one option
+    opt_pos, code_opt = np.unique(pos[keep], return_inverse=True)
     code_sort = np.argsort(opt_codes)
     sorted_codes = opt_codes[code_sort]
     # option index and state of each distinct value; NaN-position (non-ordinal) codes are excluded
     if su.size:
         i_opt, hit = _lookup(sorted_codes, su, -1)
-        u_opt = np.where(hit, code_sort[np.clip(i_opt, 0, None)], -1).astype(np.int64)
+        u_opt = np.where(hit, code_opt[code_sort[np.clip(i_opt, 0, None)]], -1).astype(np.int64)
     else:
         u_opt = np.zeros(0, dtype=np.int64)
     u_state = np.where((sst == VALID) & (u_opt < 0), STRUCTURAL, sst).astype(np.int8)

@@ -209,3 +209,19 @@ def test_missing_group_on_a_numeric_grouping_column():
     np.testing.assert_allclose(m["mean"], [1.0, 3.0, 2.0])
     m2 = surveys.means(df, variables="q", by="g")
     assert list(m2["g"]) == [1.0, 2.0] and m2["g"].dtype == np.float64
+
+
+def test_positions_merge_codes_and_exclude_non_ordinal_options():
+    df = pd.DataFrame({"q": [1, 2, 3, 4, 5, 8], "w": [1.0, 2.0, 1.0, 1.0, 3.0, 1.0]})
+    d = surveys.distributions(df, variables="q", weight="w", positions={"q": {1: 1, 2: 1, 3: 2, 4: 3, 5: 3}},
+                              missing={"q": {8: "nonresponse"}})
+    np.testing.assert_allclose(d["option"], [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(d["prob"], [3 / 8, 1 / 8, 4 / 8])
+    assert d["nonresponse"].iloc[0] == pytest.approx(1 / 9)
+    t = pd.DataFrame({"a": ["x", "y", "y", None, "DK", "z"]})
+    d = surveys.distributions(t, variables="a", positions={"a": {"x": 1, "y": 2, "z": np.nan}},
+                              missing={"a": {"DK": "nonresponse"}})
+    np.testing.assert_allclose(d["prob"], [1 / 3, 2 / 3])
+    assert d["n"].iloc[0] == 3 and d["nonresponse"].iloc[0] == pytest.approx(1 / 4)
+    with pytest.raises(TypeError, match="holds text answers"):
+        surveys.distributions(t, variables="a")
