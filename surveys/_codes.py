@@ -21,7 +21,7 @@ The state of a value is decided, first rule first:
    kind, structural when it cannot;
 5. the profile's code rule for unlabelled values (WVS: -1/-2 nonresponse,
    -3/-4/-5 and other negative codes structural; ESS: 6/7/8/9 padded to the
-   variable's width, see :func:`ess_code_kind`);
+   variable's width and above its other values, see :func:`ess_code_kind`);
 6. otherwise the value is valid.
 
 System-missing values (NaN; in data whose missing codes were already
@@ -69,7 +69,7 @@ def _label_kind(text):
     return None
 
 
-def wvs_code_kind(code, width=None):
+def wvs_code_kind(code, width=None, top=None):
     """WVS convention: -1 don't know, -2 no answer (nonresponse); -3 not applicable,
     -4 not asked, -5 missing and any other negative code (structural)."""
     if code in (-1.0, -2.0):
@@ -89,13 +89,15 @@ def _ess_pattern(code):
     return None
 
 
-def ess_code_kind(code, width):
+def ess_code_kind(code, width, top=None):
     """ESS convention: the last digit carries the meaning, padded to the variable's width.
 
     6/66/666... not applicable (structural); 7... refusal, 8... don't know,
     9... no answer (nonresponse).  ``width`` is the number of digits of the
-    largest valid code of the variable; a pattern code shorter than that
-    (e.g. 7 on a 0-10 scale) is a valid answer.
+    largest other value of the variable (``top``); a pattern code shorter
+    than that (7 on a 0-10 scale) or not above it (age 66 when ages run to
+    90) is a valid answer.  This is a fallback for unlabelled values: value
+    labels and declared missing ranges take precedence.
     """
     pat = _ess_pattern(code)
     if pat is None:
@@ -103,18 +105,21 @@ def ess_code_kind(code, width):
     digit, w = pat
     if w < max(int(width), 1):
         return None
+    if top is not None and code <= top:
+        return None
     return STRUCTURAL if digit == 6 else NONRESPONSE
 
 
 _CODE_RULES = {"wvs": wvs_code_kind, "ess": ess_code_kind, None: None}
 
 
-def _width(values, exclude):
-    """Digits of the largest non-negative value not flagged as a pattern/missing code."""
-    cand = [abs(v) for v in values if v not in exclude and _ess_pattern(v) is None and v >= 0]
+def _width(values):
+    """(digits, value) of the largest non-negative value that is not a 6/7/8/9 pattern code."""
+    cand = [v for v in values if _ess_pattern(v) is None and v >= 0]
     if not cand:
-        return 1
-    return len(str(int(max(cand)))) if max(cand) >= 1 else 1
+        return 1, None
+    top = max(cand)
+    return (len(str(int(top))) if top >= 1 else 1), top
 
 
 def classify_values(uniques, *, variable, meta=None, code_rule=None, missing=None):
@@ -150,10 +155,9 @@ def classify_values(uniques, *, variable, meta=None, code_rule=None, missing=Non
     # width for the ESS rule: largest value that is neither labelled missing nor declared missing
     label_missing = {u for u in uniques if label_kind(labels.get(u)) is not None}
     declared_set = {u for u, d in zip(uniques, declared) if d}
-    width = _width(
+    width, top = _width(
         [u for u in uniques if u not in label_missing and u not in declared_set]
-        + [float(k) for k, lab in labels.items() if label_kind(lab) is None],
-        set(),
+        + [float(k) for k, lab in labels.items() if not isinstance(k, str) and label_kind(lab) is None]
     )
     for i, u in enumerate(uniques):
         if u in explicit:
@@ -168,11 +172,11 @@ def classify_values(uniques, *, variable, meta=None, code_rule=None, missing=Non
             continue
         labelled_valid = u in labels
         if declared[i]:
-            k = rule(u, width) if rule is not None else None
+            k = rule(u, width, top) if rule is not None else None
             out[i] = STRUCTURAL if k is None else k
             continue
         if rule is not None and not labelled_valid:
-            k = rule(u, width)
+            k = rule(u, width, top)
             if k is not None:
                 out[i] = k
     return out

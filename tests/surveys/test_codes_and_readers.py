@@ -225,3 +225,12 @@ def test_positions_merge_codes_and_exclude_non_ordinal_options():
     assert d["n"].iloc[0] == 3 and d["nonresponse"].iloc[0] == pytest.approx(1 / 4)
     with pytest.raises(TypeError, match="holds text answers"):
         surveys.distributions(t, variables="a")
+
+
+def test_ess_pattern_is_not_applied_inside_the_valid_range():
+    # ages run to 90: 66, 77 and 88 are ages, 999 is not a pattern code (declared elsewhere)
+    k = classify_values([15, 66, 77, 88, 90], variable="agea", code_rule="ess")
+    assert list(k) == [VALID] * 5
+    # ... but above the largest value they are missing codes
+    k = classify_values([15, 50, 77, 88], variable="x", code_rule="ess")
+    assert list(k) == [VALID, VALID, NONRESPONSE, NONRESPONSE]
