@@ -223,7 +223,7 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
 
     bar = tqdm(total=len(pending), disable=not progress, unit="req", desc=f"{backend.model} {method}/{steering}")
 
-    def finish(meta, *, status, text=None, completion=None, error="", attempts=1):
+    def record(meta, *, status, text=None, completion=None, error="", attempts=1):
         rec = dict(meta)
         rec.update(status=status, text=text, error=redact(error, store._secrets) if error else "",
                    attempts=attempts, backend=getattr(backend, "name", "backend"), time=time.time())
@@ -232,16 +232,25 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
             rec["finish_reason"] = completion.finish_reason
             if completion.option_logprobs is not None:
                 rec["option_logprobs"] = completion.option_logprobs
-            summary.prompt_tokens += completion.usage.get("prompt_tokens", 0)
-            summary.completion_tokens += completion.usage.get("completion_tokens", 0)
-        store.append(rec)
-        if status == "done":
-            summary.n_done += 1
-        else:
-            summary.n_failed += 1
-        bar.update(1)
+        return rec
+
+    def commit(records):
+        """Durably store finished requests (one write + fsync), then count them."""
+        store.append_many(records)
+        for rec in records:
+            usage = rec.get("usage") or {}
+            summary.prompt_tokens += usage.get("prompt_tokens", 0)
+            summary.completion_tokens += usage.get("completion_tokens", 0)
+            if rec["status"] == "done":
+                summary.n_done += 1
+            else:
+                summary.n_failed += 1
+        bar.update(len(records))
         bar.set_postfix(done=summary.n_done, failed=summary.n_failed,
                         tokens=summary.prompt_tokens + summary.completion_tokens, refresh=False)
+
+    def finish(meta, **kw):
+        commit([record(meta, **kw)])
 
     try:
         if getattr(backend, "batch", False) and pending:
@@ -259,7 +268,7 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
                               on_result=on_result, on_error=on_error)
         elif pending:
             _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_retries, backoff,
-                      max_backoff, jitter, sleep, finish, summary)
+                      max_backoff, jitter, sleep, record, commit, summary)
     finally:
         bar.close()
         if own_store:
@@ -269,7 +278,7 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
 
 
 def _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_retries, backoff, max_backoff,
-              jitter, sleep, finish, summary):
+              jitter, sleep, record, commit, summary):
     stop = threading.Event()
     retries = [0]
     lock = threading.Lock()
@@ -328,6 +337,7 @@ def _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_
         try:
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished = []
                 for fut in done:
                     meta = running.pop(fut)
                     try:
@@ -336,7 +346,9 @@ def _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_
                         fatal = fatal or exc
                         continue
                     if res is not None:
-                        finish(meta, **res)
+                        finished.append(record(meta, **res))
+                if finished:
+                    commit(finished)  # group commit: everything that finished meanwhile
                 refill()
         except BaseException:
             stop.set()

@@ -8,7 +8,8 @@ request already in the store.
 
 Durability: each record is written with a single ``os.write`` of one
 complete line on a file opened with ``O_APPEND``, then flushed to disk with
-``os.fsync``.  A process killed during the write can leave at most one torn
+``os.fsync`` before it counts as finished (records that finish together are
+written by one ``write`` and one ``fsync``: group commit).  A process killed during the write can leave at most one torn
 (newline-less) last line; :meth:`AnswerStore.load` ignores it and the next
 append first cuts it off, so nothing already stored is lost or duplicated.
 
@@ -136,11 +137,23 @@ class AnswerStore:
 
     def append(self, record: dict):
         """Write one record (single write + fsync)."""
-        if "key" not in record:
-            raise ValueError("AnswerStore.append: record needs a 'key' field.")
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False, default=str)
-        line = self._redact(line.replace("\n", "\\n")) + "\n"
-        data = line.encode("utf-8")
+        self.append_many([record])
+
+    def append_many(self, records):
+        """Write several records with one ``write`` and one ``fsync`` (group commit).
+
+        A process killed during the write leaves complete lines plus at most
+        one torn last line, which :meth:`records` ignores.
+        """
+        lines = []
+        for record in records:
+            if "key" not in record:
+                raise ValueError("AnswerStore.append: record needs a 'key' field.")
+            line = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False, default=str)
+            lines.append(self._redact(line.replace("\n", "\\n")) + "\n")
+        if not lines:
+            return
+        data = "".join(lines).encode("utf-8")
         with self._lock:
             self._open()
             written = os.write(self._fd, data)
