@@ -139,7 +139,7 @@ def _columns_to_frame(rows):
 def _results_columns(path, *, policy="lenient", model=None, condition=None, groups=None, source=None, rows=None):
     path = Path(path)
     policy = resolve_policy(policy)
-    labels = {"method": "verbalized", **condition_from_path(path)}
+    labels = condition_from_path(path)
     if model is not None:
         labels["model"] = model
     if condition is not None:
@@ -346,9 +346,12 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
         (``ok``/``repaired``/``rejected``), ``reason``, ``repairs``
         (``;``-separated codes), ``source``, ``raw`` (the model's text), and
         the group columns ``model``, ``condition`` and, when any input has
-        them, ``country``, ``language`` (filled with ``"none"`` where an
-        input has no such label) -- plus, for answer stores, ``n_samples``,
-        ``n_valid``, ``agreement`` and ``refusal_rate``.
+        them, ``country`` (seed RQ2 files, answer stores), ``method`` and
+        ``language`` (answer stores), filled with ``"none"`` where an input
+        has no such label (never NaN, which group-bys would drop) -- plus,
+        for answer stores, ``n_samples``, ``n_valid``, ``agreement`` and
+        ``refusal_rate``.  Seed files yield only ``model``, ``condition``
+        and ``country`` beside the reserved columns.
 
     Warns
     -----

@@ -146,3 +146,11 @@ def test_rq1_model_vs_model_alignment_equals_scipy(seed_data):
         assert res.loc[(ma, mb), "n_questions"] == len(scores)
         assert math.isclose(res.loc[(ma, mb), "alignment"], np.mean(scores), rel_tol=0, abs_tol=1e-12)
         assert math.isclose(res.loc[(ma, mb), "sd"], np.std(scores, ddof=1), rel_tol=0, abs_tol=1e-12)
+
+
+def test_seed_frame_columns_follow_the_contract(corpus):
+    from inference.ingest import RESERVED
+
+    extra = set(corpus.columns) - RESERVED
+    assert extra == {"model", "condition", "country"}
+    assert corpus["question"].dtype != object and corpus["option"].dtype == "float64"
