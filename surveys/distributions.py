@@ -476,8 +476,10 @@ def _replicate_se(scheme, rng, n_replicates, w, targets, *, chunk_bytes=64 << 20
     the estimate in a replicate is their ratio.  Replicate factors are drawn
     once per chunk and reused for every target, so all questions and groups
     are evaluated on the same replicate weights (as with shipped replicate
-    weights).  Returns, per target, the SE around the full-sample estimate
-    (NaN where fewer than two replicates are defined) and the number of
+    weights).  Returns, per target, the SE around the mean of the replicates
+    (R ``survey``'s default ``mse = FALSE``; deviations are accumulated from
+    the full-sample estimate for numerical stability), NaN where fewer than
+    two replicates are defined, and the number of
     replicates in which each estimate was defined.
     """
     R = int(n_replicates)
@@ -654,7 +656,8 @@ def distributions(
     Share of option ``k`` in group ``g``:
     ``p_gk = sum_{i in g, y_i = k} w_i / sum_{i in g, y_i valid} w_i``;
     ``nonresponse = W_nr / (W_valid + W_nr)``.  The bootstrap SE is
-    ``sqrt(c * sum_r (p_r - p)^2)`` around the full-sample estimate ``p``
+    ``sqrt(c * sum_r (p_r - pbar)^2)`` around the mean ``pbar`` of the
+    replicates (R ``survey``'s default, ``mse = FALSE``)
     with the scheme's variance scale ``c`` (``1/(R-1)`` for Rao--Wu).
 
     Examples

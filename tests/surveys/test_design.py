@@ -158,3 +158,28 @@ def test_schemes_feed_the_alignstat_bootstrap_engine():
                               weights=r["weight"].to_numpy(), scheme=sch, n_resamples=200, rng=0)
     se = np.asarray(res.standard_error)
     assert np.all(np.isfinite(se)) and np.all(se > 0)
+
+
+def test_se_formula_with_fixed_replicates_exact(rng):
+    """With given replicate factors the SE is exactly sqrt(c * sum_r (theta_r - mean)^2)."""
+    from alignstat.resampling import FixedReplicates
+
+    n, R = 60, 7
+    df = pd.DataFrame({"q": rng.integers(1, 5, n).astype(float), "g": rng.integers(0, 2, n),
+                       "w": rng.uniform(0.5, 2, n)})
+    df.loc[:4, "q"] = np.nan
+    F = rng.uniform(0, 2, (R, n))
+    m = surveys.means(df, variables="q", by="g", weight="w",
+                      standard_errors=FixedReplicates(F, scale=0.37), n_replicates=R)
+    d = surveys.distributions(df, variables="q", by="g", weight="w",
+                              standard_errors=FixedReplicates(F), n_replicates=R)
+    for gval in (0, 1):
+        sel = ((df.g == gval) & df.q.notna()).to_numpy()
+        y = df.q.to_numpy()
+        rw = F[:, sel] * df.w.to_numpy()[sel]
+        th = (rw * y[sel]).sum(axis=1) / rw.sum(axis=1)
+        se = np.sqrt(0.37 * ((th - th.mean()) ** 2).sum())
+        assert m.loc[m.g == gval, "se"].iloc[0] == pytest.approx(se, rel=1e-10)
+        share = (rw * (y[sel] == 2)).sum(axis=1) / rw.sum(axis=1)
+        se2 = np.sqrt(((share - share.mean()) ** 2).sum() / (R - 1))
+        assert d.loc[(d.g == gval) & (d.option == 2.0), "se"].iloc[0] == pytest.approx(se2, rel=1e-10)
