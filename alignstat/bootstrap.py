@@ -427,7 +427,8 @@ class _Statistic:
         self.M = point.shape[0]
         valid = resp_opt >= 0
         if metric == "likert":
-            vals = np.where(valid, np.take_along_axis(np.nan_to_num(spos), np.maximum(resp_opt, 0).T, axis=1).T, 0.0)
+            opt = np.maximum(resp_opt, 0).T  # (Q, N) option index
+            vals = np.where(valid, np.take_along_axis(np.nan_to_num(spos), opt, axis=1).T, 0.0)
             X = np.concatenate([vals * weights[:, None], valid * weights[:, None]], axis=1)
             self.kmax = 1
         else:
@@ -497,7 +498,8 @@ class _Statistic:
         if self.metric == "likert":
             den = S_full[0, :, Q:]
         else:
-            den = np.concatenate([S_full[0], np.zeros((self.G, 1))], axis=1)[:, self.pad].sum(axis=2)
+            padded = np.concatenate([S_full[0], np.zeros((self.G, 1))], axis=1)
+            den = padded[:, self.pad].sum(axis=2)
         has = ~np.isnan(self.point)  # (M, Q)
         return (den > 0)[None, :, :] & has[:, None, :]
 
@@ -816,7 +818,9 @@ def bootstrap_alignment(
     else:
         w = _float_array("weights", weights, (1,))
         if w.shape != (N,):
-            raise ValueError(f"`weights` must have shape ({N},), one per respondent; got {w.shape}.")
+            raise ValueError(
+                f"`weights` must have shape ({N},), one per respondent; got {w.shape}."
+            )
         if np.isnan(w).any() or (w < 0).any():
             raise ValueError("`weights` must be non-negative and not NaN.")
         if not (w > 0).any():
@@ -890,7 +894,8 @@ def bootstrap_alignment(
     if method == "bca":
         sets = []
         if resample != "questions":
-            Fj = np.asarray(scheme_obj.jackknife_factors(rng_jack, jackknife_blocks), dtype=np.float64)
+            Fj = scheme_obj.jackknife_factors(rng_jack, jackknife_blocks)
+            Fj = np.asarray(Fj, dtype=np.float64)
             K = Fj.shape[0]
             jack = np.empty((K, M, G))
             for s in range(0, K, chunk):
@@ -987,7 +992,8 @@ def bootstrap_alignment(
         n_resamples=B,
         acceleration=acceleration,
     )
-    _freeze(estimate, boot, low, high, se, n_valid, result.n, result.n_eff, n_questions, index, acceleration)
+    _freeze(estimate, boot, low, high, se, n_valid, result.n, result.n_eff, n_questions, index,
+            acceleration)
     return result
 
 
