@@ -18,7 +18,7 @@ synthetic
 from . import synthetic
 from ._meta import SurveyData, SurveyMeta
 from .design import CantyDavisonScheme, RaoWuScheme, stratified_variance
-from .distributions import distributions, means, responses
+from .distributions import distributions, means, replicate_scheme, responses
 from .profiles import PROFILES, FactorSpec, Profile, build_factor, get_profile
 from .questions import (
     bank_distributions, bank_means, bank_positions, key_discrepancies, option_table, wave_table,
@@ -30,6 +30,7 @@ __all__ = [
     "distributions",
     "means",
     "responses",
+    "replicate_scheme",
     "RaoWuScheme",
     "CantyDavisonScheme",
     "stratified_variance",

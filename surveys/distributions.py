@@ -42,7 +42,7 @@ from ._kernels import (
 from .design import CantyDavisonScheme, RaoWuScheme
 from .profiles import build_factor, get_profile
 
-__all__ = ["distributions", "means", "responses"]
+__all__ = ["distributions", "means", "responses", "replicate_scheme"]
 
 _RESERVED = frozenset(
     {
@@ -466,6 +466,36 @@ def _scheme(standard_errors, df, prof, *, strata, psu, singleton, src):
         s = c if s is None else c + "\x1f" + s.astype(str)
     cls = RaoWuScheme if standard_errors == "rao-wu" else CantyDavisonScheme
     return cls(s, p, singleton=singleton)
+
+
+def replicate_scheme(data, method="rao-wu", *, strata=None, psu=None, singleton="fail", profile=None):
+    """Replicate scheme for a survey, ready for :func:`alignstat.bootstrap.bootstrap_alignment`.
+
+    Parameters
+    ----------
+    data : DataFrame, SurveyData or SyntheticSurvey
+    method : {"rao-wu", "canty-davison", "multinomial", "poisson"}
+    strata, psu : str or array_like, optional
+        Design columns; by default the profile's (ESS ``stratum``/``psu``
+        within ``cntry``; WVS7: country as stratum, ``I_PSU`` as PSU).
+    singleton : {"fail", "collapse", "certainty"}
+    profile : str or Profile, optional
+
+    Returns
+    -------
+    alignstat.ReplicateScheme
+        Over the rows of ``data`` in their order (the rows of
+        :func:`surveys.responses`).
+
+    Examples
+    --------
+    >>> import surveys
+    >>> s = surveys.make_ess(2_000, 3, 5, rng=0)
+    >>> surveys.replicate_scheme(s).n_units
+    2000
+    """
+    df, _meta, prof, src = _resolve(data, profile)
+    return _scheme(method, df, prof, strata=strata, psu=psu, singleton=singleton, src=src)
 
 
 def _replicate_se(scheme, rng, n_replicates, w, targets, *, chunk_bytes=64 << 20):

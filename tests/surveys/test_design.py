@@ -183,3 +183,16 @@ def test_se_formula_with_fixed_replicates_exact(rng):
         share = (rw * (y[sel] == 2)).sum(axis=1) / rw.sum(axis=1)
         se2 = np.sqrt(((share - share.mean()) ** 2).sum() / (R - 1))
         assert d.loc[(d.g == gval) & (d.option == 2.0), "se"].iloc[0] == pytest.approx(se2, rel=1e-10)
+
+
+def test_replicate_scheme_from_a_survey_uses_the_pooled_design():
+    s = surveys.make_ess(3_000, 3, 3, rng=2)
+    sch = surveys.replicate_scheme(s)
+    d = s.data
+    assert isinstance(sch, RaoWuScheme) and sch.n_units == len(d)
+    assert sch.n_strata == d.groupby(["cntry", "stratum"]).ngroups
+    assert sch.n_psu == d.groupby(["cntry", "stratum", "psu"]).ngroups
+    assert isinstance(surveys.replicate_scheme(s, "canty-davison"), CantyDavisonScheme)
+    w = surveys.make_wvs(2_000, 4, 3, rng=2)
+    sw = surveys.replicate_scheme(w)
+    assert sw.n_strata == 4 and sw.n_psu == w.data["I_PSU"].nunique()
