@@ -896,6 +896,11 @@ def bootstrap_alignment(
         if resample != "questions":
             Fj = scheme_obj.jackknife_factors(rng_jack, jackknife_blocks)
             Fj = np.asarray(Fj, dtype=np.float64)
+            if Fj.ndim != 2 or Fj.shape[1] != N or Fj.shape[0] < 2:
+                raise ValueError(
+                    f"`scheme`.jackknife_factors returned shape {Fj.shape}; expected (K, {N}) "
+                    "with K >= 2."
+                )
             K = Fj.shape[0]
             jack = np.empty((K, M, G))
             for s in range(0, K, chunk):

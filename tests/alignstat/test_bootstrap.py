@@ -533,6 +533,17 @@ def test_custom_scheme_bad_factors(rng):
         bootstrap_alignment(kw["responses"], kw["groups"], kw["answers"], positions=POSITIONS,
                             scheme=Bad(30), n_resamples=3)
 
+    class BadJack(MultinomialScheme):
+        def jackknife_factors(self, rng, n_blocks):
+            return np.ones((3, 5))
+
+    with pytest.raises(ValueError, match=r"jackknife_factors returned shape \(3, 5\)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallCellWarning)
+            bootstrap_alignment(kw["responses"], kw["groups"], kw["answers"],
+                                positions=POSITIONS, scheme=BadJack(30), n_resamples=3,
+                                method="bca")
+
 
 # ------------------------------------------------------------------ kernels
 
