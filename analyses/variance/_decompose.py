@@ -12,7 +12,7 @@ from alignstat import DataPolicyWarning, DiagnosticsWarning
 
 from ._data import alignment_array, drop_rows_warning, factor_codes, validate_factors
 from ._design import build_design, prior_blocks, sufficient_stats
-from ._model import has_nutpie, sample_collapsed
+from ._model import blas_single_thread, has_nutpie, sample_collapsed
 from ._posterior import draw_effects, finite_population
 from ._reml import reml_fit
 from ._result import DecompositionResult
@@ -144,9 +144,6 @@ def _diagnose(posterior, sample_stats, thresholds):
 
 def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, prior_scale, intercept_prior,
          reml, thresholds, on_failure, hdi_prob, progressbar, extra_info):
-    import arviz as az
-    import xarray as xr
-
     t_start = time.perf_counter()
     if sampler == "auto":
         sampler = "nutpie" if has_nutpie() else "pymc"
@@ -161,49 +158,68 @@ def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, 
     names = [c.name for c in comps]
     posts, stats_list, per_model, reml_rows = [], [], {}, []
     timings = {"compile_s": 0.0, "sample_s": 0.0, "effects_s": 0.0, "sampler": sampler}
-    for model_name, y in outcomes.items():
-        st = sufficient_stats(design, y, X=X)
-        if st.n - st.rank < 2:
-            raise ValueError(f"too few rows ({design.n_rows}) for {st.rank} identifiable group effects.")
-        scale = float(prior_scale) if prior_scale is not None else (st.y_sd if st.y_sd > 0 else 1.0)
-        mu0, tau0 = intercept_prior if intercept_prior is not None else (st.y_mean, 10.0 * scale)
-        A, a0 = prior_blocks(design, st)
-        seed = int(rng.integers(2**31 - 1))
-        sd, sigma, ss, tm = sample_collapsed(A, a0, st.z, st.rss0, st.n, prior_scale=scale, mu0=mu0, tau0=tau0,
-                                             sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
-                                             target_accept=target_accept, progressbar=progressbar)
-        timings["compile_s"] += 0.0 if np.isnan(tm["compile_s"]) else tm["compile_s"]
-        timings["sample_s"] += tm["sample_s"]
-        t0 = time.perf_counter()
-        C, D, K = sd.shape
-        intercept, effects = draw_effects(design, st, sd.reshape(C * D, K), sigma.reshape(C * D), mu0=mu0,
-                                          tau0=tau0, rng=rng)
-        fp = finite_population(design, st, effects, sigma.reshape(C * D))
-        timings["effects_s"] += time.perf_counter() - t0
-        cd = ("chain", "draw")
-        dv = {
-            "sd_super": (cd + ("component",), sd),
-            "sigma": (cd, sigma),
-            "intercept": (cd, intercept.reshape(C, D)),
-            "cov_remainder": (cd, fp["cov_remainder"].reshape(C, D)),
-        }
-        for v in ("sd_finite", "share", "share_total", "var_explained"):
-            dv[v] = (cd + ("component",), fp[v].reshape(C, D, K))
-        coords = {"chain": np.arange(C), "draw": np.arange(D), "component": names}
-        for c, e in zip(comps, effects):
-            dim = f"{_var(c.name)}_level"
-            dv[f"effect_{_var(c.name)}"] = (cd + (dim,), e.reshape(C, D, -1))
-            coords[dim] = list(c.labels)
-        post = xr.Dataset(dv, coords=coords)
-        ss = ss.assign_coords(chain=np.arange(C), draw=np.arange(D))
-        per_model[model_name] = _diagnose(post, ss, th)
-        posts.append(post)
-        stats_list.append(ss)
-        if reml:
-            sd_r, sig_r, info_r = reml_fit(A, a0, st.z, st.rss0, st.n, scale=scale)
-            for c, v in zip(names, sd_r):
-                reml_rows.append({"model": model_name, "component": c, "sd_reml": float(v), "converged": info_r["converged"]})
-            reml_rows.append({"model": model_name, "component": "residual", "sd_reml": sig_r, "converged": info_r["converged"]})
+    with blas_single_thread():
+        for model_name, y in outcomes.items():
+            _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws, tune, target_accept,
+                     prior_scale, intercept_prior, reml, th, progressbar, timings, posts, stats_list, per_model,
+                     reml_rows)
+    return _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_start, design, comps, sampler,
+                     chains, draws, tune, target_accept, extra_info, th, reml, hdi_prob, on_failure)
+
+
+def _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws, tune, target_accept, prior_scale,
+             intercept_prior, reml, th, progressbar, timings, posts, stats_list, per_model, reml_rows):
+    import xarray as xr
+
+    st = sufficient_stats(design, y, X=X)
+    if st.n - st.rank < 2:
+        raise ValueError(f"too few rows ({design.n_rows}) for {st.rank} identifiable group effects.")
+    scale = float(prior_scale) if prior_scale is not None else (st.y_sd if st.y_sd > 0 else 1.0)
+    mu0, tau0 = intercept_prior if intercept_prior is not None else (st.y_mean, 10.0 * scale)
+    A, a0 = prior_blocks(design, st)
+    seed = int(rng.integers(2**31 - 1))
+    sd, sigma, ss, tm = sample_collapsed(A, a0, st.z, st.rss0, st.n, prior_scale=scale, mu0=mu0, tau0=tau0,
+                                         sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
+                                         target_accept=target_accept, progressbar=progressbar)
+    timings["compile_s"] += 0.0 if np.isnan(tm["compile_s"]) else tm["compile_s"]
+    timings["sample_s"] += tm["sample_s"]
+    t0 = time.perf_counter()
+    C, D, K = sd.shape
+    intercept, effects = draw_effects(design, st, sd.reshape(C * D, K), sigma.reshape(C * D), mu0=mu0,
+                                      tau0=tau0, rng=rng)
+    fp = finite_population(design, st, effects, sigma.reshape(C * D))
+    timings["effects_s"] += time.perf_counter() - t0
+    cd = ("chain", "draw")
+    dv = {
+        "sd_super": (cd + ("component",), sd),
+        "sigma": (cd, sigma),
+        "intercept": (cd, intercept.reshape(C, D)),
+        "cov_remainder": (cd, fp["cov_remainder"].reshape(C, D)),
+    }
+    for v in ("sd_finite", "share", "share_total", "var_explained"):
+        dv[v] = (cd + ("component",), fp[v].reshape(C, D, K))
+    coords = {"chain": np.arange(C), "draw": np.arange(D), "component": names}
+    for c, e in zip(comps, effects):
+        dim = f"{_var(c.name)}_level"
+        dv[f"effect_{_var(c.name)}"] = (cd + (dim,), e.reshape(C, D, -1))
+        coords[dim] = list(c.labels)
+    post = xr.Dataset(dv, coords=coords)
+    ss = ss.assign_coords(chain=np.arange(C), draw=np.arange(D))
+    per_model[model_name] = _diagnose(post, ss, th)
+    posts.append(post)
+    stats_list.append(ss)
+    if reml:
+        sd_r, sig_r, info_r = reml_fit(A, a0, st.z, st.rss0, st.n, scale=scale)
+        for c, v in zip(names, sd_r):
+            reml_rows.append({"model": model_name, "component": c, "sd_reml": float(v), "converged": info_r["converged"]})
+        reml_rows.append({"model": model_name, "component": "residual", "sd_reml": sig_r, "converged": info_r["converged"]})
+
+
+def _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_start, design, comps, sampler, chains,
+              draws, tune, target_accept, extra_info, th, reml, hdi_prob, on_failure):
+    import arviz as az
+    import xarray as xr
+
     models = list(outcomes)
     posterior = xr.concat(posts, dim=pd.Index(models, name="model")).transpose("chain", "draw", "model", ...)
     sample_stats = xr.concat(stats_list, dim=pd.Index(models, name="model")).transpose("chain", "draw", "model", ...)
