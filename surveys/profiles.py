@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._codes import NONRESPONSE, STRUCTURAL, VALID
+from ._codes import VALID
 
-__all__ = ["Profile", "FactorSpec", "get_profile", "PROFILES"]
+__all__ = ["Profile", "FactorSpec", "get_profile", "build_factor", "PROFILES"]
 
 
 @dataclass(frozen=True)
@@ -240,5 +240,3 @@ def build_factor(data, meta, spec, *, code_rule=None, missing_group=None):
         out[pd.isna(out)] = missing_group
     return pd.Series(out, index=data.index, name=spec.name, dtype=object)
 
-
-__all__ += ["build_factor", "VALID", "NONRESPONSE", "STRUCTURAL"]
