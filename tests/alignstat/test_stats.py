@@ -247,3 +247,35 @@ def test_docstring_examples():
 
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+# --------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 30), elements=st.floats(0, 1)))
+def test_adjusted_pvalues_properties(p):
+    holm = adjust_pvalues(p, method="holm")
+    bh = adjust_pvalues(p, method="bh")
+    assert np.all(holm >= p - 1e-15) and np.all(bh >= p - 1e-15)
+    assert np.all(holm >= bh - 1e-15)  # Holm controls FWER, so it is never less strict
+    assert np.all((holm <= 1) & (bh <= 1))
+    order = np.argsort(p, kind="stable")
+    assert np.all(np.diff(holm[order]) >= -1e-15) and np.all(np.diff(bh[order]) >= -1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(5, 40), st.floats(-0.9, 0.9), st.integers(0, 2**32 - 1))
+def test_pearson_interval_contains_r_and_agrees_with_p(n, rho, seed):
+    g = np.random.default_rng(seed)
+    x = g.normal(size=n)
+    y = rho * x + np.sqrt(1 - rho**2) * g.normal(size=n)
+    res = pearson_r(x, y)
+    assert res.ci_low <= res.statistic <= res.ci_high
+    # Fisher-z interval excludes 0 about when the t-test rejects (both approximate)
+    if res.pvalue < 0.01:
+        assert res.ci_low > 0 or res.ci_high < 0
