@@ -751,7 +751,7 @@ _WVS_COUNTRIES = [
     ("PER", 604), ("PHL", 608), ("PRI", 630), ("ROU", 642), ("RUS", 643), ("SRB", 688),
     ("SGP", 702), ("SVK", 703), ("VNM", 704), ("ZWE", 716), ("TJK", 762), ("THA", 764),
     ("TUN", 788), ("TUR", 792), ("UKR", 804), ("EGY", 818), ("GBR", 826), ("USA", 840),
-    ("URY", 858), ("UZB", 860), ("VEN", 862), ("NIR", 909), ("ETH2", 232),
+    ("URY", 858), ("UZB", 860), ("VEN", 862), ("NIR", 909), ("IND", 356),
 ][:66]
 _WVS_MISSING = {-1.0: "Don't know", -2.0: "No answer", -3.0: "Not applicable",
                 -4.0: "Not asked in survey", -5.0: "Missing; Not available"}
