@@ -234,3 +234,17 @@ def test_ess_pattern_is_not_applied_inside_the_valid_range():
     # ... but above the largest value they are missing codes
     k = classify_values([15, 50, 77, 88], variable="x", code_rule="ess")
     assert list(k) == [VALID, VALID, NONRESPONSE, NONRESPONSE]
+
+
+@pytest.mark.parametrize("ext", ["sav", "dta"])
+def test_wvs_round_trip_keeps_nonresponse_and_not_asked(tmp_path, ext):
+    s = surveys.make_wvs(1_500, 3, 8, rng=3, not_asked=0.1)
+    ref = surveys.distributions(s, by="B_COUNTRY_ALPHA", on_empty="drop")
+    p = tmp_path / f"w.{ext}"
+    (s.to_sav if ext == "sav" else s.to_dta)(p)
+    sv = surveys.read_survey(p)
+    got = surveys.distributions(sv, variables=s.questions, by="B_COUNTRY_ALPHA", on_empty="drop")
+    assert len(got) == len(ref)
+    np.testing.assert_allclose(got["prob"], ref["prob"], atol=1e-12)
+    np.testing.assert_allclose(got["nonresponse"], ref["nonresponse"], atol=1e-12)
+    assert (ref["nonresponse"] > 0).any()
