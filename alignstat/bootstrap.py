@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -128,6 +129,16 @@ class GroupAlignmentBootstrap:
         The options used.
     confidence_level : float
     n_resamples : int
+    interval_scale : float
+        Factor by which replicates were spread about the estimate for the
+        intervals (1 except for design-based schemes).
+
+    Methods
+    -------
+    to_frame()
+        Tidy table of the estimates.
+    compare(a, b)
+        Difference between two groups with interval, SE and bootstrap p-value.
     """
 
     estimate: np.ndarray
@@ -149,6 +160,78 @@ class GroupAlignmentBootstrap:
     confidence_level: float
     n_resamples: int
     acceleration: np.ndarray | None = field(default=None)
+    #: ``sqrt(c(B) (B - 1))``: spread factor of the interval replicates (1 for
+    #: multinomial/Poisson/questions; see :func:`bootstrap_alignment`).
+    interval_scale: float = 1.0
+    _variance_scale: Any = field(default=None, repr=False, compare=False)
+
+    def _locate(self, key, name):
+        G = self.estimate.shape[1]
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if not 0 <= key < G:
+                raise ValueError(f"`{name}` group index {key} is out of range 0..{G - 1}.")
+            return int(key)
+        if isinstance(key, tuple) and len(key) == 2:
+            grouping, label = str(key[0]), str(key[1])
+            for j, (f, _) in enumerate(self.group_index):
+                if self.groupings[f] == grouping and self.group_labels[j] == label:
+                    return j
+            raise ValueError(f"`{name}` names no group: ({grouping!r}, {label!r}).")
+        raise TypeError(
+            f"`{name}` must be a group index or a (grouping, label) tuple; got {key!r}."
+        )
+
+    def compare(self, a, b, *, confidence_level=None):
+        """Difference in alignment between two groups, from the joint replicates.
+
+        Both groups are domains of the same replicates, so the difference's
+        replicate distribution keeps their dependence (overlapping groupings,
+        shared questions).
+
+        Parameters
+        ----------
+        a, b : int or tuple of (str, str)
+            Group index into the ``G`` axis, or ``(grouping, label)``.
+        confidence_level : float, optional
+            Default: the level of this result.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per model: ``model``, ``group_a``, ``group_b``,
+            ``difference`` (a - b), ``ci_low``, ``ci_high`` (percentile interval of
+            the replicate differences, rescaled by `interval_scale` about the
+            estimate), ``se``, ``p_boot`` and ``n_valid`` (replicates where both
+            are defined).  ``p_boot`` is the two-sided percentile-bootstrap
+            p-value ``min(1, 2 min(P*(d <= 0), P*(d >= 0)))``, the smallest
+            ``alpha`` whose ``1 - alpha`` percentile interval excludes 0 (an
+            approximation; Efron & Tibshirani 1993, sec. 16.4).
+        """
+        import pandas as pd
+
+        cl = self.confidence_level if confidence_level is None else _confidence(confidence_level)
+        ia, ib = self._locate(a, "a"), self._locate(b, "b")
+        d_hat = self.estimate[:, ia] - self.estimate[:, ib]
+        d = self.bootstrap_distribution[:, :, ia] - self.bootstrap_distribution[:, :, ib]
+        low, high = _intervals(d, d_hat, confidence_level=cl, method="percentile",
+                               acceleration=None, rescale=self.interval_scale)
+        scale_fn = self._variance_scale or (lambda r: 1.0 / max(r - 1, 1))
+        se = _standard_error(d, scale_fn)
+        x = d_hat + self.interval_scale * (d - d_hat)
+        n_valid = np.sum(~np.isnan(x), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_le = np.sum(x <= 0, axis=0) / n_valid
+            p_ge = np.sum(x >= 0, axis=0) / n_valid
+        p = np.minimum(1.0, 2.0 * np.minimum(p_le, p_ge))
+
+        def label(j):
+            return f"{self.groupings[self.group_index[j, 0]]}={self.group_labels[j]}"
+
+        return pd.DataFrame({
+            "model": list(self.model_names), "group_a": label(ia), "group_b": label(ib),
+            "difference": d_hat, "ci_low": low, "ci_high": high, "se": se, "p_boot": p,
+            "n_valid": n_valid,
+        })
 
     def to_frame(self):
         """Tidy table, one row per (model, group).
@@ -996,6 +1079,8 @@ def bootstrap_alignment(
         confidence_level=confidence_level,
         n_resamples=B,
         acceleration=acceleration,
+        interval_scale=rescale,
+        _variance_scale=scale_fn,
     )
     _freeze(estimate, boot, low, high, se, n_valid, result.n, result.n_eff, n_questions, index,
             acceleration)

