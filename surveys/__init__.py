@@ -3,11 +3,18 @@
 Entry points
 ------------
 distributions, means
-    Weighted option shares / mean positions per country and group, tidy.
+    Weighted option shares / mean positions per country, wave and group
+    (and their intersections), tidy, with n, n_weighted, Kish n_eff,
+    nonresponse share, small-cell flag and optional design-based SEs.
 responses
     Clean respondent frame (positions, country, readable factors, weight).
-RaoWuScheme, CantyDavisonScheme
+read_survey, as_survey
+    .sav/.zsav/.dta/.csv/.parquet or DataFrames with their metadata.
+RaoWuScheme, CantyDavisonScheme, replicate_scheme
     Design-based bootstrap replicate schemes for alignstat's engine.
+option_table, wave_table, bank_distributions, bank_means
+    Question-bank mapping (options, reversed/non-ordinal scales, waves,
+    multi-indicator concepts).
 
 Submodules
 ----------
