@@ -134,6 +134,8 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", correct
         "of per-question alignment, steered vs no steering, same model and country (paper 000, RQ2)."))
     res = steering_alignment(answers, human, metric=metric, test=test, correction=correction)
     _tab(w, s, "steering", res)
+    if res.attrs.get("repairs"):
+        _tab(w, s, "repairs", pd.DataFrame(res.attrs["repairs"]))
     tab = steering_table(res)
     _tab(w, s, "table1_layout", tab)
     for i, c in enumerate(sorted(res["country"].unique())):
@@ -167,6 +169,8 @@ def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_
     _tab(w, s, "filter", res.filter)
     _tab(w, s, "per_country", res.per_country)
     _tab(w, s, "by_wave", res.by_wave)
+    if len(res.report):
+        _tab(w, s, "repairs", res.report)
     filt = res.by_wave[res.by_wave["countries"] == "tau-filtered"]
     if len(filt):
         _fig(w, s, "fig3_waves_filtered", F.temporal_figure(filt))

@@ -86,6 +86,7 @@ def steering_alignment(
         (minus the baseline's alignment over the same paired questions),
         ``statistic, p, p_adjusted, stars, n_pairs, test``; one ``AVG`` model
         row per country and method.  Rows are ordered as in Tables 1 and 9.
+        ``attrs["repairs"]`` lists the repairs made while aligning.
     """
     check_frame(answers, "answers", ["question", "option", "prob", model, condition])
     check_frame(human, "human", ["question", "option", "prob", country])
@@ -163,6 +164,8 @@ def steering_alignment(
             "p_adjusted", "stars", "n_pairs", "test"]
     out = out[cols].reset_index(drop=True)
     out.attrs["params"] = dict(metric=metric, baseline=baseline, test=test, correction=correction)
+    # repairs made while aligning (see alignstat.Policy), as records so that the frame stays mergeable
+    out.attrs["repairs"] = concat_reports(reports).to_dict("records")
     return out
 
 

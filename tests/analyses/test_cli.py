@@ -1,7 +1,6 @@
 """The `alignstat` commands through click's CliRunner, and the demo end to end."""
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
