@@ -41,3 +41,25 @@ def align_plain(reports, *args, **kwargs):
 
 def concat_reports(reports):
     return pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
+
+
+def check_one_item(frame, keys, name):
+    """Raise if `keys` + question + option do not identify one row, naming the columns that vary.
+
+    E.g. answers of several conditions passed to a study that compares one
+    distribution per model.
+    """
+    from alignstat import RESERVED_COLUMNS
+
+    cols = [*keys, "question", "option"]
+    dup = frame.duplicated(cols, keep=False)
+    if not dup.any():
+        return
+    sub = frame.loc[dup]
+    first = sub.iloc[0]
+    others = [c for c in frame.columns if c not in RESERVED_COLUMNS and c not in cols
+              and sub.groupby(cols, dropna=False)[c].nunique(dropna=False).max() > 1]
+    where = ", ".join(f"{k}={first[k]!r}" for k in [*keys, "question"])
+    hint = (f"; the column(s) {others} vary within it -- filter to one value (e.g. one condition) first"
+            if others else "")
+    raise ValueError(f"`{name}` holds more than one answer for {where}{hint}.")

@@ -20,6 +20,8 @@ import pandas as pd
 
 import alignstat
 
+from ._common import check_one_item, usable
+
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
 
@@ -163,7 +165,8 @@ def global_alignment(
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"`n_boot` must be a non-negative integer, got {n_boot!r}.")
     rng = np.random.default_rng(rng)
-    ans = answers.rename(columns={model: "model"})
+    ans = usable(answers).rename(columns={model: "model"})
+    check_one_item(ans, ["model"], "answers")
     hum = human.rename(columns={country: "country"})
     shared = set(ans["question"].astype(str)) & set(hum["question"].astype(str))
     if not shared:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import align_plain, check_frame, concat_reports, usable
+from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
 
 __all__ = ["prompt_sensitivity"]
 
@@ -62,6 +62,7 @@ def prompt_sensitivity(
         check_frame(answers, "answers", ["question", "option", "prob", model, condition])
         check_frame(human, "human", ["question", "option", "prob", country])
         ans = usable(answers).rename(columns={model: "model", condition: "condition"})
+        check_one_item(ans, ["model", "condition"], "answers")
         ans = ans[["model", "condition", "question", "option", "prob"]]
         hum = human.rename(columns={country: "country"})[["country", "question", "option", "prob"]]
         reports = []

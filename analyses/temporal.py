@@ -21,7 +21,7 @@ import pandas as pd
 import alignstat
 from alignstat._warnings import SmallCellWarning
 
-from ._common import align_plain, check_frame, concat_reports, usable
+from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
 
 __all__ = ["temporal_alignment", "TemporalResult"]
 
@@ -99,7 +99,9 @@ def temporal_alignment(
             raise ValueError(f"`tau` must be a positive number or 'auto', got {tau!r}.")
     elif not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"`tau` must be a positive number, got {tau!r}.")
-    ans = usable(answers).rename(columns={model: "model"})[["model", "question", "option", "prob"]]
+    ans = usable(answers).rename(columns={model: "model"})
+    check_one_item(ans, ["model"], "answers")
+    ans = ans[["model", "question", "option", "prob"]]
     hum = human.rename(columns={country: "country", wave: "wave"})[["country", "wave", "question", "option", "prob"]]
     waves = sorted(pd.unique(hum["wave"]))
     if filter_wave is None:

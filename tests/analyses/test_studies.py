@@ -78,7 +78,11 @@ def test_global_validation():
     with pytest.raises(ValueError, match="`top_k` must be a positive integer"):
         global_alignment(ANS, HUM, top_k=0)
     with pytest.raises(ValueError, match="share no question"):
-        global_alignment(ANS.assign(question="X"), HUM, n_boot=0)
+        global_alignment(ANS.assign(question=ANS["question"] + "x"), HUM, n_boot=0)
+    two = pd.concat([ANS.assign(condition="none"), ANS.assign(condition="persona")])
+    with pytest.raises(ValueError, match=r"more than one answer for model='m1', question='Q0'; the column\(s\) "
+                                         r"\['condition'\] vary"):
+        global_alignment(two, HUM, n_boot=0)
 
 
 def _steering_answers():
