@@ -183,3 +183,23 @@ def test_answer_summary_hand_computed():
     assert s["mean_disagreement"] == pytest.approx(0.15)
     assert s["refusal_rate"] == pytest.approx((0 + 5 + 20) / 60)
     assert s["questions_refused_any"] == 2 and s["questions_refused_all"] == 1
+
+
+def test_wasserstein_metric_matches_scipy(rng):
+    from scipy.stats import wasserstein_distance
+
+    d = _data(rng)
+    ans = _answers()
+    res = subgroup_alignment(d, ans, factors=["gender"], metric="wasserstein", n_boot=50, rng=1, weight="w",
+                             overall=False)
+    for gname, sub in d.groupby("gender"):
+        for m, g in ans.groupby("model"):
+            vals = []
+            for q in QS:
+                ok = sub[q].notna()
+                x = np.arange(1.0, K[q] + 1)
+                shares = np.array([sub.loc[ok, "w"][sub.loc[ok, q] == v].sum() for v in x])
+                model = g[g.question == q].sort_values("option")["prob"].to_numpy()
+                vals.append(1 - wasserstein_distance(x, x, shares, model) / (K[q] - 1))
+            row = res[(res.model == m) & (res.group == gname)].iloc[0]
+            assert row["alignment"] == pytest.approx(np.mean(vals), abs=1e-12)
