@@ -149,7 +149,10 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
     temperature, max_tokens : optional
         Generation parameters (method defaults otherwise).
     concurrency : int
-        Requests in flight at once (capped by the backend's own limit).
+        Requests in flight at once (capped by the backend's own limit).  No
+        more than this many answers are ever received but not yet stored, so
+        a run killed at any instant asks at most ``concurrency`` requests
+        again when resumed.
     max_retries : int
         Retries of one request after transient failures.
     parse_retries : int
@@ -326,7 +329,7 @@ def _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_
         running = {}
 
         def refill():
-            while len(running) < workers * 2 and not stop.is_set():
+            while len(running) < workers and not stop.is_set():  # at most `workers` unstored answers
                 try:
                     req, meta = next(todo)
                 except StopIteration:
