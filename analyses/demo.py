@@ -19,7 +19,9 @@ options for the steering and sensitivity studies).  These answers describe no
 real model: every table, figure and the report carry that label.
 
 Where the seed data of paper 000 are present, the internal-consistency study
-also runs on the seed's real RQ1 model outputs.
+also runs on the seed's real RQ1 model outputs, and the global and
+sensitivity studies on its one question shared with the WVS time series
+(Q181 = F117); those outputs carry no "illustrative" label.
 """
 
 from __future__ import annotations
@@ -244,7 +246,7 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     inputs.mkdir(exist_ok=True)
     seed_dir = _find_seed(seed_data)
     steps = ["load microdata", "collect model answers", "subgroups", "global", "steering", "sensitivity",
-             "temporal"] + (["consistency (seed)"] if seed_dir else []) + ["report"]
+             "temporal"] + (["seed outputs"] if seed_dir else []) + ["report"]
     bar = tqdm(total=len(steps), desc="alignstat demo", disable=not progress, unit="step")
     summaries = []
     note = ILLUSTRATIVE_NOTE
@@ -328,11 +330,34 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            seed_ans = read_results(seed_dir / "results" / "RQ1")
+            seed_ans = read_results([seed_dir / "results" / "RQ1", seed_dir / "results" / "Discussion"])
         seed_ans.attrs = {}
-        s = runners.run_consistency(seed_ans, out / "consistency_seed",
-                                    inputs={"seed RQ1 results": seed_dir / "results" / "RQ1"})
+        rq1 = seed_ans[seed_ans["condition"] == "none"]
+        seed_inputs = {"seed RQ1 results": seed_dir / "results" / "RQ1"}
+        s = runners.run_consistency(rq1, out / "consistency_seed", inputs=seed_inputs)
+        s.study = "consistency (seed outputs)"
         s.description += " Real model outputs published with paper 000 (not illustrative)."
+        summaries.append(s)
+        # The one WVS-7 question of the seed that the WVS time series also holds: Q181 (= F117, bribe taking).
+        bribe6 = human_waves[(human_waves["question"] == "f117") & (human_waves["wave"] == human_waves["wave"].max())]
+        bribe6 = bribe6.drop(columns="wave")
+        real = seed_ans[seed_ans["question"] == "Q181"].assign(question="f117")
+        real = real[["model", "condition", "question", "option", "prob", "status"]]
+        g_inputs = {**seed_inputs, "WVS F117 distributions (latest wave)": bribe6}
+        s = runners.run_global(real[real["condition"] == "none"], bribe6, out / "global_seed", n_boot=0, rng=rng,
+                               top_k=5, inputs=g_inputs)
+        s.study = "global (seed outputs, one question)"
+        s.description = ("Real model outputs of paper 000 (RQ1, no steering) on its one question shared with the "
+                         "WVS time series -- Q181 = F117, accepting a bribe -- against the latest WVS wave's "
+                         "countries (wave 6; the models were asked the wave-7 wording). One question: no sd or "
+                         "question bootstrap; a check of the pipeline on real outputs, not a finding.")
+        summaries.append(s)
+        s = runners.run_sensitivity(real, bribe6, out / "sensitivity_seed", default="none",
+                                    inputs={**g_inputs, "seed Discussion results": seed_dir / "results" / "Discussion"})
+        s.study = "sensitivity (seed outputs, one question)"
+        s.description = ("Real prompt-sensitivity runs of paper 000 (shuffled options, fewer few-shot examples, "
+                         "changed few-shot distributions) against its default (RQ1) answers: Pearson's r across "
+                         "countries of the alignment on Q181 = F117 (wave-6 human data).")
         summaries.append(s)
         bar.update()
 
@@ -355,6 +380,7 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
         w.add_input("question bank", bank_path)
         if seed_dir:
             w.add_input("seed RQ1 results", seed_dir / "results" / "RQ1")
+            w.add_input("seed Discussion results", seed_dir / "results" / "Discussion")
         p = w.finish()
         fh.write(Path(p).read_text(encoding="utf-8"))
     bar.update()

