@@ -143,7 +143,7 @@ def main(argv=None):
         beyond_seq = 1000 * (t_seq / n_seq - args.latency)
         print(f"time per request beyond the server latency, sequential: raw loop {beyond_raw:.2f} ms, "
               f"collect c=1 {beyond_seq:.2f} ms ({100 * beyond_seq / (1000 * args.latency):.1f}% of the latency; "
-              f"collect's own work overlaps the next request)")
+              f"collect's own share over the raw client: {beyond_seq - beyond_raw:+.2f} ms)")
         per_raw = 1000 * t_raw0 / m_raw0
         per_seq = 1000 * t_seq0 / m_seq0
         print(f"CPU+disk cost per request at zero latency: raw openai loop {per_raw:.2f} ms, "
