@@ -9,6 +9,13 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
 from ._align import METRICS, align, alignment_matrix
+from .bootstrap import (
+    BootstrapResult,
+    ConfidenceInterval,
+    GroupAlignmentBootstrap,
+    bootstrap_alignment,
+    bootstrap_questions,
+)
 from .distributions import RESERVED_COLUMNS, OpinionDistributions, Policy
 from .metrics import (
     average_distribution,
@@ -22,6 +29,17 @@ from .metrics import (
 from .questions import Question, QuestionBank, load_question_bank
 from .resampling import FixedReplicates, MultinomialScheme, PoissonScheme, ReplicateScheme
 from .respondents import RespondentData, prepare_respondents, respondent_alignment
+from .stats import (
+    PairedTTestResult,
+    PearsonRResult,
+    WilcoxonResult,
+    adjust_pvalues,
+    paired_comparison,
+    paired_ttest,
+    pearson_r,
+    significance_stars,
+    wilcoxon_signed_rank,
+)
 
 try:
     __version__ = _version("alignstat")
@@ -56,5 +74,19 @@ __all__ = [
     "RespondentData",
     "prepare_respondents",
     "respondent_alignment",
+    "bootstrap_alignment",
+    "bootstrap_questions",
+    "BootstrapResult",
+    "ConfidenceInterval",
+    "GroupAlignmentBootstrap",
+    "paired_ttest",
+    "wilcoxon_signed_rank",
+    "pearson_r",
+    "adjust_pvalues",
+    "significance_stars",
+    "paired_comparison",
+    "PairedTTestResult",
+    "WilcoxonResult",
+    "PearsonRResult",
     "__version__",
 ]
