@@ -68,13 +68,14 @@ def _examples_for(steering, country, language, bank, few_shot_file, distribution
 @click.option("--concurrency", default=8, show_default=True, help="Requests in flight at once.")
 @click.option("--max-retries", default=6, show_default=True, help="Retries after 429/5xx/timeouts.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per request.")
+@click.option("--poll-interval", default=30.0, show_default=True, help="Batch API: seconds between status polls.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random examples and option shuffling (part of the prompt: keep it to resume).")
 @click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False),
               help="Answer store (.jsonl); appended to, and re-running resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def collect(questions_path, model, base_url, backend_name, api_key_env, method, steering, country, language,
             few_shot_file, distributions, n_examples, shuffle_options, samples, temperature, max_tokens,
-            concurrency, max_retries, timeout, seed, store_path, quiet):
+            concurrency, max_retries, timeout, poll_interval, seed, store_path, quiet):
     """Ask a model every question of a bank and append the answers to a store.
 
     Re-running the same command resumes: requests already in the store are
@@ -101,7 +102,7 @@ def collect(questions_path, model, base_url, backend_name, api_key_env, method, 
             backend = TransformersBackend(model)
         elif backend_name == "batch":
             backend = OpenAIBatchBackend(model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
-                                         poll_interval=5.0)
+                                         poll_interval=poll_interval)
         else:
             backend = OpenAIChatBackend(model, base_url=base_url, api_key_env=api_key_env, timeout=timeout)
         summary = run_collect(

@@ -187,3 +187,26 @@ def test_collect_few_shot_from_distributions_and_language_steering(bank_path, ba
         assert r.exit_code == 0, r.output
         de_texts = [request_text(x["body"]) for x in srv.chat_requests()][7:]
         assert len(de_texts) == 2 and all(t.startswith("Ich gebe Ihnen") for t in de_texts)
+
+
+def test_collect_with_the_batch_backend(bank_path, tmp_path):
+    store = tmp_path / "batch.jsonl"
+
+    def responder(body, n):
+        from inference.testing import Fault
+
+        if "parents proud" in request_text(body).split("------")[-1]:
+            return Fault(500)
+        return IllustrativeAnswerModel()(body, n)
+
+    with LocalOpenAIServer(responder, batch_polls=2) as srv:
+        r = CliRunner().invoke(collect, [
+            "--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--backend", "batch",
+            "--poll-interval", "0.01", "--store", str(store), "--quiet"], env={"OPENAI_API_KEY": KEY})
+        assert r.exit_code == 0, r.output
+        assert "6 answered, 1 failed" in r.output
+        assert len([e for e in srv.log if e["path"].endswith("/batches") and e["method"] == "POST"]) == 1
+    recs = AnswerStore(store).load()
+    failed = [x for x in recs.values() if x["status"] == "failed"]
+    assert len(recs) == 7 and len(failed) == 1 and failed[0]["question"] == "Q27"
+    assert KEY not in store.read_text()

@@ -125,3 +125,21 @@ def test_importing_inference_does_not_import_heavy_libraries():
            "print(sorted(m for m in ('openai', 'torch', 'transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_collect_with_a_saved_local_model(tiny, bank_path, tmp_path):
+    from click.testing import CliRunner
+
+    from inference.cli import collect as collect_cmd
+
+    _, tok, model = tiny
+    model_dir = tmp_path / "tiny-llama"
+    model.save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    store = tmp_path / "cli.jsonl"
+    r = CliRunner().invoke(collect_cmd, ["--questions", str(bank_path), "--model", str(model_dir), "--backend",
+                                         "transformers", "--method", "logprobs", "--store", str(store), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "7 answered, 0 failed" in r.output
+    recs = AnswerStore(store).records()
+    assert all(set(x["option_logprobs"]) == set(x["keys"]) for x in recs)
