@@ -84,9 +84,10 @@ def collect(questions_path, model, base_url, backend_name, api_key_env, method, 
 
     Example:
 
-        OPENAI_API_KEY=... alignstat collect --questions WV7_English.jsonl
-        --model gpt-4o-mini --method verbalized --steering persona
-        --country Germany --concurrency 16 --store answers.jsonl
+    \b
+        OPENAI_API_KEY=... alignstat collect --questions WV7_English.jsonl \\
+            --model gpt-4o-mini --method verbalized --steering persona \\
+            --country Germany --concurrency 16 --store answers.jsonl
     """
     from alignstat import load_question_bank
 
@@ -133,6 +134,7 @@ def answers(inputs, output, policy, model, condition):
 
     Example:
 
+    \b
         alignstat answers answers.jsonl seed-data/results/RQ1 -o tidy.parquet
     """
     from .ingest import read_results, status_report
