@@ -75,7 +75,26 @@ class Completion:
 
 
 class TransientError(Exception):
-    """A failure worth retrying (rate limit, 5xx, timeout, connection)."""
+    """A failure worth retrying (rate limit, 5xx, timeout, connection).
+
+    ``retry_after`` (seconds or None) is the server's ``Retry-After`` hint.
+    """
+
+    def __init__(self, message, *, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(exc):
+    resp = getattr(exc, "response", None)
+    headers = getattr(resp, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 class FatalError(Exception):
@@ -177,13 +196,13 @@ class OpenAIChatBackend(Backend):
         o = self._openai
         msg = redact(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}", self.secrets)
         if isinstance(exc, (o.RateLimitError, o.InternalServerError, o.APITimeoutError, o.APIConnectionError)):
-            return TransientError(msg)
+            return TransientError(msg, retry_after=_retry_after(exc))
         if isinstance(exc, (json.JSONDecodeError, o.APIResponseValidationError)):
             return TransientError(f"the server's response is not valid JSON ({msg})")
         if isinstance(exc, o.APIStatusError) and exc.status_code in (408, 409, 429) or (
             isinstance(exc, o.APIStatusError) and exc.status_code >= 500
         ):
-            return TransientError(msg)
+            return TransientError(msg, retry_after=_retry_after(exc))
         if isinstance(exc, (o.AuthenticationError, o.PermissionDeniedError, o.NotFoundError)):
             return FatalError(msg)
         return None

@@ -160,7 +160,8 @@ def collect(bank, *, backend, store, method="verbalized", steering="none", count
         stored as ``failed`` with its raw text.
     backoff, max_backoff : float
         Delay before retry ``k`` is ``min(max_backoff, backoff * 2**(k-1))``
-        times a uniform jitter factor in [0.5, 1).
+        times a uniform jitter factor in [0.5, 1), or the server's
+        ``Retry-After`` when longer (capped at ``max_backoff``).
     retry_failed : bool
         Ask again requests stored as failures (default: a failure is final).
     policy : str or RepairPolicy
@@ -304,7 +305,11 @@ def _run_pool(pending, backend, method, policy, concurrency, max_retries, parse_
                 transient += 1
                 with lock:
                     retries[0] += 1
-                sleep(min(max_backoff, backoff * 2 ** (transient - 1)) * jitter())
+                delay = min(max_backoff, backoff * 2 ** (transient - 1)) * jitter()
+                hint = getattr(exc, "retry_after", None)
+                if hint is not None:  # the server's Retry-After, within max_backoff
+                    delay = max(delay, min(float(hint), max_backoff))
+                sleep(delay)
                 continue
             except FatalError:
                 stop.set()

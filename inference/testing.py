@@ -59,8 +59,9 @@ class Reply:
 class Fault:
     """A scripted failure.
 
-    ``kind`` is an HTTP status (429, 500, ...), ``"slow"`` (wait ``delay``
-    seconds, then send ``then``), ``"drop"`` (close the connection) or
+    ``kind`` is an HTTP status (429, 500, ...; ``delay`` > 0 is sent as a
+    ``Retry-After`` header), ``"slow"`` (wait ``delay`` seconds, then send
+    ``then``), ``"drop"`` (close the connection) or
     ``"garbage"`` (status 200 with a body that is not JSON).
     """
 
@@ -283,13 +284,14 @@ class LocalOpenAIServer:
 
     # -- handling -----------------------------------------------------------
     def _send(self, h, status, payload, *, content_type="application/json"):
+        retry_after = payload.pop("_retry_after", None) if isinstance(payload, dict) else None
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
         try:
             h.send_response(status)
             h.send_header("Content-Type", content_type)
             h.send_header("Content-Length", str(len(data)))
-            if status == 429:
-                h.send_header("Retry-After", "0")
+            if retry_after is not None:
+                h.send_header("Retry-After", f"{retry_after:g}")
             h.end_headers()
             h.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -359,7 +361,10 @@ class LocalOpenAIServer:
             else:
                 code = int(out.kind)
                 kind = {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(code, "server_error")
-                return code, {"error": {"message": out.message or f"scripted fault {code}", "type": kind, "code": kind}}
+                payload = {"error": {"message": out.message or f"scripted fault {code}", "type": kind, "code": kind}}
+                if out.delay:
+                    payload["_retry_after"] = out.delay  # sent as a Retry-After header
+                return code, payload
         return 200, _completion_body(body.get("model", ""), out, body)
 
     def _upload(self, h, raw):

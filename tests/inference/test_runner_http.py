@@ -95,6 +95,15 @@ def test_rate_limits_and_server_errors_are_retried_with_backoff(bank, tmp_path, 
     assert rec["status"] == "done" and rec["attempts"] == 5
 
 
+def test_retry_after_header_is_honoured_up_to_max_backoff(bank, tmp_path, api_key):
+    delays = []
+    faults = [Fault(429, delay=7), Fault(429, delay=120)]
+    with LocalOpenAIServer(scripted(faults, IllustrativeAnswerModel())) as srv:
+        s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1"], concurrency=1, backoff=0.1,
+                max_backoff=60, sleep=no_sleep(delays))
+    assert s.n_done == 1 and delays == [7.0, 60.0]
+
+
 def test_retries_are_bounded_then_recorded_as_failure(bank, tmp_path, api_key):
     with LocalOpenAIServer(lambda body, n: Fault(500)) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1", "Q46"], max_retries=2)
