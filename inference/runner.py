@@ -70,6 +70,10 @@ def plan_requests(bank, builder, *, model, samples=1, temperature=None, max_toke
     """List ``(Request, metadata)`` for every question and sample."""
     if int(samples) != samples or samples < 1:
         raise ValueError(f"`samples` must be a positive integer; got {samples!r}.")
+    if questions is not None:
+        unknown = [q for q in questions if q not in bank]
+        if unknown:
+            raise ValueError(f"`questions`: {unknown} are not in {bank.source or 'the question bank'}.")
     qs = list(bank) if questions is None else [bank[q] for q in questions]
     base = builder.params(temperature=temperature, max_tokens=max_tokens)
     out = []

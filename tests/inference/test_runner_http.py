@@ -273,3 +273,14 @@ def test_progress_bar_shows_counts_failures_and_tokens(bank, tmp_path, api_key, 
         run(bank, srv, tmp_path / "a.jsonl", progress=True)
     err = capsys.readouterr().err
     assert "7/7" in err and "failed=1" in err and "done=6" in err and "tokens=" in err
+
+
+def test_bad_arguments_are_named(bank, tmp_path, api_key):
+    backend = OpenAIChatBackend("m", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ValueError, match=r"`questions`: \['Q999'\] are not in .*WV7_English\.jsonl"):
+        collect(bank, backend=backend, store=tmp_path / "s.jsonl", questions=["Q1", "Q999"], progress=False)
+    with pytest.raises(ValueError, match="`concurrency` must be a positive integer"):
+        collect(bank, backend=backend, store=tmp_path / "s.jsonl", concurrency=0, progress=False)
+    with pytest.raises(ValueError, match="`samples` must be a positive integer"):
+        collect(bank, backend=backend, store=tmp_path / "s.jsonl", samples=0, progress=False)
+    assert not (tmp_path / "s.jsonl").exists()
