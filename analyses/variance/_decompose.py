@@ -41,7 +41,9 @@ class ConvergenceError(RuntimeError):
 
 
 def _check_options(*, chains, draws, tune, target_accept, hdi_prob, sampler, on_failure, interactions, factors,
-                   country, missing, unit=None):
+                   country, missing, unit=None, cores=None):
+    if cores is not None and (not isinstance(cores, (int, np.integer)) or isinstance(cores, bool) or cores < 1):
+        raise ValueError(f"`cores` must be None or an integer >= 1, got {cores!r}.")
     for name, v, lo in (("chains", chains, 1), ("draws", draws, 10), ("tune", tune, 0)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
             raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}.")
@@ -111,12 +113,13 @@ def _diagnose(posterior, sample_stats, thresholds):
     out = {}
     if posterior.sizes["chain"] > 1:
         rh = az.rhat(ds)
-        out["r_hat_max"] = float(max(float(np.nanmax(rh[v].values)) for v in names))
+        # NaN (e.g. a chain that never moved) must fail the gate, so no nan-aware reductions here
+        out["r_hat_max"] = float(np.max(np.concatenate([np.ravel(rh[v].values) for v in names])))
     else:
         out["r_hat_max"] = float("nan")
     eb, et = az.ess(ds, method="bulk"), az.ess(ds, method="tail")
-    out["ess_bulk_min"] = float(min(float(np.nanmin(eb[v].values)) for v in names))
-    out["ess_tail_min"] = float(min(float(np.nanmin(et[v].values)) for v in names))
+    out["ess_bulk_min"] = float(np.min(np.concatenate([np.ravel(eb[v].values) for v in names])))
+    out["ess_tail_min"] = float(np.min(np.concatenate([np.ravel(et[v].values) for v in names])))
     out["divergences"] = int(np.asarray(sample_stats["diverging"].values).sum()) if "diverging" in sample_stats else 0
     depth_name = next((v for v in ("maxdepth_reached", "reached_max_treedepth") if v in sample_stats), None)
     hits = int(np.asarray(sample_stats[depth_name].values).sum()) if depth_name else 0
@@ -143,7 +146,7 @@ def _diagnose(posterior, sample_stats, thresholds):
 
 
 def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, prior_scale, intercept_prior,
-         reml, thresholds, on_failure, hdi_prob, progressbar, extra_info):
+         reml, thresholds, on_failure, hdi_prob, progressbar, extra_info, cores=None):
     t_start = time.perf_counter()
     if sampler == "auto":
         sampler = "nutpie" if has_nutpie() else "pymc"
@@ -153,6 +156,10 @@ def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, 
         if unknown:
             raise ValueError(f"`thresholds` has unknown key(s) {sorted(unknown)}; allowed: {sorted(th)}.")
         th.update(thresholds)
+    for c in design.components:
+        if len(c.parents) == 1 and c.size < 2:
+            raise ValueError(f"grouping column {c.name!r} has {c.size} level among the rows used; a random effect "
+                             "needs at least 2 levels (drop it from `factors`, or pass `country=None`).")
     X = design.matrix(scaled=True)
     comps = design.components
     names = [c.name for c in comps]
@@ -162,13 +169,13 @@ def _fit(design, outcomes, *, rng, sampler, chains, draws, tune, target_accept, 
         for model_name, y in outcomes.items():
             _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws, tune, target_accept,
                      prior_scale, intercept_prior, reml, th, progressbar, timings, posts, stats_list, per_model,
-                     reml_rows)
+                     reml_rows, cores)
     return _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_start, design, comps, sampler,
                      chains, draws, tune, target_accept, extra_info, th, reml, hdi_prob, on_failure)
 
 
 def _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws, tune, target_accept, prior_scale,
-             intercept_prior, reml, th, progressbar, timings, posts, stats_list, per_model, reml_rows):
+             intercept_prior, reml, th, progressbar, timings, posts, stats_list, per_model, reml_rows, cores):
     import xarray as xr
 
     st = sufficient_stats(design, y, X=X)
@@ -180,7 +187,7 @@ def _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws
     seed = int(rng.integers(2**31 - 1))
     sd, sigma, ss, tm = sample_collapsed(A, a0, st.z, st.rss0, st.n, prior_scale=scale, mu0=mu0, tau0=tau0,
                                          sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
-                                         target_accept=target_accept, progressbar=progressbar)
+                                         target_accept=target_accept, progressbar=progressbar, cores=cores)
     timings["compile_s"] += 0.0 if np.isnan(tm["compile_s"]) else tm["compile_s"]
     timings["sample_s"] += tm["sample_s"]
     t0 = time.perf_counter()
@@ -226,12 +233,12 @@ def _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_star
     idata = az.InferenceData(posterior=posterior, sample_stats=sample_stats)
     idata.posterior.attrs.update({"sampler": sampler, "model": "crossed zero-sum random effects, effects integrated out"})
     diag = {
-        "r_hat_max": max(d["r_hat_max"] for d in per_model.values()),
-        "ess_bulk_min": min(d["ess_bulk_min"] for d in per_model.values()),
-        "ess_tail_min": min(d["ess_tail_min"] for d in per_model.values()),
+        "r_hat_max": float(np.max([d["r_hat_max"] for d in per_model.values()])),
+        "ess_bulk_min": float(np.min([d["ess_bulk_min"] for d in per_model.values()])),
+        "ess_tail_min": float(np.min([d["ess_tail_min"] for d in per_model.values()])),
         "divergences": sum(d["divergences"] for d in per_model.values()),
         "max_treedepth_hits": sum(d["max_treedepth_hits"] for d in per_model.values()),
-        "ebfmi_min": min(d["ebfmi_min"] for d in per_model.values()),
+        "ebfmi_min": float(np.min([d["ebfmi_min"] for d in per_model.values()])),
         "failures": [f"{m}: {f}" for m, d in per_model.items() for f in d["failures"]],
         "thresholds": th,
         "per_model": per_model,
@@ -295,18 +302,20 @@ _DOC_OPTIONS = """
     rng : numpy.random.Generator or seed, optional
         Source of every random number (sampler seeds and effect draws).
     progressbar : bool, default False
+    cores : int, optional
+        Chains run in parallel (default: ``min(chains, os.cpu_count())``).
 """
 
 
 def decompose_outcome(data, *, outcome, factors, country="country", interactions=(), weight=None,
                       missing="group", sampler="auto", chains=4, draws=1000, tune=1000, target_accept=0.9,
                       prior_scale=None, intercept_prior=None, reml=False, hdi_prob=0.9, thresholds=None,
-                      on_failure="warn", rng=None, progressbar=False):
+                      on_failure="warn", rng=None, progressbar=False, cores=None):
     rng = np.random.default_rng(rng)
     factors = validate_factors(data, factors, country, weight)
     inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
                            sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
-                           country=country, missing=missing)
+                           country=country, missing=missing, cores=cores)
     outcomes = {outcome: data[outcome]} if isinstance(outcome, str) else dict(outcome)
     ys = {}
     for name, col in outcomes.items():
@@ -330,7 +339,7 @@ def decompose_outcome(data, *, outcome, factors, country="country", interactions
     return _fit(design, {k: v[keep] for k, v in ys.items()}, rng=rng, sampler=sampler, chains=chains, draws=draws,
                 tune=tune, target_accept=target_accept, prior_scale=prior_scale, intercept_prior=intercept_prior,
                 reml=reml, thresholds=thresholds, on_failure=on_failure, hdi_prob=hdi_prob, progressbar=progressbar,
-                extra_info={"unit": "row", "weighted": weight is not None})
+                extra_info={"unit": "row", "weighted": weight is not None}, cores=cores)
 
 
 decompose_outcome.__doc__ = """Crossed variance decomposition of any per-respondent outcome.
@@ -357,12 +366,13 @@ decompose_outcome.__doc__ = """Crossed variance decomposition of any per-respond
 def decompose_variance(data, answers, *, factors, metric="likert", unit="respondent", questions=None,
                        country="country", interactions=(), weight=None, missing="group", sampler="auto", chains=4,
                        draws=1000, tune=1000, target_accept=0.9, prior_scale=None, intercept_prior=None, reml=False,
-                       hdi_prob=0.9, thresholds=None, on_failure="warn", rng=None, progressbar=False):
+                       hdi_prob=0.9, thresholds=None, on_failure="warn", rng=None, progressbar=False,
+                       cores=None):
     rng = np.random.default_rng(rng)
     factors = validate_factors(data, factors, country, weight)
     inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
                            sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
-                           country=country, missing=missing, unit=unit)
+                           country=country, missing=missing, unit=unit, cores=cores)
     data = data.reset_index(drop=True)
     a, models, qs = alignment_array(data, answers, questions=questions, metric=metric)  # M × N × Q
     names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
@@ -394,7 +404,7 @@ def decompose_variance(data, answers, *, factors, metric="likert", unit="respond
                 target_accept=target_accept, prior_scale=prior_scale, intercept_prior=intercept_prior, reml=reml,
                 thresholds=thresholds, on_failure=on_failure, hdi_prob=hdi_prob, progressbar=progressbar,
                 extra_info={"unit": unit, "metric": metric, "questions": qs, "weighted": weight is not None,
-                            "n_respondents": int(keep.sum())})
+                            "n_respondents": int(keep.sum())}, cores=cores)
 
 
 decompose_variance.__doc__ = """How much of a model's alignment is country, and how much is who people are.

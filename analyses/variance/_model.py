@@ -120,7 +120,7 @@ def _compiled_nutpie(A, a0, z, rss0, n, prior_scale, mu0, tau0):
 
 
 def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chains, draws, tune,
-                     seed, target_accept, progressbar=False):
+                     seed, target_accept, progressbar=False, cores=None):
     """Sample ``sd_super`` and ``sigma``.
 
     Returns
@@ -132,8 +132,11 @@ def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chai
     timings : dict
         ``compile_s`` and ``sample_s``.
     """
+    import os
     import time
 
+    if cores is None:
+        cores = min(chains, os.cpu_count() or 1)
     A = np.ascontiguousarray(A, dtype=float)
     t0 = time.perf_counter()
     if sampler == "nutpie":
@@ -143,7 +146,7 @@ def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chai
         compiled = _compiled_nutpie(A, a0, z, rss0, n, prior_scale, mu0, tau0)
         t1 = time.perf_counter()
         idata = nutpie.sample(compiled, chains=chains, draws=draws, tune=tune, seed=int(seed),
-                              target_accept=target_accept, progress_bar=progressbar, cores=min(chains, 2))
+                              target_accept=target_accept, progress_bar=progressbar, cores=int(cores))
         t2 = time.perf_counter()
         compile_s = t1 - t0 if fresh else 0.0
     else:
@@ -153,7 +156,7 @@ def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chai
         t1 = time.perf_counter()
         with model, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=min(chains, 2), random_seed=int(seed),
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=int(cores), random_seed=int(seed),
                               target_accept=target_accept, progressbar=progressbar, compute_convergence_checks=False,
                               nuts_sampler="pymc")
         t2 = time.perf_counter()

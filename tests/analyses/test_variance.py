@@ -359,6 +359,8 @@ def test_decompose_outcome_rejects_bad_outcome(rng):
         decompose_outcome(df, outcome={"y": np.ones(3)}, factors=["sex"])
     with pytest.raises(ValueError, match="too few rows"):
         decompose_outcome(df, outcome="y", factors=["sex"], rng=rng)
+    with pytest.raises(ValueError, match="grouping column 'country' has 1 level"):
+        decompose_outcome(df.assign(country="A"), outcome="y", factors=["sex"])
     with pytest.raises(ValueError, match="unknown key"):
         decompose_outcome(pd.concat([df] * 5, ignore_index=True).assign(y=rng.normal(size=20)), outcome="y",
                           factors=["sex"], thresholds={"rhat": 1.1})

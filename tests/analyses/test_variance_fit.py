@@ -28,7 +28,7 @@ TRUE_SD = {"country": 0.04, "gender": 0.004, "ethnic_majority": 0.01, "generatio
 def ess():
     from surveys.synthetic import make_ess, model_answers
 
-    survey = make_ess(n_respondents=4000, n_countries=10, n_questions=8, rng=0)
+    survey = make_ess(n_respondents=20_000, n_countries=10, n_questions=8, rng=0)
     return survey.responses(), model_answers(survey)
 
 
@@ -53,9 +53,13 @@ def test_recovers_known_components(simulated):
     for c in ("country", "religion"):
         assert s.loc[c, "sd"] == pytest.approx(t.loc[c, "sd_finite"], rel=0.25)
     assert s.loc["residual", "sd"] == pytest.approx(0.08, rel=0.03)
-    # shares of between-group variance
-    np.testing.assert_allclose(s["share"].iloc[:-1].to_numpy(), t["share"].iloc[:-1].to_numpy(), atol=0.06)
-    assert s["share"].iloc[:-1].sum() == pytest.approx(1.0, abs=0.05)  # medians of shares, roughly additive
+    # shares of between-group variance: intervals cover, medians close
+    comps = s.index[:-1]
+    inside = [(s.loc[c, "share_low"] <= t.loc[c, "share"] <= s.loc[c, "share_high"]) for c in comps]
+    assert sum(inside) >= 10, s[["share", "share_low", "share_high"]].assign(truth=t["share"])
+    np.testing.assert_allclose(s.loc[comps, "share"], t.loc[comps, "share"], atol=0.06)
+    draws = res.idata.posterior["share"].sum("component").values
+    np.testing.assert_allclose(draws, 1.0, rtol=1e-12)  # per draw the shares are a partition
 
 
 def test_reml_agrees_with_posterior_where_informative(simulated):
@@ -122,7 +126,7 @@ def test_end_to_end_on_answers_with_weights(ess, tmp_path):
     assert all(c in s.columns for c in required) and s[required].iloc[:, 2:].notna().sum().gt(0).all()
     inner = s[s.component != "residual"]
     assert ((inner.sd_low <= inner.sd) & (inner.sd <= inner.sd_high)).all()
-    np.testing.assert_allclose(inner.groupby("model")["share"].sum(), 1.0, atol=0.1)
+    assert inner["share"].between(0, 1).all()
     assert res.info["weighted"] and res.info["n_respondents"] == len(data)
     assert s.set_index(["model", "component"]).loc[(models[0], "country"), "n_levels"] == data["country"].nunique()
 
@@ -143,7 +147,8 @@ def test_interaction_block_is_double_centred(ess):
                                                                 "country:religion": 0.02},
                                 sigma=0.08, interactions=[("country", "religion")], rng=5)
     res = decompose_outcome(data.assign(y=y), outcome="y", factors=FACTORS[:10],
-                            interactions=[("country", "religion")], rng=5, on_failure="ignore", **SHORT)
+                            interactions=[("country", "religion")], rng=5, on_failure="ignore",
+                            **dict(SHORT, draws=200, tune=200))
     name = "country:religion"
     s = res.summary().set_index("component")
     n_c, n_r = data["country"].nunique(), data["religion"].fillna("x").nunique()
@@ -180,10 +185,10 @@ def test_failed_diagnostics_warn_or_raise(ess):
 
 def test_pymc_sampler_path_agrees(ess):
     data, _ = ess
-    sub = data.iloc[:1500]
+    sub = data.sample(n=1500, random_state=0).reset_index(drop=True)  # rows are sorted by country
     y, truth = simulate_outcome(sub, factors=["religion"], sd={"country": 0.05, "religion": 0.03}, sigma=0.08, rng=9)
     res = decompose_outcome(sub.assign(y=y), outcome="y", factors=["religion"], sampler="pymc", reml=True, rng=4,
-                            **SHORT)
+                            cores=1, **SHORT)
     assert res.timings["sampler"] == "pymc" and res.passed, res.diagnostics
     s = res.summary().set_index("component")
     t = truth.set_index("component")
