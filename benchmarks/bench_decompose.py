@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_decompose.py                  # ESS-scale timing (50k x 47 x 30 countries x 12 factors)
     python benchmarks/bench_decompose.py --n 5000 --countries 10
+    python benchmarks/bench_decompose.py --interaction country:religiosity --weighted
     python benchmarks/bench_decompose.py --calibration 100   # simulation-based calibration, small design
 
 Prints compile and sampling times measured in this run, the sampler
@@ -36,7 +37,9 @@ def timing(args):
     t1 = time.perf_counter()
     print(f"data: {len(data)} respondents, {args.questions} questions, {args.countries} countries, "
           f"{len(FACTORS) + 1} grouping factors; generated in {t1 - t0:.1f} s")
+    inter = [tuple(args.interaction.split(":"))] if args.interaction else ()
     res = decompose_variance(data, answers, factors=FACTORS, weight="weight" if args.weighted else None,
+                             interactions=inter,
                              chains=args.chains, draws=args.draws, tune=args.tune, rng=1, reml=True,
                              sampler=args.sampler, on_failure="ignore")
     t2 = time.perf_counter()
@@ -107,6 +110,7 @@ def main():
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--sampler", default="auto")
     p.add_argument("--weighted", action="store_true")
+    p.add_argument("--interaction", default=None, help="add one interaction block, e.g. country:religiosity")
     p.add_argument("--calibration", type=int, default=0, help="number of calibration replicates (0: timing run)")
     args = p.parse_args()
     if args.calibration:

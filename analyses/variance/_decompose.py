@@ -79,8 +79,10 @@ def _groupings(data, factors, country, weight, missing):
     keep = np.ones(len(data), dtype=bool)
     for f in names:
         keep &= codes[f] >= 0
+    drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop')")
     if weight is not None:
         w = pd.to_numeric(data[weight]).to_numpy(float)
+        drop_rows_warning(int((keep & (w == 0)).sum()), f"zero weight in column {weight!r}")
         keep &= w > 0
     return names, codes, labels, keep
 
@@ -330,8 +332,6 @@ def decompose_outcome(data, *, outcome, factors, country="country", interactions
     names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
     finite = np.logical_and.reduce([np.isfinite(y) for y in ys.values()])
     drop_rows_warning(int((keep & ~finite).sum()), "outcome is missing or not finite")
-    if missing == "drop":
-        drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop') or the weight is zero")
     keep &= finite
     codes, labels = _recode(codes, labels, keep)
     w = None if weight is None else pd.to_numeric(data[weight]).to_numpy(float)[keep]
@@ -377,8 +377,6 @@ def decompose_variance(data, answers, *, factors, metric="likert", unit="respond
     a, models, qs = alignment_array(data, answers, questions=questions, metric=metric)  # M × N × Q
     names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
     answered = ~np.isnan(a[0])
-    if missing == "drop":
-        drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop') or the weight is zero")
     none = keep & ~answered.any(axis=1)
     drop_rows_warning(int(none.sum()), "no valid answer to any of the questions")
     keep &= answered.any(axis=1)
