@@ -56,6 +56,14 @@ def timing(args):
           .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+def _gate(failure):
+    """Name of the diagnostic gate a failure message refers to."""
+    for key in ("R-hat", "bulk ESS", "tail ESS", "divergent", "E-BFMI", "tree depth"):
+        if key in failure:
+            return key
+    return failure
+
+
 def calibration(args):
     import pandas as pd
 
@@ -87,7 +95,8 @@ def calibration(args):
                          "covered_super": s.loc[c, "sd_super_low"] <= t["sd_super"] <= s.loc[c, "sd_super_high"],
                          "covered_finite": s.loc[c, "sd_low"] <= t["sd_finite"] <= s.loc[c, "sd_high"],
                          "rank": float((draws < t["sd_super"]).mean()),
-                         "passed": res.diagnostics["passed"]})
+                         "passed": res.diagnostics["passed"],
+                         "failures": "+".join(_gate(f) for f in res.diagnostics["failures"])})
         if rep % 10 == 0:
             print(f"replicate {rep}: {time.perf_counter() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)
@@ -96,6 +105,8 @@ def calibration(args):
     print(df.groupby("component")[["covered_super", "covered_finite"]].mean().round(2).to_string())
     print(f"overall: superpopulation {df.covered_super.mean():.3f}, finite-population {df.covered_finite.mean():.3f}; "
           f"runs passing diagnostics {df.groupby('rep').passed.first().mean():.2f}")
+    fails = df.groupby("rep").failures.first()
+    print("failed gates per replicate (2 chains x 500 draws):", fails[fails != ""].value_counts().to_dict())
     hist, _ = np.histogram(df["rank"], bins=10, range=(0, 1))
     print("rank histogram of the true SD among posterior draws (10 bins, uniform if calibrated):", hist.tolist())
 

@@ -468,7 +468,16 @@ decompose_variance.__doc__ = """How much of a model's alignment is country, and 
     ``s_k^2 / sum_j s_j^2``; when factors are correlated (country and religion)
     the variance of the summed effects differs from the sum of the variances
     (``cov_remainder`` in the posterior), so shares are not additive
-    contributions.
+    contributions.  An interaction identifies only double-centred effects;
+    cells without respondents are drawn from the prior.
+
+    The posterior of the SDs is exact for this Gaussian model: the likelihood
+    is reduced to ``z = D^(-1/2) U' X'Wy`` and ``rss0 = y'Wy - z'z`` (with
+    ``X'WX = U D U'``), which equals the one-row-per-respondent likelihood up to
+    a constant, so the cost of sampling does not grow with the number of
+    respondents.  For the same reason the outcome is treated as Gaussian: the
+    alignment of a respondent averaged over many questions is close to it, a
+    single Likert answer (``unit="response"``) less so.
 
     References
     ----------
