@@ -179,6 +179,7 @@ def validate_factors(data, factors, country, weight):
     return factors
 
 
-def drop_rows_warning(n_dropped, reason):
+def drop_rows_warning(n_dropped, reason, *, stacklevel=3):
+    """Emit a :class:`alignstat.DataPolicyWarning` when rows were dropped."""
     if n_dropped:
-        warnings.warn(f"{n_dropped} respondent(s) dropped: {reason}.", DataPolicyWarning, stacklevel=4)
+        warnings.warn(f"{n_dropped} respondent(s) dropped: {reason}.", DataPolicyWarning, stacklevel=stacklevel)

@@ -79,10 +79,10 @@ def _groupings(data, factors, country, weight, missing):
     keep = np.ones(len(data), dtype=bool)
     for f in names:
         keep &= codes[f] >= 0
-    drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop')")
+    drop_rows_warning(int((~keep).sum()), "a grouping column is missing (missing='drop')", stacklevel=4)
     if weight is not None:
         w = pd.to_numeric(data[weight]).to_numpy(float)
-        drop_rows_warning(int((keep & (w == 0)).sum()), f"zero weight in column {weight!r}")
+        drop_rows_warning(int((keep & (w == 0)).sum()), f"zero weight in column {weight!r}", stacklevel=4)
         keep &= w > 0
     return names, codes, labels, keep
 
@@ -257,7 +257,7 @@ def _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_star
         if on_failure == "raise":
             raise ConvergenceError(msg, result)
         if on_failure == "warn":
-            warnings.warn(msg, DiagnosticsWarning, stacklevel=3)
+            warnings.warn(msg, DiagnosticsWarning, stacklevel=4)  # _assemble < _fit < public function < caller
     return result
 
 

@@ -41,16 +41,18 @@ def draw_effects(design, stats, sd, sigma, *, mu0, tau0, rng, chunk=256):
     Hfull = np.column_stack([R[:, 0]] + H)  # r × q
     q = Hfull.shape[1]
     zc = z - mu0 * R[:, 0]
+    C = Hfull.T @ Hfull  # G'G = diag(scales) C diag(scales): no per-draw r x q products
+    h = Hfull.T @ zc
     S = sd.shape[0]
     xi = np.empty((S, q))
+    eye = np.eye(q)
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
         scales = np.column_stack([np.full(hi - lo, tau0)] + [np.repeat(sd[lo:hi, k : k + 1], d, axis=1) for k, d in enumerate(dofs)])
-        G = Hfull[None, :, :] * scales[:, None, :]  # s × r × q
         s2 = sigma[lo:hi] ** 2
-        prec = np.einsum("srq,srp->sqp", G, G) / s2[:, None, None] + np.eye(q)[None]
+        prec = scales[:, :, None] * C[None] * scales[:, None, :] / s2[:, None, None] + eye[None]
         L = np.linalg.cholesky(prec)
-        rhs = np.einsum("srq,r->sq", G, zc) / s2[:, None]
+        rhs = scales * h[None, :] / s2[:, None]
         # mean = prec^-1 rhs ; draw = mean + L^-T eps
         w = np.linalg.solve(L, rhs[..., None])
         eps = rng.standard_normal((hi - lo, q, 1))

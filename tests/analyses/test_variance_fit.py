@@ -177,8 +177,9 @@ def test_failed_diagnostics_warn_or_raise(ess):
     data, _ = ess
     y, _ = simulate_outcome(data, factors=FACTORS, sd=TRUE_SD, sigma=0.08, rng=8)
     kw = dict(outcome="y", factors=FACTORS, chains=2, draws=20, tune=20, rng=1)
-    with pytest.warns(DiagnosticsWarning, match="failed its sampler diagnostics"):
+    with pytest.warns(DiagnosticsWarning, match="failed its sampler diagnostics") as rec:
         res = decompose_outcome(data.assign(y=y), **kw)
+    assert rec[0].filename == __file__  # the warning points at the caller
     assert not res.passed and any("ESS" in f for f in res.diagnostics["failures"])
     with pytest.raises(ConvergenceError, match="ESS") as info:
         decompose_outcome(data.assign(y=y), on_failure="raise", **kw)
