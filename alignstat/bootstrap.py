@@ -501,8 +501,10 @@ def _resolve_scheme(scheme, N):
 class _Statistic:
     """Group alignment as a function of replicate factors and question weights."""
 
-    def __init__(self, resp_opt, spos, k_q, lo, hi, gaps, weights, groupings, point, dist, metric):
+    def __init__(self, resp_opt, spos, k_q, lo, hi, gaps, weights, groupings, point, dist, metric,
+                 precision="double"):
         N, Q = resp_opt.shape
+        self.sum_dtype = np.float32 if precision == "single" else np.float64
         self.metric = metric
         self.N, self.Q = N, Q
         self.range = hi - lo
@@ -531,28 +533,35 @@ class _Statistic:
             self.kmax = K
         self.X = np.ascontiguousarray(X)
         self.J = self.X.shape[1]
+        # replicate sums may run in single precision; the full-sample sums never do
+        self.Xr = self.X if self.sum_dtype == np.float64 else self.X.astype(self.sum_dtype)
         self.groupings = []
         n_groups = 0
         cache = sum(len(g[3]) for g in groupings) * self.J * 8 <= _X_CACHE_BYTES
         for name, lab, codes, perm, bounds in groupings:
             identity = len(perm) == N and np.array_equal(perm, np.arange(N))
-            Xs = (self.X if identity else self.X[perm]) if cache else None
+            Xs = (self.Xr if identity else self.Xr[perm]) if cache else None
             self.groupings.append((None if identity else perm, bounds, Xs, n_groups))
             n_groups += len(lab)
         self.G = n_groups
         self.max_members = max(len(g[3]) for g in groupings)
 
     # -- sums -------------------------------------------------------------------
-    def group_sums(self, F):
+    def group_sums(self, F, *, exact=False):
+        """(C, N) factors -> (C, G, J) group sums; ``exact`` forces float64 (full sample)."""
         C = F.shape[0]
-        S = np.empty((self.G, C, self.J))
-        buf = np.empty(C * self.max_members)
+        dtype = np.float64 if exact else self.sum_dtype
+        X = self.X if dtype == np.float64 else self.Xr
+        F = np.ascontiguousarray(F, dtype=dtype)
+        S = np.empty((self.G, C, self.J), dtype=dtype)
+        buf = np.empty(C * self.max_members, dtype=dtype)
         for perm, bounds, Xs, g0 in self.groupings:
-            if Xs is None:  # not cached: gather the members' rows for this chunk
-                Xs = self.X if perm is None else self.X[perm]
+            if Xs is None or Xs.dtype != dtype:  # not cached: gather the members' rows
+                Xs = X if perm is None else X[perm]
             g1 = g0 + len(bounds) - 1
             grouped_sums(F, Xs, perm, bounds, S[g0:g1], buffer=buf, gather=gather_columns)
-        return S.transpose(1, 0, 2)  # (C, G, J) view
+        S = S.transpose(1, 0, 2)  # (C, G, J) view
+        return S if dtype == np.float64 else S.astype(np.float64)
 
     # -- per-question alignment -------------------------------------------------------
     def question_alignment(self, S):
@@ -763,6 +772,7 @@ def bootstrap_alignment(
     group_names=None,
     model_names=None,
     jackknife_blocks=200,
+    precision="double",
 ) -> GroupAlignmentBootstrap:
     r"""Alignment of model answers with socio-demographic groups, with bootstrap intervals.
 
@@ -827,6 +837,12 @@ def bootstrap_alignment(
         One name per model answer set.
     jackknife_blocks : int
         Number of respondent blocks of the BCa jackknife (default 200).
+    precision : {"double", "single"}
+        Floating-point precision of the replicate group sums.  ``"single"``
+        roughly halves the time of the matrix products (this engine is bound by
+        them); its rounding error (relative ~1e-6 on a group mean) is orders of
+        magnitude below the Monte-Carlo error of any bootstrap with B <= 10^6.
+        The full-sample estimate is always computed in double precision.
 
     Returns
     -------
@@ -887,6 +903,7 @@ def bootstrap_alignment(
     metric = _choice("metric", metric, _METRICS)
     resample = _choice("resample", resample, _RESAMPLE)
     method = _choice("method", method, _METHODS)
+    precision = _choice("precision", precision, ("double", "single"))
     confidence_level = _confidence(confidence_level)
     jackknife_blocks = _positive_int("jackknife_blocks", jackknife_blocks, 2)
 
@@ -947,9 +964,9 @@ def bootstrap_alignment(
     rng = np.random.default_rng(rng)
     rng_resp, rng_q, rng_jack = rng.spawn(3)
 
-    stat = _Statistic(opt, spos, k_q, lo, hi, gaps, w, groupings, point, dist, metric)
+    stat = _Statistic(opt, spos, k_q, lo, hi, gaps, w, groupings, point, dist, metric, precision)
     G = stat.G
-    S_full = stat.group_sums(np.ones((1, N)))
+    S_full = stat.group_sums(np.ones((1, N)), exact=True)
     mask = stat.full_sample_mask(S_full)
     A_full = stat.question_alignment(S_full)  # (1, M, G, Q)
     estimate = stat.combine(A_full, mask, None)[0]
