@@ -135,6 +135,7 @@ def subgroup_alignment(
     questions=None,
     positions=None,
     chunk_size=None,
+    precision="double",
 ):
     """Alignment of every model with every group of every factor, with bootstrap CIs.
 
@@ -182,6 +183,10 @@ def subgroup_alignment(
         Passed to :func:`alignstat.prepare_respondents`.
     chunk_size : int, optional
         Passed to the bootstrap engine.
+    precision : {"double", "single"}
+        Precision of the replicate group sums (see
+        :func:`alignstat.bootstrap.bootstrap_alignment`); point estimates are
+        always computed in double precision.
 
     Returns
     -------
@@ -231,7 +236,7 @@ def subgroup_alignment(
     res = bootstrap_alignment(
         rd.responses, rd.groups, dist, positions=rd.positions, weights=rd.weights, metric=metric,
         resample=resample, scheme=scheme, n_resamples=n_boot, confidence_level=confidence_level,
-        method=method, rng=rng, chunk_size=chunk_size,
+        method=method, rng=rng, chunk_size=chunk_size, precision=precision,
         group_names={f: [str(x) for x in lab] for f, lab in zip(all_factors, rd.group_labels)},
         model_names=[str(m) for m in rd.models],
     )
