@@ -11,19 +11,15 @@ __all__ = ["blas_single_thread", "build_collapsed_model", "collapsed_logp", "has
 
 
 def blas_single_thread():
-    """Context manager limiting BLAS/LAPACK to one thread (no-op without threadpoolctl).
+    """Context manager limiting BLAS/LAPACK to one thread.
 
     The collapsed model works on small dense matrices (about 100 x 100) from
     several sampler threads at once; multi-threaded OpenBLAS on such sizes
     oversubscribes the cores and was measured 10-25 times slower on a loaded
     2-core machine.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with the scientific stack
-        import contextlib
+    from threadpoolctl import threadpool_limits  # a declared dependency: no silent slow path
 
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
