@@ -20,7 +20,7 @@ import pandas as pd
 
 import alignstat
 
-from ._common import check_one_item, usable
+from ._common import check_frame, check_one_item, usable
 
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
@@ -106,14 +106,6 @@ def _align(reports, *args, **kwargs):
     return out
 
 
-def _check(frame, name, cols):
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(frame).__name__}.")
-    for c in cols:
-        if c not in frame.columns:
-            raise ValueError(f"`{name}` lacks the column {c!r} (columns: {list(frame.columns)}).")
-
-
 def global_alignment(
     answers,
     human,
@@ -158,8 +150,8 @@ def global_alignment(
     -------
     GlobalResult
     """
-    _check(answers, "answers", ["question", "option", "prob", model])
-    _check(human, "human", ["question", "option", "prob", country])
+    check_frame(answers, "answers", ["question", "option", "prob", model])
+    check_frame(human, "human", ["question", "option", "prob", country])
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
