@@ -26,34 +26,40 @@ def _group_codes(frame, groups):
 def _prepare_side(frame, groups, metric, policy, side, report):
     """Restrict to usable options and renormalise (ordinal metrics drop unpositioned options)."""
     keycols = ["question", *groups]
-    if metric in _ORDINAL:
-        unpos = frame["option"].isna()
-        if unpos.any():
-            item = frame.groupby(keycols, sort=False, dropna=False).ngroup().to_numpy()
-            lost = np.bincount(item, weights=np.where(unpos, frame["prob"].to_numpy(), 0.0))
-            frame = frame.loc[~unpos.to_numpy()].copy()
-            item = item[~unpos.to_numpy()]
-            kept = np.bincount(item, weights=frame["prob"].to_numpy(), minlength=len(lost))
-            keys = frame.drop_duplicates(keycols)[keycols].to_numpy()
-            ukeys = np.unique(item)
-            for it, k in zip(ukeys, keys):
-                if lost[it] > 0:
-                    report.append(
-                        (side, k[0], ", ".join(map(str, k[1:])), "options without ordinal position",
-                         "excluded from ordinal metric", f"mass={lost[it]:.6g}")
-                    )
-            empty = np.flatnonzero((kept <= 0) & (lost > 0))
-            if len(empty):
-                if policy.zero_mass == "error":
-                    raise ValueError(
-                        f"{side}: an item of question {keys[0][0]!r} has all its mass on options without "
-                        "an ordinal position; use policy zero_mass='drop'."
-                    )
-                for it in empty:
-                    report.append((side, "", "", "no mass on positioned options", "dropped", ""))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                frame["prob"] = frame["prob"].to_numpy() / kept[item]
-            frame = frame.loc[np.isfinite(frame["prob"].to_numpy())]
+    # an option is identified by its position; the label identifies only options without one
+    if (frame["label"] != "").any():
+        frame = frame.assign(label=frame["label"].where(frame["option"].isna(), ""))
+    if metric not in _ORDINAL:
+        return frame
+    unpos = frame["option"].isna().to_numpy()
+    if not unpos.any():
+        return frame
+    item = frame.groupby(keycols, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(item, return_index=True)[1]
+    keys = frame.iloc[first][keycols].to_numpy()  # keys[i]: question and groups of item i
+    prob = frame["prob"].to_numpy()
+    lost = np.bincount(item, weights=np.where(unpos, prob, 0.0))
+    kept = np.bincount(item, weights=np.where(unpos, 0.0, prob), minlength=len(lost))
+
+    def where(i):
+        return keys[i][0], ", ".join(str(_py(v)) for v in keys[i][1:])
+
+    for i in np.flatnonzero((lost > 0) & (kept > 0)):
+        report.append((side, *where(i), "options without ordinal position",
+                       "excluded from ordinal metric", f"mass={lost[i]:.6g}"))
+    empty = np.flatnonzero(kept <= 0)
+    if len(empty):
+        if policy.zero_mass == "error":
+            q, g = where(empty[0])
+            raise ValueError(
+                f"{side}: question {q!r}" + (f" ({g})" if g else "") + " has all its mass on options "
+                "without an ordinal position; use policy zero_mass='drop'."
+            )
+        for i in empty:
+            report.append((side, *where(i), "no mass on positioned options", "dropped", ""))
+    keep = ~unpos & (kept[item] > 0)
+    frame = frame.loc[keep].copy()
+    frame["prob"] = prob[keep] / kept[item[keep]]
     return frame
 
 

@@ -394,3 +394,24 @@ def test_seed_model_outputs_model_by_model(seed_data):
         x = a["option"].to_numpy()
         ref = 1 - wasserstein_distance(x, x, a["prob"], b["prob"]) / (x[-1] - x[0])
         assert row.alignment == pytest.approx(ref, abs=1e-9)
+
+
+def test_item_with_only_unpositioned_mass():
+    a = pd.DataFrame({"question": "Q1", "option": [1, 2, np.nan], "label": ["a", "b", "dk"],
+                      "prob": [0.0, 0.0, 1.0], "country": "NO"})
+    a = pd.concat([a, a.assign(country="SE", prob=[0.5, 0.5, 0.0])])
+    b = pd.DataFrame({"question": "Q1", "option": [1, 2], "prob": [0.5, 0.5]})
+    with pytest.raises(ValueError, match=r"a: question 'Q1' \(NO\) has all its mass on options without"):
+        al.align(a, b)
+    with pytest.warns(DataPolicyWarning, match="no mass on positioned options -> dropped"):
+        out = al.align(a, b, policy=Policy(zero_mass="drop"))
+    assert out["country"].tolist() == ["SE"]
+    rep = out.attrs["report"]
+    row = rep[rep.issue == "no mass on positioned options"].iloc[0]
+    assert (row["question"], row["group"]) == ("Q1", "NO")
+    # the JSD keeps the unpositioned option: b lacks it, which the lenient policy fills with 0
+    with pytest.warns(DataPolicyWarning, match="missing options -> set to 0"):
+        j = al.align(a, b, metric="jsd", policy="lenient")
+    assert len(j) == 2
+    no = j.set_index("country").loc["NO", "alignment"]
+    assert no == pytest.approx(1 - jensenshannon([0, 0, 1], [0.5, 0.5, 0], base=2))
