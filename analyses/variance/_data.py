@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from alignstat import DataPolicyWarning
+from alignstat import DataPolicyWarning, respondent_alignment
 
 __all__ = ["alignment_array", "factor_codes", "tidy_answers"]
 
@@ -102,38 +102,16 @@ def _responses(data, questions, positions):
     return out
 
 
-def _alignment_standin(responses, probs, positions, metric):
-    lo = np.nanmin(positions, axis=1)
-    rng_ = np.nanmax(positions, axis=1) - lo
-    pos = np.nan_to_num(positions)
-    p = np.nan_to_num(probs)
-    if metric == "likert":
-        mean = (p * pos[None]).sum(-1)  # M × Q
-        return 1 - np.abs(responses[None] - mean[:, None, :]) / rng_
-    dist = np.abs(responses[:, :, None] - pos[None])  # N × Q × K
-    out = 1 - np.einsum("mqk,nqk->mnq", p, np.nan_to_num(dist)) / rng_
-    out[:, np.isnan(responses)] = np.nan
-    return out
-
-
 def alignment_array(data, answers, *, questions=None, metric="likert"):
     """Per-respondent, per-question alignment ``(M, N, Q)`` and the model/question names.
 
-    Uses :func:`alignstat.respondent_alignment` when the installed ``alignstat``
-    provides it, else an equivalent private implementation.
+    Computed by :func:`alignstat.respondent_alignment`.
     """
     if metric not in ("likert", "wasserstein"):
         raise ValueError(f"`metric` must be one of ['likert', 'wasserstein'], got {metric!r}.")
     models, questions, positions, probs = tidy_answers(answers, data, questions=questions)
     responses = _responses(data, questions, positions)
-    try:
-        from alignstat import respondent_alignment
-    except ImportError:
-        respondent_alignment = None
-    if respondent_alignment is not None:
-        a = np.asarray(respondent_alignment(responses, np.nan_to_num(probs), positions, metric=metric), dtype=float)
-    else:
-        a = _alignment_standin(responses, probs, positions, metric)
+    a = np.asarray(respondent_alignment(responses, np.nan_to_num(probs), positions, metric=metric), dtype=float)
     a[:, np.isnan(responses)] = np.nan
     return a, models, questions
 
