@@ -20,7 +20,7 @@ import pandas as pd
 
 import alignstat
 
-from ._common import check_frame, check_one_item, usable
+from ._common import align_plain, check_frame, check_one_item, usable
 
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
@@ -95,17 +95,6 @@ def question_bootstrap(per_question, keys, *, n_boot=1000, confidence_level=0.95
     return out
 
 
-def _align(reports, *args, **kwargs):
-    """:func:`alignstat.align` with its repair report moved out of ``attrs`` (attrs holding frames break merges)."""
-    out = alignstat.align(*args, **kwargs)
-    rep = out.attrs.get("report")
-    if rep is not None and len(rep):
-        reports.append(rep)
-    out = out.copy()
-    out.attrs = {}
-    return out
-
-
 def global_alignment(
     answers,
     human,
@@ -165,10 +154,10 @@ def global_alignment(
         raise ValueError("`answers` and `human` share no question.")
 
     reports = []
-    pq = _align(reports, ans, hum, metric=metric, level="question", groups_a=["model"], groups_b=["country"],
+    pq = align_plain(reports, ans, hum, metric=metric, level="question", groups_a=["model"], groups_b=["country"],
                          policy=policy)
     pq = pq[["model", "country", "question", "alignment"]]
-    scores = _align(reports, ans, hum, metric=metric, groups_a=["model"], groups_b=["country"], policy=policy)
+    scores = align_plain(reports, ans, hum, metric=metric, groups_a=["model"], groups_b=["country"], policy=policy)
     scores = scores[["model", "country", "alignment", "sd", "n_questions"]]
     if n_boot > 0:
         ci = question_bootstrap(pq, ["model", "country"], n_boot=n_boot, confidence_level=confidence_level, rng=rng)
@@ -181,7 +170,7 @@ def global_alignment(
     avg = alignstat.average_distribution(hum[["question", "option", "prob", "country"]], over="country")
     avg.attrs = {}
     avg = avg.drop(columns=["n_groups"], errors="ignore").assign(baseline_group="average human")
-    base = _align(reports, avg, hum, metric=metric, groups_a=["baseline_group"], groups_b=["country"], policy=policy)
+    base = align_plain(reports, avg, hum, metric=metric, groups_a=["baseline_group"], groups_b=["country"], policy=policy)
     base = base[["country", "alignment"]].rename(columns={"alignment": "baseline"})
     scores = scores.merge(base, on="country", how="left")
     scores["difference"] = scores["alignment"] - scores["baseline"]
@@ -207,7 +196,7 @@ def global_alignment(
         parts.append(sub.tail(k).assign(end="bottom"))
     ranking = pd.concat(parts, ignore_index=True)[["model", "end", "rank", "country", "alignment", "sd"]]
 
-    countries = _align(reports, hum, hum, metric=metric, groups_a=["country"], groups_b=["country"], policy=policy)
+    countries = align_plain(reports, hum, hum, metric=metric, groups_a=["country"], groups_b=["country"], policy=policy)
     countries = countries[["country_a", "country_b", "alignment", "sd", "n_questions"]]
 
     params = dict(metric=metric, n_boot=n_boot, confidence_level=confidence_level, top_k=top_k,
