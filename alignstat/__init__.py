@@ -26,7 +26,7 @@ from .metrics import (
     tvd_similarity,
     wasserstein_alignment,
 )
-from .questions import Question, QuestionBank, load_question_bank
+from .questions import Question, QuestionBank, key_position, load_question_bank
 from .resampling import FixedReplicates, MultinomialScheme, PoissonScheme, ReplicateScheme
 from .respondents import RespondentData, prepare_respondents, respondent_alignment
 from .stats import (
@@ -67,6 +67,7 @@ __all__ = [
     "Question",
     "QuestionBank",
     "load_question_bank",
+    "key_position",
     "ReplicateScheme",
     "MultinomialScheme",
     "PoissonScheme",

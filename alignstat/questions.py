@@ -24,12 +24,18 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Question", "QuestionBank", "load_question_bank"]
+__all__ = ["Question", "QuestionBank", "key_position", "load_question_bank"]
 
 _LANG_RE = re.compile(r"WV\d*_(?P<lang>[A-Za-z]+)\.jsonl$")
 
 
-def _as_position(key) -> float:
+def key_position(key) -> float:
+    """Ordinal position of an option key: its numeric value, NaN if it is not a finite number.
+
+    Shared by every layer that turns option keys (``"1"``, ``"10"``, ``"DK"``)
+    into positions, so that the question bank, survey mappings and model
+    answers agree on them.
+    """
     try:
         value = float(key)
     except (TypeError, ValueError):
@@ -163,7 +169,7 @@ def _parse_record(rec, *, where, language):
         text=str(rec["question"]),
         choices=choices,
         keys=keys,
-        positions=tuple(_as_position(k) for k in keys),
+        positions=tuple(key_position(k) for k in keys),
         type=str(rec.get("type", "")),
         language=language,
         wave_ids=wave_ids,

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alignstat.questions import key_position
 from alignstat._warnings import DataPolicyWarning
 
 from .parsing import REPAIRS, ParsedAnswer, parse_distribution, resolve_policy
@@ -95,13 +96,6 @@ def _literal_cached(value):
         return None
     return tuple(str(v).strip() for v in out)
 
-
-def _position(key):
-    try:
-        f = float(key)
-    except (TypeError, ValueError):
-        return math.nan
-    return f if math.isfinite(f) else math.nan
 
 
 def read_results_csv(path, *, policy="lenient", model=None, condition=None, groups=None, source=None) -> pd.DataFrame:
@@ -193,7 +187,7 @@ def _results_columns(path, *, policy="lenient", model=None, condition=None, grou
         reps = ";".join(parsed.repairs)
         for k, lab, p in zip(keys, labels_, parsed.probs):
             rows["question"].append(qid)
-            rows["option"].append(_position(k))
+            rows["option"].append(key_position(k))
             rows["prob"].append(p)
             rows["key"].append(k)
             rows["label"].append(lab)

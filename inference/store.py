@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from alignstat.questions import key_position
+
 from .extract import Extraction, extract_choice, logprobs_to_distribution, majority_vote, parse_sequence
 from .parsing import REPAIRS, parse_distribution, resolve_policy
 
@@ -185,13 +187,6 @@ class AnswerStore:
 _GROUPS = ("model", "method", "condition", "country", "language")
 
 
-def _position(key):
-    try:
-        f = float(key)
-    except (TypeError, ValueError):
-        return math.nan
-    return f if math.isfinite(f) else math.nan
-
 
 def _combine_item(method, recs, keys, labels, policy, freetext):
     """Return (probs, status, repairs, reason, extra) for one item."""
@@ -322,7 +317,7 @@ def read_store(path, *, policy="lenient", freetext="majority") -> pd.DataFrame:
         raw = recs[0].get("text") if len(recs) == 1 else json.dumps([r.get("text") for r in recs], ensure_ascii=False)
         for k, lab, p in zip(keys, labels, probs):
             cols["question"].append(gk[-1])
-            cols["option"].append(_position(k))
+            cols["option"].append(key_position(k))
             cols["prob"].append(p)
             cols["key"].append(k)
             cols["label"].append(lab)

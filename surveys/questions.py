@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from alignstat.questions import QuestionBank, load_question_bank
+from alignstat.questions import QuestionBank, key_position, load_question_bank
 
 from .distributions import distributions, means
 
@@ -49,13 +49,6 @@ def _check_bank(bank):
     if not isinstance(bank, QuestionBank):
         raise TypeError(f"`bank` must be an alignstat.QuestionBank, got {type(bank).__name__}.")
 
-
-def _code(key):
-    try:
-        v = float(key)
-    except (TypeError, ValueError):
-        return math.nan
-    return v if math.isfinite(v) else math.nan
 
 
 def option_table(bank, *, reverse=(), non_ordinal=None, overrides=None, reference=None):
@@ -129,7 +122,7 @@ def option_table(bank, *, reverse=(), non_ordinal=None, overrides=None, referenc
             if fin.any():
                 pos[fin] = pos[fin].min() + pos[fin].max() - pos[fin]
         for k, lab, p in zip(q.keys, q.choices, pos):
-            rows.append((q.id, k, lab, _code(k), float(p)))
+            rows.append((q.id, k, lab, key_position(k), float(p)))
     out = pd.DataFrame(rows, columns=_OPTION_COLUMNS)
     if overrides is not None:
         if not isinstance(overrides, pd.DataFrame):

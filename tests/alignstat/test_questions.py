@@ -65,3 +65,13 @@ def test_bank_messages(tmp_path):
     assert q.with_positions([2, 1]).positions == (2.0, 1.0)
     with pytest.raises(ValueError, match="2 options"):
         q.with_positions([1])
+
+
+@pytest.mark.parametrize("key, expected", [("1", 1.0), (" 10 ", 10.0), ("2.5", 2.5), (3, 3.0)])
+def test_key_position_numbers(key, expected):
+    assert al.key_position(key) == expected
+
+
+@pytest.mark.parametrize("key", ["DK", "", None, "inf", "nan"])
+def test_key_position_non_numbers(key):
+    assert np.isnan(al.key_position(key))
