@@ -209,7 +209,7 @@ def _with_repair(parsed, repair, policy, n, detail):
     if not policy.allows(repair):
         return ParsedAnswer(
             probs=(math.nan,) * n, status="rejected",
-            reason=f"not_allowed: needs repair {repair!r} ({detail}), which policy {policy.name!r} does not allow",
+            reason=policy.refusal(repair, detail),
         )
     reps = set(parsed.repairs) | {repair}
     return ParsedAnswer(probs=parsed.probs, status="repaired", repairs=tuple(r for r in REPAIRS if r in reps))
@@ -265,7 +265,7 @@ def read_tidy(path, *, policy="lenient", model=None, condition=None) -> pd.DataF
                     df.loc[idx, ["status", "repairs"]] = ["repaired", "renormalized"]
                     df.loc[idx, "prob"] = p / total
                 else:
-                    df.loc[idx, ["status", "reason"]] = ["rejected", f"not_allowed: needs repair 'renormalized', which policy {policy.name!r} does not allow"]
+                    df.loc[idx, ["status", "reason"]] = ["rejected", policy.refusal("renormalized")]
                     df.loc[idx, "prob"] = np.nan
             else:
                 df.loc[idx, "prob"] = p / total

@@ -126,6 +126,11 @@ class RepairPolicy:
     def allows(self, repair: str) -> bool:
         return bool(getattr(self, repair))
 
+    def refusal(self, repair: str, detail: str = "") -> str:
+        """The ``reason`` of an answer rejected because it needs `repair`, which this policy forbids."""
+        what = f"{repair!r} ({detail})" if detail else repr(repair)
+        return f"not_allowed: needs repair {what}, which policy {self.name!r} does not allow"
+
 
 LENIENT = RepairPolicy()
 STRICT = replace(
@@ -332,7 +337,7 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
 
     for r in repairs:
         if not policy.allows(r):
-            return _reject(n, "not_allowed", f"needs repair {r!r}, which policy {policy.name!r} does not allow")
+            return ParsedAnswer(probs=(math.nan,) * n, status="rejected", reason=policy.refusal(r))
     if repairs:
         ordered = tuple(r for r in REPAIRS if r in repairs)
         return ParsedAnswer(probs=tuple(out), status="repaired", repairs=ordered)

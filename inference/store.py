@@ -226,9 +226,7 @@ def _combine_item(method, recs, keys, labels, policy, freetext):
         probs = [total[k] / nv for k in keys]
         if invalid:
             if not policy.invalid_tokens_dropped:
-                return nan, "rejected", "", (
-                    f"not_allowed: needs repair 'invalid_tokens_dropped', which policy {policy.name!r} does not allow"
-                ), extra
+                return nan, "rejected", "", policy.refusal("invalid_tokens_dropped"), extra
             return probs, "repaired", "invalid_tokens_dropped", "", extra
         return probs, "ok", "", "", extra
     if method == "logprobs":
@@ -246,9 +244,7 @@ def _combine_item(method, recs, keys, labels, policy, freetext):
         probs = [sum(d[i] for d in dists) / len(dists) for i in range(n)]
         if missing_any:
             if not policy.missing_zero:
-                return nan, "rejected", "", (
-                    f"not_allowed: needs repair 'missing_zero', which policy {policy.name!r} does not allow"
-                ), extra
+                return nan, "rejected", "", policy.refusal("missing_zero"), extra
             return probs, "repaired", "missing_zero", "", extra
         return probs, "ok", "", "", extra
     # verbalized
