@@ -27,18 +27,15 @@ __all__ = [
 ]
 
 
-@njit(cache=True, parallel=True)
-def _gather_columns_nb(F, perm, out):
+def _gather_columns_body(F, perm, out):
     for r in prange(F.shape[0]):
         for j in range(perm.shape[0]):
             out[r, j] = F[r, perm[j]]
 
 
-@njit(cache=True)
-def _gather_columns_serial_nb(F, perm, out):
-    for r in range(F.shape[0]):
-        for j in range(perm.shape[0]):
-            out[r, j] = F[r, perm[j]]
+# one body, compiled twice: ``prange`` is a plain ``range`` in the serial build
+_gather_columns_nb = njit(cache=True, parallel=True)(_gather_columns_body)
+_gather_columns_serial_nb = njit(cache=True)(_gather_columns_body)
 
 
 def gather_columns_numpy(F, perm, out):

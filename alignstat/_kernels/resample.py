@@ -9,8 +9,7 @@ from numba import njit, prange
 PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
-@njit(cache=True, parallel=True)
-def _count_rows_nb(idx, n):
+def _count_rows_body(idx, n):
     out = np.zeros((idx.shape[0], n), dtype=np.float64)
     for r in prange(idx.shape[0]):
         for j in range(idx.shape[1]):
@@ -18,13 +17,9 @@ def _count_rows_nb(idx, n):
     return out
 
 
-@njit(cache=True)
-def _count_rows_serial_nb(idx, n):
-    out = np.zeros((idx.shape[0], n), dtype=np.float64)
-    for r in range(idx.shape[0]):
-        for j in range(idx.shape[1]):
-            out[r, idx[r, j]] += 1.0
-    return out
+# one body, compiled twice: ``prange`` is a plain ``range`` in the serial build
+_count_rows_nb = njit(cache=True, parallel=True)(_count_rows_body)
+_count_rows_serial_nb = njit(cache=True)(_count_rows_body)
 
 
 def count_rows_numpy(idx, n):
