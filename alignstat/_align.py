@@ -266,6 +266,8 @@ def align(
     _warn_report(rep_new, "align")
     out.attrs["report"] = pd.concat([pd.DataFrame(report, columns=REPORT_COLUMNS), rep_new], ignore_index=True)
     out.attrs["metric"] = metric
+    out.attrs["groups_a"] = list(la.columns) if cols_a else []
+    out.attrs["groups_b"] = list(lb.columns) if cols_b else []
     return out
 
 
@@ -276,11 +278,7 @@ def alignment_matrix(a, b, *, metric="wasserstein", policy=None, suffixes=("_a",
     country x country.  Extra keyword arguments go to :func:`align`.
     """
     long = align(a, b, metric=metric, level="group", policy=policy, suffixes=suffixes, **kwargs)
-    meta = {"alignment", "sd", "n_questions"}
-    da = as_distributions(a, name="a", groups=kwargs.get("groups_a"), policy=policy)
-    na = len(da.groups)
-    gcols = [c for c in long.columns if c not in meta]
-    rows, cols = gcols[:na], gcols[na:]
+    rows, cols = long.attrs["groups_a"], long.attrs["groups_b"]
     if not rows or not cols:
         raise ValueError("alignment_matrix needs group columns on both sides.")
     mat = long.pivot_table(index=rows, columns=cols, values="alignment", aggfunc="first", sort=True)

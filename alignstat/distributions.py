@@ -260,10 +260,10 @@ class OpinionDistributions:
             )
         item = np.unique(item_code, return_inverse=True)[1]
         total = np.bincount(item, weights=work["mass"].to_numpy())
-        keep = np.ones(len(work), dtype=bool)
         first = np.flatnonzero(np.r_[True, item[1:] != item[:-1]])
         keys = work.iloc[first][keycols].to_numpy()
         zero = total <= 0
+        keep = ~zero[item]
         if zero.any():
             idx = np.flatnonzero(zero)
             if policy.zero_mass == "error":
@@ -275,7 +275,6 @@ class OpinionDistributions:
             for i in idx:
                 k = keys[i]
                 report.append((name, k[0], _group_label(k[1:]), "zero mass", "dropped", ""))
-            keep &= ~zero[item]
         if value == "prob":
             off = np.abs(total - 1.0) > _SUM_TOL
             off &= ~zero

@@ -111,6 +111,8 @@ def test_no_group_columns_gives_one_row():
     out = al.align(a, b, metric="tvd")
     assert list(out.columns) == ["alignment", "sd", "n_questions"]
     assert out["alignment"].iloc[0] == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="alignment_matrix needs group columns on both sides"):
+        al.alignment_matrix(a, b)
 
 
 def test_likert_point_answer_needs_no_full_option_set():
