@@ -17,11 +17,23 @@ def check_frame(frame, name, cols):
 
 
 def usable(answers):
-    """Drop rejected items and rows without a probability."""
+    """Drop items marked ``status == "rejected"``; any other missing probability is an error.
+
+    A NaN probability outside a rejected item means the input is broken, so it
+    is reported (naming the question) rather than dropped.
+    """
     f = answers
     if "status" in f.columns:
         f = f.loc[f["status"].astype(str) != "rejected"]
-    return f.loc[f["prob"].notna()]
+    bad = f["prob"].isna()
+    if bad.any():
+        r = f.loc[bad].iloc[0]
+        where = ", ".join(f"{c}={r[c]!r}" for c in ("model", "condition", "country") if c in f.columns)
+        raise ValueError(
+            f"`answers`: question {r['question']!r} ({where}) has a missing `prob` but is not marked "
+            f"rejected ({int(bad.sum())} such row(s)); mark such items `status='rejected'` or fix them."
+        )
+    return f
 
 
 def align_plain(reports, *args, **kwargs):

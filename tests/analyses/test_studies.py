@@ -83,6 +83,14 @@ def test_global_validation():
     with pytest.raises(ValueError, match=r"more than one answer for model='m1', question='Q0'; the column\(s\) "
                                          r"\['condition'\] vary"):
         global_alignment(two, HUM, n_boot=0)
+    broken = ANS.copy()
+    broken.loc[3, "prob"] = np.nan  # a missing probability in an item nobody marked rejected
+    with pytest.raises(ValueError, match=r"question 'Q0' \(model='m1'\) has a missing `prob` but is not marked"):
+        global_alignment(broken, HUM, n_boot=0)
+    marked = ANS.assign(status="ok")
+    marked.loc[marked.question == "Q0", ["prob", "status"]] = [np.nan, "rejected"]
+    res = global_alignment(marked, HUM, n_boot=0)
+    assert (res.scores["n_questions"] == len(QS) - 1).all()
 
 
 def _steering_answers():
