@@ -434,6 +434,55 @@ def _nonresponse_codes(rng, mask, codes):
     return np.where(u < 0.7, dk, np.where(u < 0.8, ref, na)).astype(np.float64)
 
 
+def _ess_factor_spec(fname):
+    """(base shares, readable level names) of an ESS-like factor."""
+    if fname == "generation":
+        return [g[3] for g in _GENERATIONS], [g[0] for g in _GENERATIONS]
+    if fname == "internet_time":
+        return [b[3] for b in _NET_BINS], [b[0] for b in _NET_BINS]
+    spec = ESS_FACTORS[fname][1]
+    return [p for _, _, p in spec], [_READABLE.get(fname, {}).get(code, lab) for code, lab, _ in spec]
+
+
+def _wvs_factor_spec(fname):
+    """(base shares, readable level names) of a WVS-like factor."""
+    if fname == "generation":
+        return [g[3] for g in _GENERATIONS], [g[0] for g in _GENERATIONS]
+    spec = _WVS_FACTORS[fname][1]
+    return [p for _, _, p in spec], [_WVS_READABLE.get(fname, {}).get(code, lab) for code, lab, _ in spec]
+
+
+def _draw_factors(rng, country, n_countries, order, spec_of, eff, concentration=40.0):
+    """Draw each factor's level per respondent (country-specific shares) and its latent effects."""
+    overrides = eff["factor_effects"]
+    if overrides is not None:
+        bad = set(overrides) - set(order)
+        if bad:
+            raise ValueError(f"`factor_effects` names unknown factor(s) {sorted(bad)}; factors are {order}.")
+    levels, level_names, factor_eff = {}, {}, {}  # factor -> level index per respondent, names, effects
+    for fname in order:
+        base, names = spec_of(fname)
+        probs = _country_probs(rng, base, n_countries, concentration=concentration)
+        levels[fname] = _draw_levels(rng, country, probs)
+        level_names[fname] = names
+        factor_eff[fname] = _level_effects(rng, fname, len(names), eff["factor_sd"], overrides)
+    return levels, level_names, factor_eff
+
+
+def _latent_index(rng, eff, country, psu, n_countries, n_questions, levels, factor_eff):
+    """Country, PSU and factor effects on the latent scale, plus the question parameters."""
+    u_c = rng.normal(0, eff["country_sd"], n_countries)
+    u_c -= u_c.mean()
+    v_p = rng.normal(0, eff["psu_sd"], int(psu.max()) + 1)
+    z = u_c[country] + v_p[psu]
+    for fname, effect in factor_eff.items():
+        z = z + effect[levels[fname]]
+    alpha = rng.normal(0, 0.5, n_questions)
+    loading = rng.choice([-1.0, 1.0], n_questions) * rng.uniform(0.6, 1.4, n_questions)
+    delta = rng.normal(0, eff["country_question_sd"], (n_countries, n_questions))
+    return u_c, v_p, z, alpha, loading, delta
+
+
 def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **effects):
     """Generate an ESS-round-11-like survey with known country and factor effects.
 
@@ -508,42 +557,8 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
     n_opts = np.array([len(_SCALE_CODES[s]) for _, s in items])
 
     # -- factors --------------------------------------------------------------
-    levels = {}       # factor -> level index per respondent (0..L-1)
-    level_names = {}  # factor -> readable names
-    factor_eff = {}
-    overrides = eff["factor_effects"]
-    if overrides is not None:
-        bad = set(overrides) - set(_FACTOR_ORDER)
-        if bad:
-            raise ValueError(f"`factor_effects` names unknown factor(s) {sorted(bad)}; "
-                             f"factors are {_FACTOR_ORDER}.")
-    for fname in _FACTOR_ORDER:
-        if fname == "generation":
-            base = [g[3] for g in _GENERATIONS]
-            names = [g[0] for g in _GENERATIONS]
-        elif fname == "internet_time":
-            base = [b[3] for b in _NET_BINS]
-            names = [b[0] for b in _NET_BINS]
-        else:
-            spec = ESS_FACTORS[fname][1]
-            base = [p for _, _, p in spec]
-            names = [_READABLE.get(fname, {}).get(code, lab) for code, lab, _ in spec]
-        probs = _country_probs(rng, base, C)
-        levels[fname] = _draw_levels(rng, country, probs)
-        level_names[fname] = names
-        factor_eff[fname] = _level_effects(rng, fname, len(names), eff["factor_sd"], overrides)
-
-    u_c = rng.normal(0, eff["country_sd"], C)
-    u_c -= u_c.mean()
-    n_psu = int(psu.max())
-    v_p = rng.normal(0, eff["psu_sd"], n_psu + 1)
-    z = u_c[country] + v_p[psu]
-    for fname in _FACTOR_ORDER:
-        z = z + factor_eff[fname][levels[fname]]
-
-    alpha = rng.normal(0, 0.5, Q)
-    loading = rng.choice([-1.0, 1.0], Q) * rng.uniform(0.6, 1.4, Q)
-    delta = rng.normal(0, eff["country_question_sd"], (C, Q))
+    levels, level_names, factor_eff = _draw_factors(rng, country, C, _FACTOR_ORDER, _ess_factor_spec, eff)
+    u_c, v_p, z, alpha, loading, delta = _latent_index(rng, eff, country, psu, C, Q, levels, factor_eff)
 
     ystar = alpha[None, :] + z[:, None] * loading[None, :] + delta[country] + rng.standard_normal((n, Q))
     positions = {}
@@ -574,7 +589,7 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
     for c in range(C):
         sel = country == c
         if rng.random() < 2 / 3:
-            w_psu = rng.lognormal(0, 0.3, n_psu + 1)
+            w_psu = rng.lognormal(0, 0.3, len(v_p))
             dw = w_psu[psu[sel]]
             dweight[sel] = dw / dw.mean()
     cell = country * 10 + levels["gender"] * 5 + levels["generation"]
@@ -842,35 +857,9 @@ def make_wvs(n_respondents=97_220, n_countries=66, n_questions=144, *, rng=0, ba
     _, psu = _design(rng, sizes, clustered_share=0.7 if eff["clustered_share"] is None
                      else eff["clustered_share"], mean_cluster=10, strata_range=(1, 1))
 
-    levels, level_names, factor_eff = {}, {}, {}
-    overrides = eff["factor_effects"]
-    if overrides is not None:
-        bad = set(overrides) - set(_WVS_FACTOR_ORDER)
-        if bad:
-            raise ValueError(f"`factor_effects` names unknown factor(s) {sorted(bad)}; "
-                             f"factors are {_WVS_FACTOR_ORDER}.")
-    for fname in _WVS_FACTOR_ORDER:
-        if fname == "generation":
-            base = [g[3] for g in _GENERATIONS]
-            names = [g[0] for g in _GENERATIONS]
-        else:
-            spec = _WVS_FACTORS[fname][1]
-            base = [p for _, _, p in spec]
-            names = [_WVS_READABLE.get(fname, {}).get(code, lab) for code, lab, _ in spec]
-        probs = _country_probs(rng, base, C, concentration=15.0)
-        levels[fname] = _draw_levels(rng, country, probs)
-        level_names[fname] = names
-        factor_eff[fname] = _level_effects(rng, fname, len(names), eff["factor_sd"], overrides)
-
-    u_c = rng.normal(0, eff["country_sd"], C)
-    u_c -= u_c.mean()
-    v_p = rng.normal(0, eff["psu_sd"], int(psu.max()) + 1)
-    z = u_c[country] + v_p[psu]
-    for fname in _WVS_FACTOR_ORDER:
-        z = z + factor_eff[fname][levels[fname]]
-    alpha = rng.normal(0, 0.5, Q)
-    loading = rng.choice([-1.0, 1.0], Q) * rng.uniform(0.6, 1.4, Q)
-    delta = rng.normal(0, eff["country_question_sd"], (C, Q))
+    levels, level_names, factor_eff = _draw_factors(rng, country, C, _WVS_FACTOR_ORDER, _wvs_factor_spec, eff,
+                                                    concentration=15.0)
+    u_c, v_p, z, alpha, loading, delta = _latent_index(rng, eff, country, psu, C, Q, levels, factor_eff)
 
     # question-major layout (Q, n): contiguous per question, one pandas block
     ystar = rng.standard_normal((Q, n))
