@@ -7,6 +7,9 @@ respondent-level helpers, the bootstrap engine and tests of significance.
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+#: The one small-cell threshold of every layer: an estimate from fewer respondents is flagged.
+SMALL_CELL_N = 30
+
 from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
 from ._align import METRICS, align, alignment_matrix
 from .bootstrap import (
@@ -52,6 +55,7 @@ __all__ = [
     "DiagnosticsWarning",
     "SmallCellWarning",
     "METRICS",
+    "SMALL_CELL_N",
     "RESERVED_COLUMNS",
     "OpinionDistributions",
     "Policy",
