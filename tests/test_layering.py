@@ -53,3 +53,35 @@ def test_core_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing the core layers pulled in: {out.stdout.strip()}"
+
+
+def _loaded_after(code_import: str, prefixes):
+    code = (
+        f"import sys; {code_import}; "
+        f"print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {tuple(prefixes)!r} "
+        "or m.startswith('alignstat._kernels'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_analyses_import_does_not_load_extras():
+    heavy = ("pymc", "arviz", "nutpie", "openai", "transformers", "torch", "matplotlib", "dask", "distributed")
+    loaded = [m for m in _loaded_after("import analyses", heavy) if not m.startswith("alignstat")]
+    assert loaded == [], f"`import analyses` pulled in optional dependencies: {sorted({m.split('.')[0] for m in loaded})}"
+
+
+def test_core_import_does_not_load_kernels():
+    loaded = [m for m in _loaded_after("import alignstat", ()) if m.startswith("alignstat._kernels")]
+    assert loaded == [], f"`import alignstat` loaded numba kernel modules it does not need: {loaded}"
+
+
+def test_missing_extra_names_it(monkeypatch):
+    from alignstat._optional import MissingExtraError, require
+
+    monkeypatch.setitem(sys.modules, "pymc", None)  # an import of pymc now fails as if it were absent
+    with pytest.raises(MissingExtraError, match=r'pip install "alignstat\[bayes\]"'):
+        require("pymc", purpose="the variance decomposition")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingExtraError, match=r"alignstat\[plots\]"):
+        require("matplotlib.pyplot")
