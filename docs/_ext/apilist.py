@@ -1,0 +1,68 @@
+"""``.. public-api:: package`` (option ``:skip-parent:``) -- document every name in a package's ``__all__``.
+
+The directive expands, at build time, into a summary table and one autodoc
+entry per public name (functions, classes, constants and lazily imported names
+such as ``analyses.decompose_variance``), so the reference follows ``__all__``
+as the code changes and no public name can be left out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import types
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+
+def _kind(obj) -> str:
+    if isinstance(obj, types.ModuleType):
+        return "module"
+    if inspect.isclass(obj):
+        return "class"
+    if callable(obj) and (inspect.isfunction(obj) or inspect.isbuiltin(obj) or hasattr(obj, "__wrapped__")
+                          or type(obj).__name__ in ("CPUDispatcher", "function")):
+        return "function"
+    return "data"
+
+
+class PublicAPI(SphinxDirective):
+    required_arguments = 1
+    has_content = False
+    option_spec = {"skip-parent": lambda arg: True}
+
+    def run(self):
+        modname = self.arguments[0]
+        module = importlib.import_module(modname)
+        names = [n for n in getattr(module, "__all__", []) if not n.startswith("__")]
+        if "skip-parent" in self.options:
+            # a submodule's names that its package re-exports are documented on the package
+            parent = importlib.import_module(modname.rsplit(".", 1)[0])
+            names = [n for n in names if n not in getattr(parent, "__all__", [])]
+        lines = [".. autosummary::", ""]
+        entries = []
+        for name in names:
+            obj = getattr(module, name)
+            kind = _kind(obj)
+            if kind == "module":
+                # a submodule listed in __all__ gets its own page in the reference
+                continue
+            lines.append(f"   {name}")
+            entries.append((name, kind))
+        lines.append("")
+        for name, kind in entries:
+            directive = {"class": "autoclass", "function": "autofunction", "data": "autodata"}[kind]
+            lines.append(f".. {directive}:: {modname}.{name}")
+            if kind == "class":
+                lines.append("   :members:")
+            lines.append("")
+        node = nodes.container()
+        self.state.nested_parse(StringList(lines, source=f"<public-api {modname}>"), self.content_offset, node)
+        return node.children
+
+
+def setup(app):
+    app.add_directive("public-api", PublicAPI)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
