@@ -1,6 +1,6 @@
 """Replicate schemes: how the bootstrap engine perturbs respondent weights.
 
-A replicate scheme draws *multiplicative factors* on the base weights of the
+A replicate scheme draws *multipliers* on the base weights of the
 ``n_units`` respondents, one row per replicate.  Plain respondent resampling
 (multinomial counts, Poisson counts) lives here; design-based schemes
 (Rao--Wu, Canty--Davison) are supplied by :mod:`surveys` as subclasses of
@@ -18,12 +18,12 @@ __all__ = ["ReplicateScheme", "MultinomialScheme", "PoissonScheme", "FixedReplic
 class ReplicateScheme:
     """Base class of replicate-weight schemes.
 
-    Subclasses implement :meth:`factors` and may override :meth:`variance_scale`.
+    Subclasses implement :meth:`multipliers` and may override :meth:`variance_scale`.
 
     Attributes
     ----------
     n_units : int
-        Number of respondents the factors apply to.
+        Number of respondents the multipliers apply to.
     name : str
         Short name reported in results and provenance.
     """
@@ -40,8 +40,21 @@ class ReplicateScheme:
             raise ValueError(f"`n_units` must be a positive integer; got {n_units}.")
         self.n_units = n_units
 
-    def factors(self, rng: np.random.Generator, n_replicates: int) -> np.ndarray:
-        """Return an array of shape ``(n_replicates, n_units)`` of non-negative factors."""
+    def multipliers(self, rng: np.random.Generator, n_resamples: int) -> np.ndarray:
+        """Replicate multipliers on the base weights.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of the random draws (schemes hold no random state).
+        n_resamples : int
+            Number of replicates to draw.
+
+        Returns
+        -------
+        ndarray, shape (n_resamples, n_units)
+            Non-negative multipliers, one row per replicate.
+        """
         raise NotImplementedError
 
     def variance_scale(self, n_replicates: int) -> float:
@@ -57,8 +70,8 @@ class ReplicateScheme:
         :func:`alignstat.bootstrap.bootstrap_alignment` calls this before drawing.
         """
 
-    def jackknife_factors(self, rng: np.random.Generator, n_blocks: int) -> np.ndarray:
-        """Delete-a-block jackknife factors, shape ``(K, n_units)``.
+    def jackknife_multipliers(self, rng: np.random.Generator, n_blocks: int) -> np.ndarray:
+        """Delete-a-block jackknife multipliers, shape ``(K, n_units)``.
 
         Used for the acceleration of BCa intervals.  The default assigns the
         units at random to ``K = min(n_blocks, n_units)`` blocks of (nearly)
@@ -95,18 +108,18 @@ class ReplicateScheme:
 class MultinomialScheme(ReplicateScheme):
     """Classic nonparametric bootstrap: each replicate draws ``n`` respondents with replacement.
 
-    The factor of respondent ``i`` is the number of times it was drawn.
+    The multiplier of respondent ``i`` is the number of times it was drawn.
     """
 
     name = "multinomial"
 
-    def factors(self, rng, n_replicates):
+    def multipliers(self, rng, n_resamples):
         from ._kernels.resample import count_rows
 
         n = self.n_units
         # 32-bit draws are several times faster than int64 ones and exact for n < 2**32.
         dtype = np.uint32 if n < 2**32 else np.int64
-        idx = rng.integers(0, n, size=(int(n_replicates), n), dtype=dtype)
+        idx = rng.integers(0, n, size=(int(n_resamples), n), dtype=dtype)
         return count_rows(idx, n)
 
 
@@ -115,17 +128,17 @@ class PoissonScheme(ReplicateScheme):
 
     name = "poisson"
 
-    def factors(self, rng, n_replicates):
-        return rng.poisson(1.0, size=(int(n_replicates), self.n_units)).astype(np.float64)
+    def multipliers(self, rng, n_resamples):
+        return rng.poisson(1.0, size=(int(n_resamples), self.n_units)).astype(np.float64)
 
 
 class FixedReplicates(ReplicateScheme):
-    """Replicate factors given up front (e.g. replicate weights shipped with a survey).
+    """Replicate multipliers given up front (e.g. replicate weights shipped with a survey).
 
     Parameters
     ----------
-    factors : array_like, shape (R, n_units)
-        Multiplicative factors on the base weights (replicate weight / base weight).
+    multipliers : array_like, shape (R, n_units)
+        Multipliers on the base weights (replicate weight / base weight).
     scale : float, optional
         Variance multiplier ``c`` (see :meth:`ReplicateScheme.variance_scale`);
         default ``1 / (R - 1)``.
@@ -133,21 +146,21 @@ class FixedReplicates(ReplicateScheme):
         Name reported in results.
     """
 
-    def __init__(self, factors, *, scale=None, name="fixed"):
-        arr = np.asarray(factors, dtype=np.float64)
+    def __init__(self, multipliers, *, scale=None, name="fixed"):
+        arr = np.asarray(multipliers, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[0] < 1:
             raise ValueError(
-                "`factors` must be a 2-D array of shape (n_replicates, n_units) with at "
+                "`multipliers` must be a 2-D array of shape (n_resamples, n_units) with at "
                 f"least one replicate; got shape {arr.shape}."
             )
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError("`factors` must be finite and non-negative.")
+            raise ValueError("`multipliers` must be finite and non-negative.")
         if scale is not None:
             scale = float(scale)
             if not np.isfinite(scale) or scale <= 0:
                 raise ValueError(f"`scale` must be a positive finite number; got {scale}.")
         super().__init__(arr.shape[1])
-        self._factors = arr
+        self._multipliers = arr
         self._scale = scale
         self.name = name
         self._next = 0
@@ -155,23 +168,23 @@ class FixedReplicates(ReplicateScheme):
     @property
     def n_replicates(self) -> int:
         """Number of replicates held."""
-        return self._factors.shape[0]
+        return self._multipliers.shape[0]
 
     def reset(self) -> None:
         """Rewind to the first replicate."""
         self._next = 0
 
-    def factors(self, rng, n_replicates):
-        n_replicates = int(n_replicates)
+    def multipliers(self, rng, n_resamples):
+        n_resamples = int(n_resamples)
         start = self._next
-        stop = start + n_replicates
+        stop = start + n_resamples
         if stop > self.n_replicates:
             raise ValueError(
                 f"only {self.n_replicates} fixed replicates are available; "
                 f"{stop} were requested."
             )
         self._next = stop % self.n_replicates
-        return self._factors[start:stop]
+        return self._multipliers[start:stop]
 
     def variance_scale(self, n_replicates):
         if self._scale is not None:

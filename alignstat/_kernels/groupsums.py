@@ -45,7 +45,7 @@ def gather_columns_numpy(F, perm, out):
 
 
 def gather_columns(F, perm, out):
-    """``out[:] = F[:, perm]`` for C-contiguous float64 ``F``/``out`` and int64 ``perm``.
+    """``out[:] = F[:, perm]`` for C-contiguous ``F``/``out`` (float64 or float32) and int64 ``perm``.
 
     Parallel over replicates for large inputs, serial below
     :data:`alignstat._kernels.resample.PARALLEL_MIN_ELEMENTS` elements.
@@ -57,15 +57,19 @@ def gather_columns(F, perm, out):
     return out
 
 
-def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns):
+def grouped_sums(F, X, perm, bounds, out, *, buffer=None, gather=gather_columns, gathered=True,
+                 x_buffer=None):
     """Per-group sums ``out[g] = F[:, members(g)] @ X[members(g)]``.
 
     Parameters
     ----------
     F : ndarray, shape (C, N)
-        Replicate factors (C-contiguous float64).
-    Xs : ndarray, shape (N_f, J)
-        Design matrix rows of the grouping's members, already in ``perm`` order.
+        Replicate multipliers (C-contiguous, float64 or float32 like `X`).
+    X : ndarray
+        With ``gathered=True``: shape ``(N_f, J)``, the design-matrix rows of the
+        grouping's members already in ``perm`` order (a copy made once per
+        call).  With ``gathered=False``: the whole ``(N, J)`` design matrix;
+        each group's rows are gathered into `x_buffer` before its product.
     perm : ndarray of int64, shape (N_f,)
         Member rows of ``F``'s columns, sorted by group.  ``None`` when the
         members are exactly ``0..N-1`` in order (no gather needed).
@@ -75,17 +79,23 @@ def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns
         Receives the sums (written, not accumulated); ``out[g]`` must be
         C-contiguous (a strided output makes ``matmul`` about twice as slow).
     buffer : ndarray, optional
-        Scratch array with at least ``C * N_f`` elements for the gathered factors.
+        Scratch array with at least ``C * N_f`` elements for the gathered multipliers.
     gather : callable
         :func:`gather_columns` or its twin.
+    gathered : bool
+        Whether `X` is already in group order (see `X`).
+    x_buffer : ndarray, optional
+        Scratch array with at least ``max group size * J`` elements
+        (``gathered=False`` only).
     """
     C = F.shape[0]
+    J = X.shape[1]
     if perm is None:
         Fp = F
     else:
         n_f = perm.shape[0]
         if buffer is None:
-            Fp = np.empty((C, n_f))
+            Fp = np.empty((C, n_f), dtype=F.dtype)
         else:
             Fp = buffer.reshape(-1)[: C * n_f].reshape(C, n_f)
         gather(F, perm, Fp)
@@ -93,8 +103,15 @@ def grouped_sums(F, Xs, perm, bounds, out, *, buffer=None, gather=gather_columns
         s, e = bounds[g], bounds[g + 1]
         if e == s:
             out[g] = 0.0
+            continue
+        if gathered or perm is None:
+            Xg = X[s:e]
         else:
-            np.matmul(Fp[:, s:e], Xs[s:e], out=out[g])
+            if x_buffer is None:
+                x_buffer = np.empty((e - s) * J, dtype=X.dtype)
+            Xg = x_buffer.reshape(-1)[: (e - s) * J].reshape(e - s, J)
+            np.take(X, perm[s:e], axis=0, out=Xg)
+        np.matmul(Fp[:, s:e], Xg, out=out[g])
     return out
 
 
