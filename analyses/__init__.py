@@ -19,7 +19,8 @@ from .consistency import internal_consistency, modal_answers
 from .global_study import GlobalResult, global_alignment
 from .sensitivity import prompt_sensitivity
 from .steering import steering_alignment, steering_table
-from .subgroups import add_intersections, answer_summary, subgroup_alignment
+from ._uncertainty import majority_vote
+from .subgroups import add_intersections, answer_summary, subgroup_alignment, subgroup_comparisons
 from .temporal import TemporalResult, temporal_alignment
 from .topics import TABLE11, as_topics, table11_topics
 
@@ -27,6 +28,8 @@ __all__ = [
     "internal_consistency",
     "modal_answers",
     "subgroup_alignment",
+    "subgroup_comparisons",
+    "majority_vote",
     "answer_summary",
     "add_intersections",
     "decompose_variance",

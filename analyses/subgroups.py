@@ -21,7 +21,10 @@ import pandas as pd
 import alignstat
 from alignstat._warnings import SmallCellWarning
 
-__all__ = ["subgroup_alignment", "answer_summary", "add_intersections", "OVERALL"]
+from ._common import check_frame, resolve_design, usable
+
+__all__ = ["subgroup_alignment", "subgroup_comparisons", "answer_summary", "add_intersections", "OVERALL",
+           "SUBGROUP_COLUMNS"]
 
 #: Factor and group label of the whole-population row.
 OVERALL = "(all)"
@@ -114,91 +117,242 @@ def answer_summary(answers, *, model="model"):
     return pd.DataFrame(rows)
 
 
+_RESAMPLE_UNITS = ("respondents", "samples", "questions")
+
+
+def parse_resample(resample):
+    """Normalise `resample` to a sorted tuple drawn from ``respondents, samples, questions``."""
+    if isinstance(resample, str):
+        parts = ("respondents", "questions") if resample == "both" else (resample,)
+    else:
+        parts = tuple(resample)
+    bad = [p for p in parts if p not in _RESAMPLE_UNITS]
+    if bad or not parts:
+        raise ValueError(
+            f"`resample` must be one or more of {_RESAMPLE_UNITS} (or 'both'), got {resample!r}."
+        )
+    return tuple(p for p in _RESAMPLE_UNITS if p in parts)
+
+
+def interval_label(confidence_level, ci_method, resample, design, scheme_name, n_resamples):
+    """The ``interval`` column: what the interval is, in words."""
+    units = []
+    for r in resample:
+        if r == "respondents":
+            units.append(f"design ({scheme_name}; {design.strata or 'one stratum'} x {design.psu})"
+                         if design.psu else "respondents")
+        elif r == "samples":
+            units.append("model samples (re-voted)")
+        else:
+            units.append("questions")
+    w = f"weights={design.weights}" if design.weights else "unweighted"
+    return (f"{confidence_level:.0%} {ci_method} bootstrap; resampled: {', '.join(units)}; "
+            f"B={n_resamples}; {w}")
+
+
+def _engine(**kw):
+    """Call the core bootstrap engine, adapting to its argument names while the core is redesigned."""
+    import inspect
+
+    from alignstat.bootstrap import bootstrap_alignment
+
+    params = inspect.signature(bootstrap_alignment).parameters
+    if "ci_method" not in params:
+        kw["method"] = kw.pop("ci_method")
+    return bootstrap_alignment(**kw)
+
+
+def _scheme_for(design, frame, scheme):
+    if scheme is not None:
+        return scheme
+    if design.psu is None:
+        return "multinomial"
+    from surveys import RaoWuScheme
+
+    strata = None if design.strata is None else frame[design.strata].to_numpy()
+    return RaoWuScheme(strata, frame[design.psu].to_numpy(), singleton=design.lonely_psu)
+
+
+def _observed_scales(frame, ans):
+    """``{question: scale}`` for questions whose answers list fewer than two options.
+
+    A point answer that lists only its own option is placed on the scale of
+    the values the respondents gave (plus the answer's option), so majority
+    votes work without `positions`; pass `positions` (e.g. from a question
+    bank) when some scale point is used by nobody.  Missing-value codes must
+    be NaN in `data` (as :mod:`surveys` returns them).
+    """
+    out = {}
+    opts = ans.groupby("question")["option"].agg(lambda s: set(pd.to_numeric(s, errors="coerce").dropna()))
+    for q, o in opts.items():
+        if q in frame.columns and len(o) < 2:
+            col = pd.to_numeric(frame[q], errors="coerce")
+            out[q] = sorted(o | set(col.dropna().unique().tolist()))
+    return out
+
+
 def subgroup_alignment(
     data,
     answers,
     *,
     factors,
     metric="likert",
-    n_boot=5000,
+    n_resamples=5000,
     rng=None,
-    weight=None,
-    scheme="multinomial",
+    weights="auto",
+    strata="auto",
+    psu="auto",
+    paper_defaults=False,
+    scheme=None,
     resample="respondents",
     confidence_level=0.95,
-    method="percentile",
+    ci_method="percentile",
+    n_null=1000,
+    n_splits=20,
+    ties="random",
+    min_valid_share=0.5,
     missing_as_group=False,
     missing_label="(missing)",
     intersections=(),
-    min_n=50,
+    min_n=alignstat.SMALL_CELL_N,
     overall=True,
     questions=None,
     positions=None,
     chunk_size=None,
     precision="double",
 ):
-    """Alignment of every model with every group of every factor, with bootstrap CIs.
+    r"""Alignment of every model with every group of every factor, with intervals, a null and a ceiling.
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame, surveys.Design or survey object
         Respondent microdata: one column per question (answers as ordinal
-        positions, NaN = no valid answer) and one per factor (e.g. the frame
-        of :meth:`surveys.synthetic.SyntheticSurvey.responses`).
+        positions, NaN = no valid answer) and one per factor.  A
+        ``surveys.Design``, a :class:`surveys.SyntheticSurvey`, or a frame
+        whose columns a survey profile knows (ESS ``anweight``, ``stratum``,
+        ``psu``) carries its weights and design, which are then the default.
     answers : pandas.DataFrame
-        Tidy model answers: ``model``, ``question``, ``option``, ``prob``
-        (a majority-vote answer is a one-hot distribution).  A question
-        without a valid answer (every sample refused; all ``prob`` missing or
-        no rows) is left out for that model.
-    factors : sequence of str
+        Tidy model answers ``model, question, option, prob`` (a majority
+        vote is a one-hot distribution; items marked ``status="rejected"``
+        are left out; any other missing ``prob`` is an error naming the
+        question and model), **or** the model's individual samples
+        ``model, question, sample, option`` (``option`` NaN = refused), which
+        are majority-voted here (:func:`analyses.majority_vote` with `ties`
+        and `min_valid_share`) and re-voted per replicate when `resample`
+        includes ``"samples"``.
+    factors : str or sequence of str
         Factor columns of `data` (``"country"`` included if wanted).
     metric : {"likert", "wasserstein"}
         ``"likert"``: the paper's ``1 - |mean_G - a_m| / (R - 1)``;
         ``"wasserstein"``: the group's answer shares against the model's
         distribution.
-    n_boot : int
+    n_resamples : int
         Bootstrap replicates (the paper: 5000).
     rng : None, int or Generator
-    weight : str, optional
-        Weight column (design/post-stratification weight); default equal.
-    scheme : {"multinomial", "poisson"} or ReplicateScheme
-        ``"multinomial"``: resample respondents (the paper).  A design-based
-        scheme (``surveys.RaoWuScheme``, ``surveys.CantyDavisonScheme``)
-        gives design-based intervals.
-    resample : {"respondents", "questions", "both"}
+    weights, strata, psu : "auto", str or None
+        Design columns.  ``"auto"`` takes them from the design or profile
+        `data` carries (none for a plain frame); a column name overrides,
+        None switches off.  With PSUs the respondent replicates are Rao--Wu
+        design replicates (:class:`surveys.RaoWuScheme`).
+    paper_defaults : bool
+        Reproduce the ESS paper: unweighted, plain respondent bootstrap,
+        whatever design the data carry.
+    scheme : ReplicateScheme, optional
+        Explicit respondent replicate scheme (overrides the design's).
+    resample : str or tuple of str
+        Sources of uncertainty in one bootstrap: ``"respondents"`` (the
+        design's PSUs when there is a design), ``"samples"`` (the model's
+        samples re-drawn and re-voted per replicate; needs sample-level
+        `answers` and ``metric="likert"``), ``"questions"``; ``"both"`` is
+        ``("respondents", "questions")``.  The ``interval`` column states
+        which.
     confidence_level : float
-    method : {"percentile", "bca"}
+    ci_method : {"percentile", "bca"}
+    n_null : int
+        Random groups per group size for the random-group null (0: skip).
+    n_splits : int
+        Random split halves of the distribution-answer ceiling.
+    ties, min_valid_share
+        Majority-vote rules for sample-level `answers` (see
+        :func:`analyses.majority_vote`).
     missing_as_group : bool
         Respondents with a missing factor value form a group labelled
         `missing_label` (the paper's appendix A.2); otherwise they are left out
-        of that factor (but stay in the others and in the overall row).
+        of that factor.
     intersections : sequence of sequence of str
         Intersectional groupings, e.g. ``[("gender", "education")]``.
     min_n : int
-        Groups with fewer respondents are flagged ``small_cell`` (and a
-        :class:`~alignstat.SmallCellWarning` is issued).
+        Groups with fewer respondents are flagged ``small_cell`` (with a
+        :class:`~alignstat.SmallCellWarning`); default
+        :data:`alignstat.SMALL_CELL_N`.
     overall : bool
         Add the whole-population row (factor and group ``"(all)"``).
     questions, positions
-        Passed to :func:`alignstat.prepare_respondents`.
-    chunk_size : int, optional
+        Passed to :func:`alignstat.prepare_respondents`; `positions`
+        (``{question: full scale}``) defaults to the scale a survey object
+        carries, so point answers are placed on the full scale.
+    chunk_size, precision
         Passed to the bootstrap engine.
-    precision : {"double", "single"}
-        Precision of the replicate group sums (see
-        :func:`alignstat.bootstrap.bootstrap_alignment`); point estimates are
-        always computed in double precision.
 
     Returns
     -------
     pandas.DataFrame
-        ``model, factor, group, alignment, ci_low, ci_high, se, n, n_eff,
-        n_valid, n_questions, small_cell``; ``attrs["params"]`` records the
-        options.
-    """
-    from alignstat.bootstrap import bootstrap_alignment
+        One row per model x group:
 
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
+        * ``model, factor, group``;
+        * ``alignment`` -- the paper's estimate (plug-in);
+        * ``alignment_bc`` -- bias-corrected (see Notes);
+        * ``ci_low, ci_high, se, interval`` -- the bootstrap interval of
+          ``alignment`` and what it resampled;
+        * ``null_mean, null_low, null_high, p_null`` -- the random-group
+          null for a group of this size and its two-sided p-value;
+        * ``ceiling, alignment_rel`` -- the best score possible for this
+          group and ``alignment / ceiling``;
+        * ``n, n_weighted, n_eff, n_resamples_valid, n_questions,
+          small_cell, metric``.
+
+        ``attrs["params"]`` records the options (JSON-serialisable).
+
+    Notes
+    -----
+    *Small groups look less aligned*: :math:`E|\bar x_G - a| \ge |\mu_G - a|`,
+    so the plug-in alignment of a small group is biased down.
+    ``alignment_bc`` adds back the estimated excess :math:`s\,g(d/s)`
+    per question (:func:`analyses._null.bias_corrected`; Likert metric, with
+    the linearised design-based SE of the group mean).  For Wasserstein it
+    is the bootstrap bias correction :math:`2\hat\theta - \bar\theta^*`
+    from the respondent replicates (NaN when respondents are not resampled).
+
+    *Random-group null*: the alignment of random groups of the same size
+    drawn from all respondents, members keeping their weights
+    (:func:`analyses._null.random_group_null`); ``p_null`` judges a group's
+    gap against what chance composition produces.  The overall row has no
+    null (NaN).
+
+    *Ceiling* (:func:`analyses._null.ceiling`): point answers -- the
+    nearest scale point to the group; distributions -- split-half
+    self-alignment (whole PSUs per half under a design).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analyses import subgroup_alignment
+    >>> rng = np.random.default_rng(0)
+    >>> data = pd.DataFrame({"q1": rng.integers(1, 6, 200).astype(float),
+    ...                      "sex": rng.choice(["F", "M"], 200)})
+    >>> answers = pd.DataFrame({"model": "m", "question": "q1", "option": [1.0, 2, 3, 4, 5],
+    ...                         "prob": [0.0, 0, 1, 0, 0]})
+    >>> res = subgroup_alignment(data, answers, factors="sex", n_resamples=200, n_null=100, rng=0)
+    >>> list(res["group"])
+    ['(all)', 'F', 'M']
+    >>> bool((res["alignment"] <= res["ceiling"] + 1e-12).all())
+    True
+    """
+    from ._null import GroupPack, bias_corrected, ceiling, null_summary, random_group_null
+    from ._uncertainty import is_sample_level, majority_vote, samples_bootstrap
+
+    design = resolve_design(data, weights=weights, strata=strata, psu=psu, paper_defaults=paper_defaults)
+    frame0 = design.frame
     if isinstance(factors, str):
         factors = [factors]
     factors = list(factors)
@@ -206,54 +360,281 @@ def subgroup_alignment(
         raise ValueError("`factors` is empty and `overall` is False: nothing to estimate.")
     if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 0:
         raise ValueError(f"`min_n` must be a non-negative integer, got {min_n!r}.")
-    for c in ("model", "question", "option", "prob"):
-        if c not in answers.columns:
-            raise ValueError(f"`answers` lacks the column {c!r}.")
-    ans = answers
-    if "status" in ans.columns:
-        ans = ans.loc[ans["status"].astype(str) != "rejected"]
-    ans = ans.loc[ans["prob"].notna(), ["model", "question", "option", "prob"]].reset_index(drop=True)
-    frame = data
+    if isinstance(n_null, bool) or not isinstance(n_null, (int, np.integer)) or n_null < 0:
+        raise ValueError(f"`n_null` must be a non-negative integer, got {n_null!r}.")
+    if metric not in ("likert", "wasserstein"):
+        raise ValueError(f"`metric` must be 'likert' or 'wasserstein', got {metric!r}.")
+    res_units = parse_resample(resample)
+    if positions is None and not isinstance(data, pd.DataFrame):
+        positions = getattr(data, "positions", None)
+        positions = positions if isinstance(positions, dict) else None
+    rng = np.random.default_rng(rng)
+    rng_boot, rng_null, rng_split = rng.spawn(3)
+
+    check_frame(answers, "answers", ["model", "question", "option"])
+    votes = None
+    if is_sample_level(answers):
+        votes = answers
+        ans = majority_vote(answers, ties=ties, min_valid_share=min_valid_share, rng=rng.spawn(1)[0])
+        ans = ans.loc[ans["status"] != "rejected"]
+    else:
+        if "samples" in res_units:
+            raise ValueError("resample='samples' needs the model's individual samples in `answers` "
+                             "(columns model, question, sample, option); these answers are already voted.")
+        check_frame(answers, "answers", ["prob"])
+        ans = usable(answers)
+    ans = ans[["model", "question", "option", "prob"]].reset_index(drop=True)
+    if positions is None:
+        positions = _observed_scales(frame0, ans)
+    frame = frame0
     all_factors = list(factors)
     if intersections:
         frame, names = add_intersections(frame, intersections, missing_as_group=missing_as_group,
                                          missing_label=missing_label)
         all_factors += names
     if overall:
-        frame = frame.assign(**{OVERALL: OVERALL}) if frame is data else frame.assign(**{OVERALL: OVERALL})
+        frame = frame.assign(**{OVERALL: OVERALL})
         all_factors = [OVERALL] + all_factors
     rd = alignstat.prepare_respondents(
-        frame, ans, factors=all_factors, weight=weight, questions=questions, positions=positions,
+        frame, ans, factors=all_factors, weight=design.weights, questions=questions, positions=positions,
         missing_as_group=missing_as_group, missing_label=missing_label,
     )
+    scheme_obj = _scheme_for(design, frame, scheme)
+    scheme_name = getattr(scheme_obj, "name", str(scheme_obj))
+    group_names = {f: [str(x) for x in lab] for f, lab in zip(all_factors, rd.group_labels)}
     dist = rd.answers.copy()
     tot = dist.sum(axis=2)
     dist[tot <= 0] = np.nan
-    if metric == "likert":
-        # the Likert metric only uses the answer's mean position: pass (M, Q) point answers (faster)
-        dist = np.einsum("mqk,qk->mq", np.nan_to_num(dist), np.nan_to_num(rd.positions))
-        dist[tot <= 0] = np.nan
-    res = bootstrap_alignment(
-        rd.responses, rd.groups, dist, positions=rd.positions, weights=rd.weights, metric=metric,
-        resample=resample, scheme=scheme, n_resamples=n_boot, confidence_level=confidence_level,
-        method=method, rng=rng, chunk_size=chunk_size, precision=precision,
-        group_names={f: [str(x) for x in lab] for f, lab in zip(all_factors, rd.group_labels)},
-        model_names=[str(m) for m in rd.models],
-    )
-    out = res.to_frame().rename(columns={"grouping": "factor"})
-    out = out.drop(columns=["code"])
+    if "samples" in res_units:
+        if metric != "likert":
+            raise ValueError("resample='samples' is implemented for metric='likert' (point answers).")
+        out, B_used = samples_bootstrap(
+            rd, votes, scheme_obj, res_units, n_resamples=n_resamples, confidence_level=confidence_level,
+            rng=rng_boot, ties=ties, min_valid_share=min_valid_share, group_names=group_names,
+        )
+        if ci_method != "percentile":
+            raise ValueError("resample='samples' gives percentile intervals; use ci_method='percentile'.")
+        boot_mean = None
+    else:
+        if metric == "likert":
+            dist = np.einsum("mqk,qk->mq", np.nan_to_num(dist), np.nan_to_num(rd.positions))
+            dist[tot <= 0] = np.nan
+        eng_resample = "both" if res_units == ("respondents", "questions") else res_units[0]
+        res = _engine(
+            responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions, weights=rd.weights,
+            metric=metric, resample=eng_resample,
+            scheme="multinomial" if eng_resample == "questions" else scheme_obj,
+            n_resamples=n_resamples, confidence_level=confidence_level, ci_method=ci_method, rng=rng_boot,
+            chunk_size=chunk_size, precision=precision, group_names=group_names,
+            model_names=[str(m) for m in rd.models],
+        )
+        B_used = res.n_resamples
+        out = res.to_frame().rename(columns={"grouping": "factor", "n_valid": "n_resamples_valid"})
+        out = out.drop(columns=["code"])
+        boot_mean = None
+        if "respondents" in res_units:
+            with np.errstate(invalid="ignore"):
+                bm = np.nanmean(res.bootstrap_distribution, axis=0) if res.bootstrap_distribution.size else None
+            if bm is not None:
+                boot_mean = (res.estimate - res.interval_scale * (bm - res.estimate)).ravel()
+    out["interval"] = interval_label(confidence_level, ci_method, res_units, design, scheme_name, B_used)
+
+    # bias correction, random-group null, ceiling
+    strata_arr = None if design.strata is None else frame[design.strata].to_numpy()
+    psu_arr = None if design.psu is None else frame[design.psu].to_numpy()
+    pack = GroupPack(rd, rd.weights, strata_arr, psu_arr)
+    members = pack.members()
+    null = random_group_null(pack, [len(m[2]) for m in members], metric, int(n_null), rng_null)
+    G = len(members)
+    extra = {k: np.full((pack.M, G), np.nan) for k in
+             ("alignment_bc", "null_mean", "null_low", "null_high", "p_null", "ceiling", "n_weighted")}
+    for j, (f, g, idx) in enumerate(members):
+        W, mean, shares = pack.group_stats(idx)
+        A = pack.question_alignment(W, mean, shares, metric)  # (M, Q)
+        mask = ~np.isnan(A)
+        est = np.where(mask.any(1), np.nansum(np.where(mask, A, 0), 1) / np.maximum(mask.sum(1), 1), np.nan)
+        if metric == "likert":
+            extra["alignment_bc"][:, j] = bias_corrected(pack, idx, W, mean, A)
+        extra["ceiling"][:, j] = ceiling(pack, idx, W, mean, shares, metric, mask, point=pack.is_point,
+                                         n_splits=int(n_splits), rng=rng_split)
+        extra["n_weighted"][:, j] = pack.w[idx].sum()
+        nd = null.get(len(idx))
+        for m in range(pack.M):
+            if nd is not None:
+                vals = null_summary(nd[:, m], est[m], confidence_level)
+                for k, v in zip(("null_mean", "null_low", "null_high", "p_null"), vals):
+                    extra[k][m, j] = v
+    for k, v in extra.items():
+        out[k] = v.ravel()
+    if metric == "wasserstein":
+        out["alignment_bc"] = boot_mean if boot_mean is not None else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["alignment_rel"] = out["alignment"] / out["ceiling"]
     out["small_cell"] = out["n"] < min_n
+    out["metric"] = metric
     small = out.loc[out["small_cell"]].drop_duplicates(["factor", "group"])
     if len(small):
         desc = ", ".join(f"{f}={g} (n={n})" for f, g, n in zip(small["factor"], small["group"], small["n"]))
         warnings.warn(f"{len(small)} group(s) have fewer than {min_n} respondents: {desc[:300]}",
                       SmallCellWarning, stacklevel=2)
-    cols = ["model", "factor", "group", "alignment", "ci_low", "ci_high", "se", "n", "n_eff", "n_valid",
-            "n_questions", "small_cell"]
-    out = out[cols].reset_index(drop=True)
+    out = out[list(SUBGROUP_COLUMNS)].reset_index(drop=True)
     out.attrs["params"] = dict(
-        metric=metric, n_boot=int(n_boot), scheme=getattr(scheme, "name", str(scheme)), resample=resample,
-        confidence_level=confidence_level, method=method, missing_as_group=missing_as_group, min_n=min_n,
-        weight=weight, questions=list(rd.questions), factors=all_factors,
+        metric=metric, n_resamples=int(B_used), scheme=scheme_name, resample=list(res_units),
+        confidence_level=confidence_level, ci_method=ci_method, missing_as_group=missing_as_group, min_n=int(min_n),
+        weights=design.weights, strata=design.strata, psu=design.psu, design=design.describe(),
+        paper_defaults=bool(paper_defaults), n_null=int(n_null), n_splits=int(n_splits),
+        questions=[str(q) for q in rd.questions], factors=all_factors,
+        ties=ties if votes is not None else None, min_valid_share=min_valid_share if votes is not None else None,
     )
+    return out
+
+
+#: Columns of :func:`subgroup_alignment`, in order.
+SUBGROUP_COLUMNS = (
+    "model", "factor", "group", "alignment", "alignment_bc", "ci_low", "ci_high", "se", "interval",
+    "null_mean", "null_low", "null_high", "p_null", "ceiling", "alignment_rel", "n", "n_weighted", "n_eff",
+    "n_resamples_valid", "n_questions", "small_cell", "metric",
+)
+
+
+def subgroup_comparisons(
+    data,
+    answers,
+    *,
+    factors,
+    metric="likert",
+    n_resamples=2000,
+    rng=None,
+    weights="auto",
+    strata="auto",
+    psu="auto",
+    paper_defaults=False,
+    scheme=None,
+    confidence_level=0.95,
+    adjust="holm",
+    compare=("rest", "pairs"),
+    missing_as_group=False,
+    missing_label="(missing)",
+    min_n=alignstat.SMALL_CELL_N,
+    questions=None,
+    positions=None,
+):
+    r"""Differences in alignment between groups, with bootstrap p-values adjusted for multiple testing.
+
+    Parameters
+    ----------
+    data, answers, factors, metric, n_resamples, rng, weights, strata, psu, paper_defaults, scheme
+        As in :func:`subgroup_alignment` (``answers`` voted or distributions).
+    confidence_level : float
+    adjust : {"holm", "bh"} or None
+        Multiple-testing adjustment within each family (R ``p.adjust``).
+    compare : str or sequence of {"rest", "pairs"}
+        ``"rest"``: each group against everyone else with a value of the
+        factor; ``"pairs"``: every pair of groups within a factor.
+    missing_as_group, missing_label, min_n, questions, positions
+        As in :func:`subgroup_alignment`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, factor, comparison`` (``"rest"``/``"pairs"``), ``group_a,
+        group_b`` (``"(rest)"`` for the complement), ``difference``
+        (a - b), ``ci_low, ci_high, se, interval, pvalue, pvalue_adj,
+        adjust, family, n_a, n_b``.  ``family`` is ``"model / factor /
+        comparison"``: the tests adjusted together.
+
+    Notes
+    -----
+    Every group and its complement are domains of the same respondent
+    replicates (design replicates under a design), so a difference's
+    replicate distribution keeps their dependence; ``pvalue`` is the
+    two-sided percentile-bootstrap p-value :math:`\min(1, 2\min(P^*(d\le
+    0), P^*(d \ge 0)))` (Efron & Tibshirani 1993, sec. 16.4).  Holm controls
+    the family-wise error rate, Benjamini--Hochberg the false discovery rate.
+    """
+    design = resolve_design(data, weights=weights, strata=strata, psu=psu, paper_defaults=paper_defaults)
+    if isinstance(factors, str):
+        factors = [factors]
+    compare = (compare,) if isinstance(compare, str) else tuple(compare)
+    if not compare or any(c not in ("rest", "pairs") for c in compare):
+        raise ValueError(f"`compare` must be 'rest', 'pairs' or both, got {compare!r}.")
+    if adjust not in ("holm", "bh", None):
+        raise ValueError(f"`adjust` must be 'holm', 'bh' or None, got {adjust!r}.")
+    check_frame(answers, "answers", ["model", "question", "option", "prob"])
+    ans = usable(answers)[["model", "question", "option", "prob"]].reset_index(drop=True)
+    frame = design.frame
+    if positions is None:
+        positions = _observed_scales(frame, ans)
+    # one indicator grouping per group: code 0 = the group, 1 = the rest of the factor
+    cols, spec = {}, []
+    for f in factors:
+        if f not in frame.columns:
+            raise ValueError(f"factor column {f!r} is not in `data`.")
+        col = frame[f].astype(object)
+        if missing_as_group:
+            col = col.where(col.notna(), missing_label)
+        levels = sorted(pd.unique(col.dropna()), key=str)
+        for j, lev in enumerate(levels):
+            name = f"{f}\x1f{j}"
+            cols[name] = np.where(col.isna(), None, np.where(col == lev, "a", "b")).astype(object)
+            spec.append((f, lev, name))
+    ind = frame.assign(**{k: pd.Series(v, index=frame.index) for k, v in cols.items()})
+    rd = alignstat.prepare_respondents(ind, ans, factors=[s[2] for s in spec], weight=design.weights,
+                                       questions=questions, positions=positions)
+    scheme_obj = _scheme_for(design, ind, scheme)
+    dist = rd.answers.copy()
+    tot = dist.sum(axis=2)
+    dist[tot <= 0] = np.nan
+    if metric == "likert":
+        dist = np.einsum("mqk,qk->mq", np.nan_to_num(dist), np.nan_to_num(rd.positions))
+        dist[tot <= 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCellWarning)
+        res = _engine(responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions,
+                      weights=rd.weights, metric=metric, resample="respondents", scheme=scheme_obj,
+                      n_resamples=n_resamples, confidence_level=confidence_level, ci_method="percentile",
+                      rng=rng, model_names=[str(m) for m in rd.models],
+                      group_names={s[2]: [str(x) for x in lab] for s, lab in zip(spec, rd.group_labels)})
+    label = interval_label(confidence_level, "percentile", ("respondents",), design,
+                           getattr(scheme_obj, "name", str(scheme_obj)), res.n_resamples)
+    n_of = dict(zip(map(tuple, res.group_index.tolist()), res.n.tolist()))
+    rows = []
+    by_factor = {}
+    for fi, (f, lev, name) in enumerate(spec):
+        by_factor.setdefault(f, []).append((fi, lev))
+    for f, items in by_factor.items():
+        tasks = []
+        if "rest" in compare:
+            tasks += [("rest", (fi, "a"), (fi, "b"), lev, "(rest)") for fi, lev in items]
+        if "pairs" in compare:
+            for i in range(len(items)):
+                for k in range(i + 1, len(items)):
+                    tasks.append(("pairs", (items[i][0], "a"), (items[k][0], "a"), items[i][1], items[k][1]))
+        for kind, ga, gb, la, lb in tasks:
+            ia = (spec[ga[0]][2], ga[1])
+            ib = (spec[gb[0]][2], gb[1])
+            try:
+                cmp = res.compare(ia, ib)
+            except (KeyError, ValueError):
+                continue
+            code_a, code_b = (0 if ga[1] == "a" else 1), (0 if gb[1] == "a" else 1)
+            for r in cmp.itertuples(index=False):
+                rows.append(dict(model=r.model, factor=f, comparison=kind, group_a=str(la), group_b=str(lb),
+                                 difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high, se=r.se,
+                                 pvalue=r.p_boot, n_a=n_of.get((ga[0], code_a), np.nan),
+                                 n_b=n_of.get((gb[0], code_b), np.nan)))
+    out = pd.DataFrame(rows, columns=["model", "factor", "comparison", "group_a", "group_b", "difference", "ci_low",
+                                      "ci_high", "se", "pvalue", "n_a", "n_b"])
+    out["interval"] = label
+    out["family"] = out["model"].astype(str) + " / " + out["factor"].astype(str) + " / " + out["comparison"]
+    out["adjust"] = adjust if adjust else "none"
+    out["pvalue_adj"] = out["pvalue"]
+    if adjust:
+        for _, idx in out.groupby("family").groups.items():
+            out.loc[idx, "pvalue_adj"] = alignstat.adjust_pvalues(out.loc[idx, "pvalue"].to_numpy(dtype=float),
+                                                                  method=adjust)
+    out = out[["model", "factor", "comparison", "group_a", "group_b", "difference", "ci_low", "ci_high", "se",
+               "interval", "pvalue", "pvalue_adj", "adjust", "family", "n_a", "n_b"]]
+    out.attrs["params"] = dict(metric=metric, n_resamples=int(res.n_resamples), adjust=adjust,
+                               compare=list(compare), design=design.describe(), min_n=int(min_n))
     return out

@@ -57,7 +57,7 @@ def _reference_alignment(frame, answers, weight=None):
 def test_estimates_match_pandas_reference(rng):
     d = _data(rng)
     ans = _answers()
-    res = subgroup_alignment(d, ans, factors=["gender", "edu"], n_boot=200, rng=1, weight="w")
+    res = subgroup_alignment(d, ans, factors=["gender", "edu"], n_resamples=200, rng=1, weights="w")
     for col in ["model", "factor", "group", "alignment", "ci_low", "ci_high", "n", "n_eff"]:
         assert col in res.columns
     for factor in ["gender", "edu"]:
@@ -76,7 +76,7 @@ def test_estimates_match_pandas_reference(rng):
         assert overall.loc[overall.model == m, "alignment"].iloc[0] == pytest.approx(v, abs=1e-12)
     # missing factor values are left out of the factor unless missing_as_group
     assert "(missing)" not in set(res.group)
-    res2 = subgroup_alignment(d, ans, factors=["edu"], n_boot=50, rng=1, missing_as_group=True, overall=False,
+    res2 = subgroup_alignment(d, ans, factors=["edu"], n_resamples=50, rng=1, missing_as_group=True, overall=False,
                               min_n=0)
     miss = res2[res2.group == "(missing)"]
     assert (miss["n"] == d["edu"].isna().sum()).all()
@@ -89,7 +89,7 @@ def test_cis_agree_with_independent_bootstrap(rng):
     d = _data(rng, n=300)
     ans = _answers()
     B = 3000
-    res = subgroup_alignment(d, ans, factors=["gender"], n_boot=B, rng=7, overall=False)
+    res = subgroup_alignment(d, ans, factors=["gender"], n_resamples=B, rng=7, overall=False)
     r2 = np.random.default_rng(12345)
     X = d[QS].to_numpy()
     a = {m: np.array([float((g.loc[g.question == q, "option"] * g.loc[g.question == q, "prob"]).sum())
@@ -115,7 +115,7 @@ def test_cis_agree_with_independent_bootstrap(rng):
 
 
 def test_design_based_scheme_and_intersections(rng):
-    from surveys.design import RaoWuScheme
+    from surveys import RaoWuScheme
 
     d = _data(rng)
     ans = _answers()
@@ -123,9 +123,9 @@ def test_design_based_scheme_and_intersections(rng):
     psu = np.arange(len(d)) // 4  # clusters of 4 respondents
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCellWarning)
-        res = subgroup_alignment(d, ans, factors=["gender"], n_boot=300, rng=2,
+        res = subgroup_alignment(d, ans, factors=["gender"], n_resamples=300, rng=2,
                                  scheme=RaoWuScheme(strata, psu), intersections=[("gender", "edu")], min_n=40)
-        plain = subgroup_alignment(d, ans, factors=["gender"], n_boot=300, rng=2, min_n=40)
+        plain = subgroup_alignment(d, ans, factors=["gender"], n_resamples=300, rng=2, min_n=40)
     # design-based replicates change the intervals, not the estimates
     both = res.merge(plain, on=["model", "factor", "group"], suffixes=("", "_plain"))
     np.testing.assert_allclose(both["alignment"], both["alignment_plain"], atol=1e-12)
@@ -143,16 +143,16 @@ def test_design_based_scheme_and_intersections(rng):
 def test_small_cells_warn_and_validation(rng):
     d = _data(rng, n=60)
     ans = _answers()
-    with pytest.warns(SmallCellWarning, match="fewer than 50 respondents"):
-        subgroup_alignment(d, ans, factors=["edu"], n_boot=20, rng=1)
+    with pytest.warns(SmallCellWarning, match="fewer than 30 respondents"):
+        subgroup_alignment(d, ans, factors=["edu"], n_resamples=20, rng=1)
     with pytest.raises(ValueError, match="factor column 'nope'"):
-        subgroup_alignment(d, ans, factors=["nope"], n_boot=20, min_n=0)
+        subgroup_alignment(d, ans, factors=["nope"], n_resamples=20, min_n=0)
     with pytest.raises(ValueError, match="lacks the column 'prob'"):
-        subgroup_alignment(d, ans.drop(columns="prob"), factors=["edu"], n_boot=20)
+        subgroup_alignment(d, ans.drop(columns="prob"), factors=["edu"], n_resamples=20)
     bad = d.copy()
     bad.loc[0, "q1"] = 99
     with pytest.raises(ValueError, match="column 'q1'"):
-        subgroup_alignment(bad, ans, factors=["gender"], n_boot=20, min_n=0)
+        subgroup_alignment(bad, ans, factors=["gender"], n_resamples=20, min_n=0)
     with pytest.raises(ValueError, match="at least two factors"):
         add_intersections(d, [("gender",)])
 
@@ -161,9 +161,12 @@ def test_refused_question_is_left_out(rng):
     d = _data(rng)
     ans = _answers()
     ans.loc[(ans.model == "a") & (ans.question == "q2"), "prob"] = np.nan  # every sample refused
+    with pytest.raises(ValueError, match=r"question 'q2' \(model='a'\).*rejected"):
+        subgroup_alignment(d, ans, factors=["gender"], n_resamples=20, rng=1)
+    ans["status"] = np.where((ans.model == "a") & (ans.question == "q2"), "rejected", "ok")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCellWarning)
-        res = subgroup_alignment(d, ans, factors=["gender"], n_boot=50, rng=1)
+        res = subgroup_alignment(d, ans, factors=["gender"], n_resamples=50, rng=1)
     row = res[(res.model == "a") & (res.factor == "(all)")].iloc[0]
     assert row["n_questions"] == 2
     sub_ans = ans[~((ans.model == "a") & (ans.question == "q2"))]
@@ -190,7 +193,7 @@ def test_wasserstein_metric_matches_scipy(rng):
 
     d = _data(rng)
     ans = _answers()
-    res = subgroup_alignment(d, ans, factors=["gender"], metric="wasserstein", n_boot=50, rng=1, weight="w",
+    res = subgroup_alignment(d, ans, factors=["gender"], metric="wasserstein", n_resamples=50, rng=1, weights="w",
                              overall=False)
     for gname, sub in d.groupby("gender"):
         for m, g in ans.groupby("model"):

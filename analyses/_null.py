@@ -1,0 +1,411 @@
+r"""Small-group bias, the random-group null and the ceiling of group alignment.
+
+Everything here works on the packed respondent arrays of
+:func:`alignstat.prepare_respondents` (:class:`GroupPack`): respondents'
+option positions, weights, group codes, optional strata and PSUs, and the
+models' answers on each question's option grid.  The studies
+(:func:`analyses.subgroup_alignment`) call it; the formulas are in the
+docstrings of :func:`bias_corrected`, :func:`random_group_null` and
+:func:`ceiling`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import erfc
+
+import alignstat
+
+__all__ = ["GroupPack", "bias_corrected", "random_group_null", "ceiling", "null_summary"]
+
+
+class GroupPack:
+    """Respondent arrays of one study, ready for group statistics.
+
+    Parameters
+    ----------
+    rd : alignstat.RespondentData
+    weights : ndarray, shape (N,)
+    strata, psu : array_like, optional
+        Design labels per respondent (used for the linearised variance of a
+        group mean and for design-respecting split halves); without `psu`
+        every respondent is its own PSU, without `strata` there is one stratum.
+    """
+
+    def __init__(self, rd, weights, strata=None, psu=None):
+        resp = np.asarray(rd.responses, dtype=float)
+        self.N, self.Q = resp.shape
+        self.pos = np.asarray(rd.positions, dtype=float)
+        self.nk = np.asarray(rd.n_options, dtype=np.int64)
+        self.K = self.pos.shape[1]
+        self.lo = self.pos[:, 0]
+        self.hi = self.pos[np.arange(self.Q), self.nk - 1]
+        self.span = self.hi - self.lo
+        self.valid = ~np.isnan(resp)
+        self.x = np.where(self.valid, resp, 0.0)
+        opt = np.full((self.N, self.Q), -1, dtype=np.int64)
+        for q in range(self.Q):
+            v = self.valid[:, q]
+            opt[v, q] = np.searchsorted(self.pos[q, : self.nk[q]], resp[v, q])
+        self.opt = opt
+        self.w = np.asarray(weights, dtype=float)
+        self.groups = np.asarray(rd.groups, dtype=np.int64)
+        self.group_labels = rd.group_labels
+        ans = np.asarray(rd.answers, dtype=float)
+        tot = ans.sum(axis=2)
+        self.answered = tot > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.dist = ans / np.where(tot > 0, tot, 1.0)[..., None]
+            self.amean = np.where(self.answered, np.einsum("mqk,qk->mq", self.dist, np.nan_to_num(self.pos)),
+                                  np.nan)
+        top = self.dist.max(axis=2)
+        #: (M,) every answered question of the model is a point answer (one-hot)
+        self.is_point = np.array([bool(np.all(top[m][self.answered[m]] > 1 - 1e-12)) for m in range(ans.shape[0])])
+        self.M = ans.shape[0]
+        self.models = list(rd.models)
+        # design codes
+        if psu is None:
+            self.psu = np.arange(self.N)
+        else:
+            self.psu = np.asarray(_codes(psu, strata), dtype=np.int64)
+        self.strata = np.zeros(self.N, dtype=np.int64) if strata is None else np.asarray(_codes(strata), dtype=np.int64)
+        self.P = int(self.psu.max()) + 1
+        ps = np.zeros(self.P, dtype=np.int64)
+        ps[self.psu] = self.strata
+        self.psu_stratum = ps
+        self.n_h = np.bincount(ps, minlength=int(ps.max()) + 1)
+
+    def members(self):
+        """List of ``(factor index, code, member indices)`` in the order of the bootstrap engine."""
+        out = []
+        for f in range(self.groups.shape[1]):
+            codes = self.groups[:, f]
+            for g in range(len(self.group_labels[f])):
+                out.append((f, g, np.flatnonzero(codes == g)))
+        return out
+
+    # ------------------------------------------------------------------ group statistics
+    def sums(self, idx, mult=None):
+        """Weighted valid mass ``W`` (Q,) and option masses ``S`` (Q, K) of the respondents `idx`."""
+        w = self.w[idx] if mult is None else self.w[idx] * mult
+        S = np.zeros((self.Q, self.K))
+        for q in range(self.Q):
+            o = self.opt[idx, q]
+            v = o >= 0
+            S[q] = np.bincount(o[v], weights=w[v], minlength=self.K)[: self.K]
+        return S.sum(axis=1), S
+
+    def question_alignment(self, W, mean, shares, metric):
+        """Per-question alignment ``(..., M, Q)`` of groups given their valid mass, means and shares.
+
+        `W`, `mean` have shape (..., Q); `shares` (..., Q, K) (may be None for
+        ``metric="likert"``).  NaN where the group has no valid answer or the
+        model did not answer.
+        """
+        ok = (W > 0)[..., None, :] & self.answered
+        if metric == "likert":
+            A = 1.0 - np.abs(mean[..., None, :] - self.amean) / self.span
+        else:
+            A = np.full(np.broadcast_shapes(W.shape[:-1] + (self.M, self.Q)), np.nan)
+            for q in range(self.Q):
+                k = self.nk[q]
+                p = shares[..., q, :k]
+                has = p.sum(-1) > 0
+                p = np.where(has[..., None], p, 1.0)
+                for m in range(self.M):
+                    if not self.answered[m, q]:
+                        continue
+                    A[..., m, q] = alignstat.wasserstein_alignment(p, self.dist[m, q, :k], self.pos[q, :k])
+        return np.where(ok, A, np.nan)
+
+    def group_stats(self, idx):
+        W, S = self.sums(idx)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (S * np.nan_to_num(self.pos)).sum(1) / W
+            shares = S / W[:, None]
+        return W, mean, shares
+
+
+def _codes(labels, strata=None):
+    import pandas as pd
+
+    lab = pd.Series(np.asarray(labels)).astype(str)
+    if strata is not None:
+        lab = pd.Series(np.asarray(strata)).astype(str) + "\x1f" + lab
+    return pd.factorize(lab, sort=True)[0]
+
+
+def _mean_question(A):
+    """Mean over the last axis ignoring NaN; NaN (no warning) where all are NaN."""
+    n = np.sum(~np.isnan(A), axis=-1)
+    s = np.nansum(A, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan), n
+
+
+def _folded_excess(t):
+    r"""``E|Z| - |t|`` for ``Z ~ N(t, 1)``: :math:`\sqrt{2/\pi}e^{-t^2/2} + t(1 - 2\Phi(-t)) - t`` (t >= 0)."""
+    t = np.abs(t)
+    return np.sqrt(2 / np.pi) * np.exp(-0.5 * t * t) + t * (1.0 - erfc(t / np.sqrt(2))) - t
+
+
+def mean_se(pack, idx, mean):
+    """Linearised (design-based) standard error of a group's weighted mean on every question.
+
+    Domain estimation with PSUs drawn with replacement within strata:
+    :math:`z_i = w_i v_{iq} (x_{iq} - \\bar x_{Gq}) / W_{Gq}` for members, 0 otherwise,
+    :math:`\\hat V = \\sum_h \\frac{n_h}{n_h - 1} \\sum_{p \\in h} (z_{hp} - \\bar z_h)^2`
+    (strata with one PSU contribute nothing).  Without a design every
+    respondent is a PSU of one stratum.
+    """
+    se = np.zeros(pack.Q)
+    w = pack.w[idx]
+    psu = pack.psu[idx]
+    H = len(pack.n_h)
+    c = np.where(pack.n_h > 1, pack.n_h / np.maximum(pack.n_h - 1, 1), 0.0)
+    for q in range(pack.Q):
+        v = pack.valid[idx, q]
+        Wq = np.sum(w[v])
+        if Wq <= 0 or not np.isfinite(mean[q]):
+            se[q] = np.nan
+            continue
+        z = np.zeros(len(idx))
+        z[v] = w[v] * (pack.x[idx[v], q] - mean[q]) / Wq
+        zp = np.bincount(psu, weights=z, minlength=pack.P)
+        s1 = np.bincount(pack.psu_stratum, weights=zp, minlength=H)
+        s2 = np.bincount(pack.psu_stratum, weights=zp * zp, minlength=H)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.sum(c * (s2 - np.where(pack.n_h > 0, s1 * s1 / np.maximum(pack.n_h, 1), 0.0)))
+        se[q] = np.sqrt(max(var, 0.0))
+    return se
+
+
+def bias_corrected(pack, idx, W, mean, A):
+    r"""Bias-corrected Likert alignment of one group with every model.
+
+    Parameters
+    ----------
+    pack : GroupPack
+    idx : ndarray
+        Member indices.
+    W, mean : ndarray, shape (Q,)
+        The group's valid weight and weighted mean per question.
+    A : ndarray, shape (M, Q)
+        Per-question alignment (NaN outside the group's question set).
+
+    Returns
+    -------
+    ndarray, shape (M,)
+        ``alignment_bc``: mean over the same questions as ``alignment``.
+
+    Notes
+    -----
+    The group mean :math:`\bar x` estimates :math:`\mu` with standard error
+    :math:`s`, so :math:`E|\bar x - a| \ge |\mu - a|`: the plug-in alignment
+    :math:`1 - |\bar x - a|/(R-1)` is biased *down*, more so for small groups.
+    Under the normal approximation :math:`\bar x \sim N(\mu, s^2)`,
+
+    .. math::
+
+        E|\bar x - a| - |\mu - a| = s\,g(d/s),\qquad
+        g(t) = \sqrt{2/\pi}\,e^{-t^2/2} + |t|\,(1 - 2\Phi(-|t|)) - |t|,
+
+    with :math:`d = \mu - a`.  The estimator replaces :math:`d` by
+    :math:`\bar x - a` and :math:`s` by the linearised design-based standard
+    error (:func:`mean_se`), and adds the estimated excess back:
+
+    .. math::
+
+        \hat A^{bc}_q = \hat A_q + s\,g((\bar x - a)/s) / (R_q - 1).
+
+    This is exactly the bootstrap bias correction :math:`2\hat\theta -
+    \bar\theta^*` (Efron & Tibshirani 1993, sec. 10.6) in the limit of many
+    replicates and a normal bootstrap distribution, computed without
+    replicates.  It removes the bias where :math:`|d| \gg s` and most of it
+    on average over questions; where :math:`d \approx 0` it removes ~40 %
+    (no unbiased estimator of :math:`|\mu - a|` exists at :math:`d = 0`)
+    and where :math:`|d| \approx 1.5 s` it over-corrects slightly (by
+    ~0.09 s), so over a spread of questions the residual errors largely
+    cancel.  The random-group null (:func:`random_group_null`) is the
+    assumption-free companion: it compares the raw alignment with groups of
+    the same size.
+
+    References
+    ----------
+    Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, sec. 10.6.
+    """
+    s = mean_se(pack, idx, mean)
+    d = mean[None, :] - pack.amean
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.where(s > 0, s * _folded_excess(d / np.where(s > 0, s, 1.0)), 0.0)
+    Abc = A + excess / pack.span
+    return _mean_question(np.where(np.isnan(A), np.nan, Abc))[0]
+
+
+def random_group_null(pack, sizes, metric, n_null, rng, *, chunk_elements=1 << 22):
+    r"""Alignment of random groups of given sizes drawn from all respondents.
+
+    Parameters
+    ----------
+    pack : GroupPack
+    sizes : array_like of int
+        Group sizes (numbers of respondents).
+    metric : {"likert", "wasserstein"}
+    n_null : int
+        Random groups per size.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    dict
+        ``{size: ndarray (n_null, M)}`` alignment of each random group with
+        each model (mean over the questions the random group answers and the
+        model answered).
+
+    Notes
+    -----
+    A random group of size :math:`n` is a simple random sample without
+    replacement of :math:`n` respondents of the data; each member keeps its
+    own weight, so the random group's means and shares are weighted exactly
+    as a real group's are (the "same design": weights and missingness carry
+    over; the group is a domain, not a set of PSUs, because socio-demographic
+    groups cut across PSUs).  One random permutation per draw serves every
+    size at once (its first :math:`n` respondents), so the draws for
+    different sizes are nested within a draw but each size's draws are
+    independent simple random samples.
+    """
+    sizes = np.unique(np.asarray(sizes, dtype=np.int64))
+    sizes = sizes[(sizes > 0) & (sizes < pack.N)]
+    out = {int(s): np.full((n_null, pack.M), np.nan) for s in sizes}
+    if not len(sizes) or n_null <= 0:
+        return out
+    top = int(sizes[-1])
+    starts = np.concatenate([[0], sizes[:-1]])
+    wv = pack.w[:, None] * pack.valid
+    if metric == "likert":
+        D = np.concatenate([wv, wv * pack.x], axis=1)
+    else:
+        D = np.zeros((pack.N, pack.Q * pack.K))
+        for q in range(pack.Q):
+            v = pack.valid[:, q]
+            D[np.flatnonzero(v), q * pack.K + pack.opt[v, q]] = pack.w[v]
+    for r in range(n_null):
+        perm = rng.permutation(pack.N)[:top]
+        cs = np.cumsum(np.add.reduceat(D[perm], starts, axis=0), axis=0)  # (n_sizes, C)
+        if metric == "likert":
+            W = cs[:, : pack.Q]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = cs[:, pack.Q :] / W
+            A = pack.question_alignment(W, mean, None, metric)
+        else:
+            S = cs.reshape(len(sizes), pack.Q, pack.K)
+            W = S.sum(-1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = S / W[..., None]
+            A = pack.question_alignment(W, None, shares, metric)
+        a, _ = _mean_question(A)  # (n_sizes, M)
+        for j, s in enumerate(sizes):
+            out[int(s)][r] = a[j]
+    return out
+
+
+def null_summary(null, observed, confidence_level):
+    r"""``null_mean, null_low, null_high, p_null`` of one observed alignment against its null draws.
+
+    ``p_null`` is the two-sided Monte-Carlo p-value
+    :math:`\min(1, 2\min(\frac{1 + \#\{a^0 \le a\}}{B + 1}, \frac{1 + \#\{a^0 \ge a\}}{B + 1}))`
+    (Davison & Hinkley 1997, eq. 4.11, doubled), uniform on its grid when the
+    group is itself a random group.
+    """
+    null = null[np.isfinite(null)]
+    if not len(null) or not np.isfinite(observed):
+        return np.nan, np.nan, np.nan, np.nan
+    alpha = 1 - confidence_level
+    lo, hi = np.quantile(null, [alpha / 2, 1 - alpha / 2])
+    B = len(null)
+    p = min(1.0, 2 * min((1 + np.sum(null <= observed)) / (B + 1), (1 + np.sum(null >= observed)) / (B + 1)))
+    return float(null.mean()), float(lo), float(hi), float(p)
+
+
+def ceiling(pack, idx, W, mean, shares, metric, mask, *, point, n_splits, rng):
+    r"""Ceiling of one group's alignment: what the best possible model could reach.
+
+    Parameters
+    ----------
+    pack : GroupPack
+    idx : ndarray
+        Member indices.
+    W, mean, shares : ndarray
+        The group's valid weight (Q,), weighted mean (Q,) and shares (Q, K).
+    metric : {"likert", "wasserstein"}
+    mask : ndarray of bool, shape (M, Q)
+        Questions entering each model's score.
+    point : ndarray of bool, shape (M,)
+        Whether each model gives point answers.
+    n_splits : int
+        Random split halves averaged for distribution answers.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (M,)
+
+    Notes
+    -----
+    *Point answers*: the best point answer on each question is the scale
+    point closest (in the metric) to the group: for the Likert metric the
+    nearest scale point to the group's mean, :math:`1 - \min_k |\bar x_q -
+    x_k| / (R_q - 1)`; for Wasserstein the scale point maximising
+    :math:`1 - W_1(p_q, \delta_{x_k})/(R_q - 1)` (a weighted median).  The
+    ceiling is the mean of these over the model's questions, so a model
+    answering every group's own best point scores exactly its ceiling.
+
+    *Distribution answers*: a distribution can match the group exactly, so
+    the ceiling is the group's agreement with itself that sampling allows:
+    the group is split at random into two halves (whole PSUs go to one half
+    when the design has PSUs) and the alignment of one half's answers with
+    the other's is averaged over `n_splits` splits (split-half
+    self-alignment; it reflects the sampling noise of half the group, so it
+    is a conservative ceiling).
+    """
+    out = np.full(pack.M, np.nan)
+    if point.any():
+        if metric == "likert":
+            dist = np.abs(mean[:, None] - pack.pos)  # (Q, K) NaN pad
+            best = 1.0 - np.nanmin(np.where(np.isnan(dist), np.inf, dist), axis=1) / pack.span
+        else:
+            best = np.full(pack.Q, np.nan)
+            for q in range(pack.Q):
+                k = pack.nk[q]
+                if W[q] <= 0:
+                    continue
+                cand = alignstat.wasserstein_alignment(np.repeat(shares[q, :k][None], k, 0), np.eye(k),
+                                                       pack.pos[q, :k])
+                best[q] = cand.max()
+        for m in np.flatnonzero(point):
+            out[m] = _mean_question(np.where(mask[m], best, np.nan))[0]
+    if (~point).any() and n_splits > 0 and len(idx) >= 2:
+        units = pack.psu[idx]
+        uniq, inv = np.unique(units, return_inverse=True)
+        if len(uniq) < 2:
+            uniq, inv = np.arange(len(idx)), np.arange(len(idx))
+        vals = np.zeros((n_splits, pack.Q))
+        for s in range(n_splits):
+            half = rng.permutation(len(uniq)) < len(uniq) // 2
+            a_idx, b_idx = idx[half[inv]], idx[~half[inv]]
+            Wa, ma, sa = pack.group_stats(a_idx)
+            Wb, mb, sb = pack.group_stats(b_idx)
+            if metric == "likert":
+                v = 1.0 - np.abs(ma - mb) / pack.span
+            else:
+                v = np.full(pack.Q, np.nan)
+                for q in range(pack.Q):
+                    k = pack.nk[q]
+                    if Wa[q] > 0 and Wb[q] > 0:
+                        v[q] = alignstat.wasserstein_alignment(sa[q, :k], sb[q, :k], pack.pos[q, :k])
+            vals[s] = np.where((Wa > 0) & (Wb > 0), v, np.nan)
+        with np.errstate(invalid="ignore"):
+            half_q = np.nanmean(vals, axis=0) if np.isfinite(vals).any() else np.full(pack.Q, np.nan)
+        for m in np.flatnonzero(~point):
+            out[m] = _mean_question(np.where(mask[m], half_q, np.nan))[0]
+    return out
