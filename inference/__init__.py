@@ -15,7 +15,7 @@ status_report
 collect
     Ask a model a question bank (four answer methods, six steering
     conditions) into a resumable append-only answer store.
-RepairPolicy
+RepairRules
     What repairs of messy answers are allowed (presets ``"lenient"``,
     ``"strict"``).
 """
@@ -32,10 +32,10 @@ from .backends import (
 )
 from .extract import extract_choice, is_refusal, logprobs_to_distribution, majority_vote, parse_sequence
 from .ingest import StatusReport, read_results, read_results_csv, read_tidy, status_report
-from .parsing import ParsedAnswer, RepairPolicy, parse_distribution, resolve_policy
+from .parsing import ParsedAnswer, RepairRules, parse_distribution, resolve_repair
 from .prompts import METHODS, STEERINGS, FewShotExamples, PromptBuilder, load_templates
-from .runner import CollectSummary, collect
-from .store import AnswerStore, read_store, request_key
+from .runner import EXIT_FATAL, EXIT_INCOMPLETE, EXIT_OK, CollectSummary, collect
+from .store import AnswerStore, StoreBusyError, read_store, request_key
 
 __all__ = [
     "read_results",
@@ -44,12 +44,16 @@ __all__ = [
     "read_store",
     "status_report",
     "StatusReport",
-    "RepairPolicy",
+    "RepairRules",
     "ParsedAnswer",
     "parse_distribution",
-    "resolve_policy",
+    "resolve_repair",
     "collect",
     "CollectSummary",
+    "EXIT_OK",
+    "EXIT_INCOMPLETE",
+    "EXIT_FATAL",
+    "StoreBusyError",
     "AnswerStore",
     "request_key",
     "PromptBuilder",

@@ -38,6 +38,7 @@ __all__ = [
     "OpenAIBatchBackend",
     "TransformersBackend",
     "redact",
+    "MIN_SECRET_LENGTH",
 ]
 
 
@@ -103,14 +104,41 @@ class FatalError(Exception):
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{3,})")
 
+#: Secrets shorter than this are placeholders ("x", "none", "EMPTY" for local
+#: servers), not secrets: replacing them would change ordinary text.
+MIN_SECRET_LENGTH = 8
 
-def redact(text, secrets=()) -> str:
-    """Remove secrets and ``sk-...`` key-like strings from ``text``."""
+
+def redact(text, secrets=(), *, key_like=True) -> str:
+    """Remove secrets from one free-text string.
+
+    Parameters
+    ----------
+    text : str
+        An error message or a raw model answer (never serialized JSON).
+    secrets : sequence of str
+        Exact strings to replace by ``[REDACTED]``; strings shorter than
+        :data:`MIN_SECRET_LENGTH` characters are left alone.
+    key_like : bool
+        Also replace ``sk-...`` strings (keys a server echoes back, often
+        partly masked) -- for error messages, not for model answers.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> redact("Incorrect API key provided: abcdefgh1234", ["abcdefgh1234"])
+    'Incorrect API key provided: [REDACTED]'
+    >>> redact("condition none", ["none"])
+    'condition none'
+    """
     text = str(text)
     for s in secrets:
-        if s:
+        if s and len(s) >= MIN_SECRET_LENGTH:
             text = text.replace(s, "[REDACTED]")
-    return _KEY_PATTERN.sub("[REDACTED]", text)
+    return _KEY_PATTERN.sub("[REDACTED]", text) if key_like else text
 
 
 class Backend:
@@ -174,8 +202,12 @@ class OpenAIChatBackend(Backend):
     def __init__(self, model, *, base_url=None, api_key_env="OPENAI_API_KEY", timeout=60.0, client=None):
         if not model:
             raise ValueError("`model` must be a non-empty model name.")
+        _check_timeout(timeout)
+        if base_url is not None:
+            _check_base_url(base_url)
         self.model = model
         self.base_url = base_url
+        self.timeout = float(timeout)
         import openai  # lazy
 
         self._openai = openai
@@ -203,9 +235,36 @@ class OpenAIChatBackend(Backend):
             isinstance(exc, o.APIStatusError) and exc.status_code >= 500
         ):
             return TransientError(msg, retry_after=_retry_after(exc))
-        if isinstance(exc, (o.AuthenticationError, o.PermissionDeniedError, o.NotFoundError)):
-            return FatalError(msg)
+        if isinstance(exc, (o.AuthenticationError, o.PermissionDeniedError)):
+            return FatalError(f"the server refused the request ({msg}); check the API key")
+        if isinstance(exc, o.NotFoundError):
+            return FatalError(f"not found: {msg}; check --model {self.model!r} (unknown model?) and --base-url")
         return None
+
+    def preflight(self):
+        """Check, before the first request, that the server answers and accepts the key.
+
+        Lists the server's models (one cheap request).  Raises
+        :class:`FatalError` when the server cannot be reached or refuses the
+        key; a server that does not list models passes (its first request
+        will tell).
+        """
+        o = self._openai
+        where = self.base_url or "the OpenAI API"
+        try:
+            self.client.models.list()
+        except (o.APIConnectionError, o.APITimeoutError) as exc:
+            raise FatalError(
+                f"cannot reach the server at {where} ({type(exc).__name__}: {redact(exc, self.secrets)}); "
+                "check --base-url and that the server is running. Nothing was asked or stored."
+            ) from None
+        except (o.AuthenticationError, o.PermissionDeniedError) as exc:
+            raise FatalError(
+                f"the server at {where} refused the API key ({redact(exc, self.secrets)}); check the variable "
+                "named by --api-key-env. Nothing was asked or stored."
+            ) from None
+        except Exception:  # noqa: BLE001 - a server without /models: the first request will tell
+            return
 
     def complete(self, request: Request) -> Completion:
         try:
@@ -218,9 +277,36 @@ class OpenAIChatBackend(Backend):
         return _completion_from_response(resp, request.option_keys)
 
 
+def _check_timeout(timeout):
+    try:
+        ok = float(timeout) > 0 and math.isfinite(float(timeout))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(timeout, bool):
+        raise ValueError(f"`timeout` must be a positive number of seconds; got {timeout!r}.")
+
+
+def _check_base_url(base_url):
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(base_url))
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"`base_url` {base_url!r} is not an http(s) URL; pass e.g. http://localhost:8000/v1 (vLLM) or "
+            "http://localhost:11434/v1 (Ollama)."
+        )
+
+
 def _completion_from_response(resp, option_keys):
     if isinstance(resp, dict):
-        choice = (resp.get("choices") or [{}])[0]
+        if not resp.get("choices"):
+            raise TransientError("the server returned no choices")
+        choice = resp["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
         usage = resp.get("usage") or {}
         lp = ((choice.get("logprobs") or {}).get("content")) or []
@@ -230,7 +316,7 @@ def _completion_from_response(resp, option_keys):
         finish = choice.get("finish_reason")
     else:
         if not resp.choices:
-            raise RuntimeError("the server returned no choices")
+            raise TransientError("the server returned no choices")
         choice = resp.choices[0]
         text = choice.message.content or ""
         u = resp.usage
@@ -343,7 +429,12 @@ class OpenAIBatchBackend(OpenAIChatBackend):
                     err = rec.get("error") or (body or {}).get("error") or f"status {resp.get('status_code')}"
                     on_error(req, redact(json.dumps(err) if not isinstance(err, str) else err, self.secrets))
                 else:
-                    on_result(req, _completion_from_response(body, req.option_keys))
+                    try:
+                        comp = _completion_from_response(body, req.option_keys)
+                    except TransientError as exc:
+                        on_error(req, str(exc))
+                        continue
+                    on_result(req, comp)
         state_path.unlink(missing_ok=True)
         if b.status != "completed":
             raise RuntimeError(f"batch {batch_id} ended with status {b.status!r}")

@@ -36,7 +36,7 @@ import pandas as pd
 from alignstat.questions import key_position
 from alignstat._warnings import DataPolicyWarning
 
-from .parsing import REPAIRS, ParsedAnswer, parse_distribution, resolve_policy
+from .parsing import REPAIRS, ParsedAnswer, parse_distribution, resolve_repair
 
 __all__ = ["read_results", "read_results_csv", "read_tidy", "status_report", "StatusReport", "RESERVED", "condition_from_path"]
 
@@ -98,15 +98,15 @@ def _literal_cached(value):
 
 
 
-def read_results_csv(path, *, policy="lenient", model=None, condition=None, groups=None, source=None) -> pd.DataFrame:
+def read_results_csv(path, *, repair="lenient", model=None, condition=None, groups=None, source=None) -> pd.DataFrame:
     """Read one ``results.csv`` file of verbalized distributions.
 
     Parameters
     ----------
     path : str or path-like
         The file.
-    policy : str or RepairPolicy, optional
-        Repair policy (default ``"lenient"``).
+    repair : str or RepairRules, optional
+        Repair rules (default ``"lenient"``).
     model, condition : str, optional
         Override the labels taken from the path.
     groups : dict, optional
@@ -119,7 +119,7 @@ def read_results_csv(path, *, policy="lenient", model=None, condition=None, grou
     pandas.DataFrame
         Tidy rows; see :func:`read_results`.
     """
-    return _columns_to_frame(_results_columns(path, policy=policy, model=model, condition=condition,
+    return _columns_to_frame(_results_columns(path, repair=repair, model=model, condition=condition,
                                               groups=groups, source=source))
 
 
@@ -130,9 +130,9 @@ def _columns_to_frame(rows):
     return out
 
 
-def _results_columns(path, *, policy="lenient", model=None, condition=None, groups=None, source=None, rows=None):
+def _results_columns(path, *, repair="lenient", model=None, condition=None, groups=None, source=None, rows=None):
     path = Path(path)
-    policy = resolve_policy(policy)
+    repair = resolve_repair(repair)
     labels = condition_from_path(path)
     if model is not None:
         labels["model"] = model
@@ -180,9 +180,9 @@ def _results_columns(path, *, policy="lenient", model=None, condition=None, grou
         labels_ = _literal_list(choices, where=where, column="choices")
         if len(keys) != len(labels_):
             raise ValueError(f"{where}: {len(labels_)} choices but {len(keys)} choice_keys.")
-        parsed = parse_distribution(response, keys, policy=policy, question=qid)
+        parsed = parse_distribution(response, keys, repair=repair, question=qid)
         if n_rows[qid] > 1 and parsed.status != "rejected":
-            parsed = _with_repair(parsed, "duplicates_dropped", policy, len(keys),
+            parsed = _with_repair(parsed, "duplicates_dropped", repair, len(keys),
                                   f"question {qid!r} is answered in {n_rows[qid]} rows")
         reps = ";".join(parsed.repairs)
         for k, lab, p in zip(keys, labels_, parsed.probs):
@@ -205,26 +205,26 @@ def _results_columns(path, *, policy="lenient", model=None, condition=None, grou
     return rows
 
 
-def _with_repair(parsed, repair, policy, n, detail):
-    if not policy.allows(repair):
+def _with_repair(parsed, code, repair, n, detail):
+    if not repair.allows(code):
         return ParsedAnswer(
             probs=(math.nan,) * n, status="rejected",
-            reason=policy.refusal(repair, detail),
+            reason=repair.refusal(code, detail),
         )
-    reps = set(parsed.repairs) | {repair}
+    reps = set(parsed.repairs) | {code}
     return ParsedAnswer(probs=parsed.probs, status="repaired", repairs=tuple(r for r in REPAIRS if r in reps))
 
 
-def read_tidy(path, *, policy="lenient", model=None, condition=None) -> pd.DataFrame:
+def read_tidy(path, *, repair="lenient", model=None, condition=None) -> pd.DataFrame:
     """Read a tidy distribution file (``.csv`` or ``.parquet``).
 
     Items without a ``status`` column are checked: probabilities must be
     non-negative, and per item (group columns + question) sum to 1 within
-    the policy's ``sum_tolerance``, or are renormalized (``repaired``) or
-    rejected under the policy's rules.
+    the rules' ``sum_tolerance``, or are renormalized (``repaired``) or
+    rejected under the repair rules.
     """
     path = Path(path)
-    policy = resolve_policy(policy)
+    repair = resolve_repair(repair)
     if path.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(path)
     else:
@@ -257,15 +257,15 @@ def read_tidy(path, *, policy="lenient", model=None, condition=None) -> pd.DataF
             if np.isnan(p).any() or (p < 0).any() or total <= 0:
                 df.loc[idx, ["status", "reason"]] = ["rejected", "bad_value: probabilities must be non-negative numbers with a positive sum"]
                 df.loc[idx, "prob"] = np.nan
-            elif abs(total - 1) > policy.max_sum_error:
+            elif abs(total - 1) > repair.max_sum_error:
                 df.loc[idx, ["status", "reason"]] = ["rejected", f"sum_out_of_range: probabilities sum to {total:.4g}"]
                 df.loc[idx, "prob"] = np.nan
-            elif abs(total - 1) > policy.sum_tolerance:
-                if policy.renormalized:
+            elif abs(total - 1) > repair.sum_tolerance:
+                if repair.renormalized:
                     df.loc[idx, ["status", "repairs"]] = ["repaired", "renormalized"]
                     df.loc[idx, "prob"] = p / total
                 else:
-                    df.loc[idx, ["status", "reason"]] = ["rejected", policy.refusal("renormalized")]
+                    df.loc[idx, ["status", "reason"]] = ["rejected", repair.refusal("renormalized")]
                     df.loc[idx, "prob"] = np.nan
             else:
                 df.loc[idx, "prob"] = p / total
@@ -312,7 +312,7 @@ def _kind(path: Path) -> str:
     raise ValueError(f"{path}: unknown file type {suffix!r}; expected results.csv, a tidy .csv/.parquet or a .jsonl answer store.")
 
 
-def read_results(path_or_paths, *, policy="lenient", model=None, condition=None, groups=None, warn=True) -> pd.DataFrame:
+def read_results(path_or_paths, *, repair="lenient", model=None, condition=None, groups=None, warn=True) -> pd.DataFrame:
     """Read model outputs into one tidy distribution frame.
 
     Parameters
@@ -321,8 +321,8 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
         Files or folders.  Folders are searched for ``results.csv`` files
         and answer stores (``*.jsonl``).  Seed ``results.csv`` files, tidy
         ``.csv``/``.parquet`` files and answer stores may be mixed.
-    policy : {"lenient", "strict"} or RepairPolicy, optional
-        How messy answers are repaired (see :class:`inference.RepairPolicy`).
+    repair : {"lenient", "strict"} or RepairRules, optional
+        How messy answers are repaired (see :class:`inference.RepairRules`).
     model, condition : str, optional
         Labels for files whose path does not carry them (override otherwise).
     groups : dict, optional
@@ -358,16 +358,16 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
     """
     from .store import read_store
 
-    policy = resolve_policy(policy)
+    repair = resolve_repair(repair)
     frames = []
     seed_rows = None
     for p in _expand(path_or_paths):
         kind = _kind(p)
         if kind == "results":
-            seed_rows = _results_columns(p, policy=policy, model=model, condition=condition, groups=groups,
+            seed_rows = _results_columns(p, repair=repair, model=model, condition=condition, groups=groups,
                                          rows=seed_rows)
         elif kind == "store":
-            f = read_store(p, policy=policy)
+            f = read_store(p, repair=repair)
             if model is not None:
                 f["model"] = model
             if condition is not None:
@@ -376,7 +376,7 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
                 f[k] = v
             frames.append(f)
         else:
-            f = read_tidy(p, policy=policy, model=model, condition=condition)
+            f = read_tidy(p, repair=repair, model=model, condition=condition)
             for k, v in (groups or {}).items():
                 f[k] = v
             frames.append(f)
@@ -399,7 +399,7 @@ def read_results(path_or_paths, *, policy="lenient", model=None, condition=None,
         if st.get("repaired", 0) or st.get("rejected", 0):
             warnings.warn(
                 f"read_results: {st.get('repaired', 0)} item(s) repaired and {st.get('rejected', 0)} rejected "
-                f"under policy {policy.name!r}; see inference.status_report(frame).",
+                f"under repair {repair.name!r}; see inference.status_report(frame).",
                 DataPolicyWarning,
                 stacklevel=2,
             )

@@ -7,11 +7,11 @@ Every parsed item gets a *status*:
     percentage or probability, e.g. ``{'1': '31.01%', '2': '3.21%'}``) and its
     probabilities sum to 1 within ``sum_tolerance`` (rounding).
 ``repaired``
-    The answer needed one or more repairs that the :class:`RepairPolicy`
+    The answer needed one or more repairs that the :class:`RepairRules`
     allows; the repairs are listed in ``repairs``.
 ``rejected``
     The answer could not be turned into a distribution, or needed a repair
-    the policy forbids; ``reason`` says why, starting with a short code.
+    the repair rules forbid; ``reason`` says why, starting with a short code.
 
 Repair codes (in the order they are applied):
 
@@ -43,7 +43,7 @@ Repair codes (in the order they are applied):
 Rejection codes: ``empty``, ``truncated``, ``no_mapping``, ``bad_value``,
 ``duplicate_key``, ``unknown_keys``, ``negative``, ``zero_sum``,
 ``sum_out_of_range``, ``too_few_options``, ``not_allowed`` (a repair the
-policy forbids; the message names it).
+repair rules forbid; the message names it).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ import math
 import re
 from dataclasses import dataclass, fields, replace
 
-__all__ = ["RepairPolicy", "ParsedAnswer", "parse_distribution", "resolve_policy", "REPAIRS"]
+__all__ = ["RepairRules", "ParsedAnswer", "parse_distribution", "resolve_repair", "REPAIRS"]
 
 REPAIRS = (
     "extracted",
@@ -68,13 +68,13 @@ REPAIRS = (
 
 
 @dataclass(frozen=True)
-class RepairPolicy:
+class RepairRules:
     """Which repairs of a messy verbalized distribution are allowed.
 
     Parameters
     ----------
     name : str
-        Label of the policy (recorded nowhere but in reports and errors).
+        Label of the rules (recorded nowhere but in reports and errors).
     extracted, value_strings, percent_scale, keys_rebased, extra_zero_dropped, missing_zero, renormalized, invalid_tokens_dropped, duplicates_dropped : bool
         Whether the repair of that name (see :mod:`inference.parsing`) is
         allowed.  An answer that needs a forbidden repair is rejected with
@@ -94,7 +94,7 @@ class RepairPolicy:
     Two presets exist: ``"lenient"`` (the default; every repair allowed,
     sums between 0.5 and 1.5 renormalized) and ``"strict"`` (no repair
     allowed: only answers in the requested format whose sum rounds to 1).
-    Use :func:`resolve_policy` to turn a name into a policy, and
+    Use :func:`resolve_repair` to turn a preset name into rules, and
     :func:`dataclasses.replace` to derive a variant.
     """
 
@@ -114,45 +114,46 @@ class RepairPolicy:
 
     def __post_init__(self):
         if not (0 <= self.sum_tolerance < 1):
-            raise ValueError(f"RepairPolicy: `sum_tolerance` must be in [0, 1); got {self.sum_tolerance!r}.")
+            raise ValueError(f"RepairRules: `sum_tolerance` must be in [0, 1); got {self.sum_tolerance!r}.")
         if not (self.max_sum_error >= self.sum_tolerance):
             raise ValueError(
-                f"RepairPolicy: `max_sum_error` ({self.max_sum_error!r}) must be >= `sum_tolerance` "
+                f"RepairRules: `max_sum_error` ({self.max_sum_error!r}) must be >= `sum_tolerance` "
                 f"({self.sum_tolerance!r})."
             )
         if int(self.min_options) != self.min_options or self.min_options < 1:
-            raise ValueError(f"RepairPolicy: `min_options` must be a positive integer; got {self.min_options!r}.")
+            raise ValueError(f"RepairRules: `min_options` must be a positive integer; got {self.min_options!r}.")
 
-    def allows(self, repair: str) -> bool:
-        return bool(getattr(self, repair))
+    def allows(self, code: str) -> bool:
+        """Whether the repair named `code` is allowed."""
+        return bool(getattr(self, code))
 
-    def refusal(self, repair: str, detail: str = "") -> str:
-        """The ``reason`` of an answer rejected because it needs `repair`, which this policy forbids."""
-        what = f"{repair!r} ({detail})" if detail else repr(repair)
-        return f"not_allowed: needs repair {what}, which policy {self.name!r} does not allow"
+    def refusal(self, code: str, detail: str = "") -> str:
+        """The ``reason`` of an answer rejected because it needs repair `code`, which these rules forbid."""
+        what = f"{code!r} ({detail})" if detail else repr(code)
+        return f"not_allowed: needs repair {what}, which repair rules {self.name!r} do not allow"
 
 
-LENIENT = RepairPolicy()
+LENIENT = RepairRules()
 STRICT = replace(
-    RepairPolicy(),
+    RepairRules(),
     name="strict",
-    **{f.name: False for f in fields(RepairPolicy) if f.name in REPAIRS},
+    **{f.name: False for f in fields(RepairRules) if f.name in REPAIRS},
 )
 _PRESETS = {"lenient": LENIENT, "strict": STRICT}
 
 
-def resolve_policy(policy) -> RepairPolicy:
-    """Return a :class:`RepairPolicy` from a preset name or a policy."""
-    if isinstance(policy, RepairPolicy):
-        return policy
-    if policy is None:
+def resolve_repair(repair) -> RepairRules:
+    """Return a :class:`RepairRules` from a preset name or rules."""
+    if isinstance(repair, RepairRules):
+        return repair
+    if repair is None:
         return LENIENT
-    if isinstance(policy, str):
+    if isinstance(repair, str):
         try:
-            return _PRESETS[policy]
+            return _PRESETS[repair]
         except KeyError:
-            raise ValueError(f"`policy` must be one of {sorted(_PRESETS)} or a RepairPolicy; got {policy!r}.") from None
-    raise TypeError(f"`policy` must be a preset name or a RepairPolicy; got {type(policy).__name__}.")
+            raise ValueError(f"`repair` must be one of {sorted(_PRESETS)} or a RepairRules; got {repair!r}.") from None
+    raise TypeError(f"`repair` must be a preset name or a RepairRules; got {type(repair).__name__}.")
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def _parse_value(raw: str):
     return None
 
 
-def parse_distribution(text, keys, *, policy="lenient", question=None) -> ParsedAnswer:
+def parse_distribution(text, keys, *, repair="lenient", question=None) -> ParsedAnswer:
     """Parse a verbalized distribution such as ``{'1': '70%', '2': '30%'}``.
 
     Parameters
@@ -227,8 +228,8 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
         Raw model output.
     keys : sequence of str
         The question's option keys, in order.
-    policy : str or RepairPolicy, optional
-        ``"lenient"`` (default), ``"strict"`` or a :class:`RepairPolicy`.
+    repair : str or RepairRules, optional
+        ``"lenient"`` (default), ``"strict"`` or a :class:`RepairRules`.
     question : str, optional
         Question id, used in messages only.
 
@@ -238,7 +239,7 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
         ``probs`` aligned with ``keys``; see the module docstring for the
         status, repair and rejection codes.
     """
-    policy = resolve_policy(policy)
+    repair = resolve_repair(repair)
     keys = [str(k).strip() for k in keys]
     n = len(keys)
     qname = f"question {question!r}" if question is not None else "the question"
@@ -285,7 +286,7 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
     total = sum(values)
     if any(has_pct):
         probs = [v / 100.0 for v in values]
-    elif total > 1 + policy.max_sum_error:
+    elif total > 1 + repair.max_sum_error:
         # bare numbers on a 0-100 scale
         repairs.append("percent_scale")
         probs = [v / 100.0 for v in values]
@@ -314,8 +315,8 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
             return _reject(
                 n, "unknown_keys", f"keys {unknown} are not options of {qname} (options {keys})"
             )
-    if len(resp_keys) < policy.min_options:
-        return _reject(n, "too_few_options", f"{len(resp_keys)} option(s) answered, policy needs {policy.min_options}")
+    if len(resp_keys) < repair.min_options:
+        return _reject(n, "too_few_options", f"{len(resp_keys)} option(s) answered, the repair rules need {repair.min_options}")
     out = [0.0] * n
     for k, p in zip(resp_keys, probs):
         out[index[k]] = p
@@ -326,18 +327,18 @@ def parse_distribution(text, keys, *, policy="lenient", question=None) -> Parsed
     if total <= 0:
         return _reject(n, "zero_sum", "all probabilities are zero")
     err = abs(total - 1.0)
-    if err > policy.max_sum_error:
+    if err > repair.max_sum_error:
         return _reject(
             n, "sum_out_of_range",
-            f"probabilities sum to {total:.4g}, outside 1 ± {policy.max_sum_error:g}",
+            f"probabilities sum to {total:.4g}, outside 1 ± {repair.max_sum_error:g}",
         )
-    if err > policy.sum_tolerance:
+    if err > repair.sum_tolerance:
         repairs.append("renormalized")
     out = [p / total for p in out]
 
     for r in repairs:
-        if not policy.allows(r):
-            return ParsedAnswer(probs=(math.nan,) * n, status="rejected", reason=policy.refusal(r))
+        if not repair.allows(r):
+            return ParsedAnswer(probs=(math.nan,) * n, status="rejected", reason=repair.refusal(r))
     if repairs:
         ordered = tuple(r for r in REPAIRS if r in repairs)
         return ParsedAnswer(probs=tuple(out), status="repaired", repairs=ordered)

@@ -195,11 +195,12 @@ class FewShotExamples:
 
 
 class PromptBuilder:
-    """Build chat messages for one method and steering condition.
+    """Build chat messages for one answer method and steering condition.
 
     Parameters
     ----------
-    method : {"verbalized", "logprobs", "sequence", "freetext"}
+    answer_method : {"verbalized", "logprobs", "sequence", "freetext"}
+        How the model is asked.
     steering : {"none", "persona", "few-shot", "language", "language-persona", "language-few-shot"}
     country : str, optional
         Needed for persona and few-shot steering.
@@ -223,10 +224,10 @@ class PromptBuilder:
         Override :func:`load_templates`.
     """
 
-    def __init__(self, *, method="verbalized", steering="none", country=None, language=None, examples=None,
+    def __init__(self, *, answer_method="verbalized", steering="none", country=None, language=None, examples=None,
                  n_examples=5, n_sequence=30, shuffle_options=False, rng=None, templates=None):
-        if method not in METHODS:
-            raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
+        if answer_method not in METHODS:
+            raise ValueError(f"`answer_method` must be one of {list(METHODS)}; got {answer_method!r}.")
         if steering not in STEERINGS:
             raise ValueError(f"`steering` must be one of {list(STEERINGS)}; got {steering!r}.")
         if ("persona" in steering or "few-shot" in steering) and not country:
@@ -245,7 +246,7 @@ class PromptBuilder:
             raise ValueError(f"steering {steering!r} needs a target `language` other than English.")
         if int(n_examples) < 1 or int(n_sequence) < 1:
             raise ValueError("`n_examples` and `n_sequence` must be positive integers.")
-        self.method, self.steering, self.country, self.language = method, steering, country, language
+        self.answer_method, self.steering, self.country, self.language = answer_method, steering, country, language
         self.template = templates[language]
         self.examples = examples
         self.n_examples = int(n_examples)
@@ -274,7 +275,7 @@ class PromptBuilder:
             order = list(rng.permutation(question.n_options))
         qblock = format_question(question, t, order=order)
         persona = "persona" in self.steering
-        if self.method == "freetext":
+        if self.answer_method == "freetext":
             lines = []
             if persona:
                 lines.append(t["persona_freetext"].format(country=self._country_name()))
@@ -285,14 +286,14 @@ class PromptBuilder:
             lines += [f"{question.keys[i]}. {question.choices[i]}" for i in idx]
             return [{"role": "user", "content": "\n".join(lines)}]
         parts = []
-        if self.method == "verbalized":
+        if self.answer_method == "verbalized":
             ex = self._examples_for(question, bank)
             instr = t["verbalized"].format(n_examples=ex.n_examples if ex.ids else self.n_examples)
             if persona:
                 instr += " " + t["persona"].format(country=self._country_name())
             parts = [instr, ex.text, qblock + f"\n{t['answer_label']}:"]
             return [{"role": "user", "content": _SEPARATOR.join(parts[:2]) + _SEPARATOR + parts[2]}]
-        instr = t[self.method].format(n=self.n_sequence)
+        instr = t[self.answer_method].format(n=self.n_sequence)
         if persona:
             instr += " " + t["persona"].format(country=self._country_name())
         return [{"role": "user", "content": instr + "\n\n" + qblock + f"\n{t['answer_label']}:"}]
@@ -304,7 +305,7 @@ class PromptBuilder:
             "logprobs": {"max_tokens": 1, "logprobs": True, "top_logprobs": 20, "temperature": 0.0},
             "sequence": {"max_tokens": 400},
             "freetext": {"max_tokens": 600},
-        }[self.method]
+        }[self.answer_method]
         out = dict(defaults)
         if temperature is not None:
             out["temperature"] = float(temperature)

@@ -13,9 +13,24 @@ written by one ``write`` and one ``fsync``: group commit).  A process killed dur
 (newline-less) last line; :meth:`AnswerStore.load` ignores it and the next
 append first cuts it off, so nothing already stored is lost or duplicated.
 
+Statuses of a record: ``done`` (answered), ``transient`` (the last
+attempts failed for a passing cause -- connection, timeout, HTTP 429/5xx, an
+unparsable answer -- and the request is asked again by the next run while
+its attempt budget lasts) and ``failed`` (a permanent failure, or the budget
+is spent; asked again only on demand).  ``attempts`` counts the requests
+sent in the run that wrote the record, ``attempts_total`` all requests sent
+for that key so far, and ``usage`` the tokens of every attempt of the run.
+
+One writer: :meth:`AnswerStore.lock` takes an OS-level lock
+(``<store>.lock``, :mod:`filelock`) that :func:`inference.collect` holds for
+the whole run, so two processes never ask the same request twice.  The
+operating system releases it when the holder dies (even by ``kill -9``).
+
 Secrets: the store never receives API keys (backends read them from the
-environment).  As a second line of defence, every string given in
-``secrets`` is replaced by ``[REDACTED]`` before a record is written.
+environment and records are built from prompts, parameters and answers
+only).  The store writes exactly what it is given; the runner removes an
+exact secret from the free-text fields (error messages, raw answers) before
+they reach it, never from the JSON structure.
 """
 
 from __future__ import annotations
@@ -32,11 +47,16 @@ import pandas as pd
 from alignstat.questions import key_position
 
 from .extract import Extraction, extract_choice, logprobs_to_distribution, majority_vote, parse_sequence
-from .parsing import REPAIRS, parse_distribution, resolve_policy
+from .parsing import REPAIRS, parse_distribution, resolve_repair
 
-__all__ = ["AnswerStore", "request_key", "read_store", "STORE_VERSION"]
+__all__ = ["AnswerStore", "StoreBusyError", "request_key", "read_store", "STORE_VERSION", "STATUSES"]
 
-STORE_VERSION = 1
+STORE_VERSION = 2
+STATUSES = ("done", "transient", "failed")
+
+
+class StoreBusyError(RuntimeError):
+    """Another process holds the answer store's lock."""
 
 
 def request_key(model, messages, params, sample) -> str:
@@ -57,15 +77,12 @@ class AnswerStore:
     ----------
     path : str or path-like
         The ``.jsonl`` file (created on first append).
-    secrets : sequence of str, optional
-        Strings that must never be written (replaced by ``[REDACTED]``).
     fsync : bool, optional
         Flush every record to disk (default True).
     """
 
-    def __init__(self, path, *, secrets=(), fsync=True):
+    def __init__(self, path, *, fsync=True):
         self.path = Path(path)
-        self._secrets = [s for s in secrets if s]
         self._fsync = fsync
         self._lock = threading.Lock()
         self._fd = None
@@ -102,13 +119,61 @@ class AnswerStore:
         return out
 
     def load(self) -> dict:
-        """Latest record per key (a ``done`` record wins over ``failed``)."""
-        best = {}
-        for rec in self.records():
-            old = best.get(rec["key"])
-            if old is None or not (old.get("status") == "done" and rec.get("status") != "done"):
-                best[rec["key"]] = rec
-        return best
+        """Latest record per key (a ``done`` record wins over any failure)."""
+        return _latest(self.records())
+
+    def history(self) -> dict:
+        """Per key: ``(latest record, attempts_total)``.
+
+        ``attempts_total`` sums ``attempts`` over every record of the key
+        (the attempt budget of :func:`inference.collect` counts against it).
+        """
+        recs = self.records()
+        totals = {}
+        for rec in recs:
+            totals[rec["key"]] = totals.get(rec["key"], 0) + int(rec.get("attempts", 1) or 0)
+        return {k: (r, totals[k]) for k, r in _latest(recs).items()}
+
+    # -- one writer ---------------------------------------------------------
+    def lock(self, timeout=0.0):
+        """OS-level lock on the store (a context manager).
+
+        Parameters
+        ----------
+        timeout : float or None
+            Seconds to wait for another writer to finish; 0 refuses at once,
+            None waits without limit.
+
+        Raises
+        ------
+        StoreBusyError
+            When the lock is still held after `timeout`.
+        """
+        import contextlib
+
+        from filelock import FileLock, Timeout
+
+        lock_path = str(self.path) + ".lock"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flock = FileLock(lock_path, timeout=-1 if timeout is None else float(timeout))
+
+        @contextlib.contextmanager
+        def held():
+            try:
+                flock.acquire()
+            except Timeout:
+                waited = "" if not timeout else f" after waiting {float(timeout):g} s"
+                raise StoreBusyError(
+                    f"answer store {str(self.path)!r} is being written by another process (lock {lock_path!r} "
+                    f"held{waited}); wait for it to finish, or let this run wait with --wait-for-lock SECONDS "
+                    "(Python: lock_timeout=)."
+                ) from None
+            try:
+                yield self
+            finally:
+                flock.release()
+
+        return held()
 
     # -- writing ----------------------------------------------------------
     def _open(self):
@@ -131,12 +196,6 @@ class AnswerStore:
                     os.ftruncate(fd, last_nl + 1)
         self._fd = fd
 
-    def _redact(self, line: str) -> str:
-        for s in self._secrets:
-            if s in line:
-                line = line.replace(s, "[REDACTED]")
-        return line
-
     def append(self, record: dict):
         """Write one record (single write + fsync)."""
         self.append_many([record])
@@ -152,7 +211,7 @@ class AnswerStore:
             if "key" not in record:
                 raise ValueError("AnswerStore.append: record needs a 'key' field.")
             line = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False, default=str)
-            lines.append(self._redact(line.replace("\n", "\\n")) + "\n")
+            lines.append(line.replace("\n", "\\n") + "\n")
         if not lines:
             return
         data = "".join(lines).encode("utf-8")
@@ -180,100 +239,140 @@ class AnswerStore:
         return f"AnswerStore({str(self.path)!r})"
 
 
+def _latest(records):
+    best = {}
+    for rec in records:
+        old = best.get(rec["key"])
+        if old is None or not (old.get("status") == "done" and rec.get("status") != "done"):
+            best[rec["key"]] = rec
+    return best
+
+
 # ---------------------------------------------------------------------------
 # store -> tidy distributions
 # ---------------------------------------------------------------------------
 
-_GROUPS = ("model", "method", "condition", "country", "language")
+_GROUPS = ("model", "answer_method", "condition", "country", "language")
+_NAN_EXTRA = ("agreement", "refusal_rate")
 
 
+class _Item:
+    """The outcome of one item (all samples of one question under one set of group labels)."""
 
-def _combine_item(method, recs, keys, labels, policy, freetext):
-    """Return (probs, status, repairs, reason, extra) for one item."""
-    n = len(keys)
-    nan = [math.nan] * n
-    extra = {"n_samples": len(recs), "n_valid": 0, "agreement": math.nan, "refusal_rate": math.nan}
-    done = [r for r in recs if r.get("status") == "done"]
-    failed = [r for r in recs if r.get("status") != "done"]
-    if method == "freetext":
-        exts = [extract_choice(r.get("text"), keys, labels) for r in done]
-        exts += [Extraction(None, "unparsable") for _ in failed]
-        vote = majority_vote(exts, keys)
-        extra.update(n_valid=vote.n_valid, agreement=vote.agreement, refusal_rate=vote.refusal_rate)
-        if vote.key is None:
-            kinds = {k: sum(e.kind == k for e in exts) for k in ("refusal", "unparsable")}
-            return nan, "rejected", "", (
-                f"no_valid_answer: {len(exts)} sample(s): {kinds['refusal']} refusal(s), "
-                f"{kinds['unparsable']} unparsable or failed"
-            ), extra
-        if freetext == "majority":
-            probs = [1.0 if k == vote.key else 0.0 for k in keys]
-        else:
-            probs = [vote.shares[k] for k in keys]
-        return probs, "ok", "", "", extra
-    if method == "sequence":
-        total = {k: 0 for k in keys}
-        invalid = 0
-        for r in done:
-            c, bad = parse_sequence(r.get("text"), keys)
-            invalid += bad
-            for k in keys:
-                total[k] += c[k]
-        nv = sum(total.values())
-        extra.update(n_valid=nv)
-        if nv == 0:
-            return nan, "rejected", "", "no_valid_answer: no option key in the sequence(s)", extra
-        probs = [total[k] / nv for k in keys]
-        if invalid:
-            if not policy.invalid_tokens_dropped:
-                return nan, "rejected", "", policy.refusal("invalid_tokens_dropped"), extra
-            return probs, "repaired", "invalid_tokens_dropped", "", extra
-        return probs, "ok", "", "", extra
-    if method == "logprobs":
-        dists = []
-        missing_any = False
-        for r in done:
-            lp = r.get("option_logprobs") or {}
-            p, miss = logprobs_to_distribution(lp, keys)
-            if not all(math.isnan(x) for x in p):
-                dists.append(p)
-                missing_any |= miss > 0
-        extra.update(n_valid=len(dists))
-        if not dists:
-            return nan, "rejected", "", "no_logprobs: no option token among the returned log-probabilities", extra
-        probs = [sum(d[i] for d in dists) / len(dists) for i in range(n)]
-        if missing_any:
-            if not policy.missing_zero:
-                return nan, "rejected", "", policy.refusal("missing_zero"), extra
-            return probs, "repaired", "missing_zero", "", extra
-        return probs, "ok", "", "", extra
-    # verbalized
+    __slots__ = ("probs", "status", "repairs", "reason")
+
+    def __init__(self, probs, status="ok", repairs="", reason=""):
+        self.probs, self.status, self.repairs, self.reason = probs, status, repairs, reason
+
+    @classmethod
+    def rejected(cls, n, reason):
+        return cls([math.nan] * n, "rejected", "", reason)
+
+    @classmethod
+    def maybe_repaired(cls, probs, code, needed, repair):
+        """``ok``, or ``repaired`` with `code` when `needed` and allowed, else rejected."""
+        if not needed:
+            return cls(probs)
+        if not repair.allows(code):
+            return cls.rejected(len(probs), repair.refusal(code))
+        return cls(probs, "repaired", code)
+
+
+def _mean(dists, n):
+    return [sum(d[i] for d in dists) / len(dists) for i in range(n)]
+
+
+def _combine_freetext(recs, keys, labels, repair, freetext, extra):
+    exts = [extract_choice(r.get("text"), keys, labels) if r.get("status") == "done" else Extraction(None, "unparsable")
+            for r in recs]
+    vote = majority_vote(exts, keys)
+    extra.update(n_valid=vote.n_valid, agreement=vote.agreement, refusal_rate=vote.refusal_rate)
+    if vote.key is None:
+        n_ref = sum(e.kind == "refusal" for e in exts)
+        n_unp = sum(e.kind == "unparsable" for e in exts)
+        return _Item.rejected(len(keys), f"no_valid_answer: {len(exts)} sample(s): {n_ref} refusal(s), "
+                                         f"{n_unp} unparsable or failed")
+    if freetext == "majority":
+        return _Item([1.0 if k == vote.key else 0.0 for k in keys])
+    return _Item([vote.shares[k] for k in keys])
+
+
+def _combine_sequence(recs, keys, labels, repair, freetext, extra):
+    total = dict.fromkeys(keys, 0)
+    invalid = 0
+    for r in recs:
+        if r.get("status") != "done":
+            continue
+        counts, bad = parse_sequence(r.get("text"), keys)
+        invalid += bad
+        for k in keys:
+            total[k] += counts[k]
+    nv = sum(total.values())
+    extra.update(n_valid=nv)
+    if nv == 0:
+        return _Item.rejected(len(keys), "no_valid_answer: no option key in the sequence(s)")
+    return _Item.maybe_repaired([total[k] / nv for k in keys], "invalid_tokens_dropped", invalid > 0, repair)
+
+
+def _combine_logprobs(recs, keys, labels, repair, freetext, extra):
+    dists, missing_any = [], False
+    for r in recs:
+        if r.get("status") != "done":
+            continue
+        p, miss = logprobs_to_distribution(r.get("option_logprobs") or {}, keys)
+        if not all(math.isnan(x) for x in p):
+            dists.append(p)
+            missing_any |= miss > 0
+    extra.update(n_valid=len(dists))
+    if not dists:
+        return _Item.rejected(len(keys), "no_logprobs: no option token among the returned log-probabilities")
+    return _Item.maybe_repaired(_mean(dists, len(keys)), "missing_zero", missing_any, repair)
+
+
+def _combine_verbalized(recs, keys, labels, repair, freetext, extra):
     with_text = [r for r in recs if r.get("text") is not None]  # failures keep the raw text of unparsable answers
-    failed = [r for r in recs if r.get("text") is None and r.get("status") != "done"]
-    parsed = [parse_distribution(r.get("text"), keys, policy=policy, question=r.get("question")) for r in with_text]
+    parsed = [parse_distribution(r.get("text"), keys, repair=repair, question=r.get("question")) for r in with_text]
     good = [p for p in parsed if p.status != "rejected"]
     extra.update(n_valid=len(good))
     if not good:
         if parsed:
-            return nan, "rejected", "", parsed[0].reason, extra
+            return _Item.rejected(len(keys), parsed[0].reason)
+        failed = [r for r in recs if r.get("status") != "done"]
         err = (failed[0].get("error") or "request failed") if failed else "no answer"
-        return nan, "rejected", "", f"failed: {err}", extra
-    probs = [sum(p.probs[i] for p in good) / len(good) for i in range(n)]
-    reps = {r for p in good for r in p.repairs}
+        return _Item.rejected(len(keys), f"failed: {err}")
+    reps = {code for p in good for code in p.repairs}
+    probs = _mean([p.probs for p in good], len(keys))
     if reps:
-        return probs, "repaired", ";".join(r for r in REPAIRS if r in reps), "", extra
-    return probs, "ok", "", "", extra
+        return _Item(probs, "repaired", ";".join(code for code in REPAIRS if code in reps))
+    return _Item(probs)
 
 
-def read_store(path, *, policy="lenient", freetext="majority") -> pd.DataFrame:
+_COMBINERS = {"freetext": _combine_freetext, "sequence": _combine_sequence, "logprobs": _combine_logprobs,
+              "verbalized": _combine_verbalized}
+
+
+def _combine_item(answer_method, recs, keys, labels, repair, freetext):
+    """Return ``(item, extra)`` for the samples `recs` of one item.
+
+    Free text is voted, sequences are counted together, verbalized and
+    log-prob distributions are averaged over valid samples.
+    """
+    extra = {"n_samples": len(recs), "n_valid": 0, "agreement": math.nan, "refusal_rate": math.nan}
+    combiner = _COMBINERS.get(answer_method)
+    if combiner is None:
+        raise ValueError(f"unknown answer method {answer_method!r} in the store; expected one of {sorted(_COMBINERS)}.")
+    return combiner(recs, keys, labels, repair, freetext, extra), extra
+
+
+def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
     """Tidy distributions from an answer store.
 
     Parameters
     ----------
     path : str or path-like
         The ``.jsonl`` store written by :func:`inference.collect`.
-    policy : str or RepairPolicy, optional
-        Repair policy for verbalized answers.
+    repair : str or RepairRules, optional
+        Repair rules for verbalized answers.
     freetext : {"majority", "distribution"}, optional
         For free-text answers: put probability 1 on the majority-vote option
         (the ESS paper's choice, default) or use the share of valid samples
@@ -283,7 +382,7 @@ def read_store(path, *, policy="lenient", freetext="majority") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns as :func:`inference.read_results`, with group columns
-        ``model``, ``method``, ``condition``, ``country``, ``language`` and
+        ``model``, ``answer_method``, ``condition``, ``country``, ``language`` and
         per-item ``n_samples``, ``n_valid``, ``agreement``, ``refusal_rate``.
         Samples of one item (same group labels and question) are combined:
         verbalized and log-prob distributions are averaged over valid
@@ -291,13 +390,15 @@ def read_store(path, *, policy="lenient", freetext="majority") -> pd.DataFrame:
     """
     if freetext not in ("majority", "distribution"):
         raise ValueError(f"`freetext` must be 'majority' or 'distribution'; got {freetext!r}.")
-    policy = resolve_policy(policy)
+    repair = resolve_repair(repair)
     store = AnswerStore(path)
     if not store.path.exists():
         raise FileNotFoundError(f"answer store {str(path)!r} does not exist.")
     items = {}
     for rec in store.load().values():
-        for f in ("question", "keys", "method"):
+        if "answer_method" not in rec and "method" in rec:  # store version 1
+            rec = dict(rec, answer_method=rec["method"])
+        for f in ("question", "keys", "answer_method"):
             if f not in rec:
                 raise ValueError(f"{path}: record {rec.get('key', '?')[:12]} has no {f!r} field.")
         gk = tuple(str(rec.get(g) or "none") for g in _GROUPS) + (str(rec["question"]),)
@@ -308,8 +409,8 @@ def read_store(path, *, policy="lenient", freetext="majority") -> pd.DataFrame:
         recs.sort(key=lambda r: r.get("sample", 0))
         keys = [str(k) for k in recs[0]["keys"]]
         labels = [str(x) for x in recs[0].get("labels") or keys]
-        method = recs[0]["method"]
-        probs, status, repairs, reason, extra = _combine_item(method, recs, keys, labels, policy, freetext)
+        item, extra = _combine_item(recs[0]["answer_method"], recs, keys, labels, repair, freetext)
+        probs, status, repairs, reason = item.probs, item.status, item.repairs, item.reason
         raw = recs[0].get("text") if len(recs) == 1 else json.dumps([r.get("text") for r in recs], ensure_ascii=False)
         for k, lab, p in zip(keys, labels, probs):
             cols["question"].append(gk[-1])

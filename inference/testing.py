@@ -15,10 +15,17 @@ hash of the prompt, they describe no real model and no real population.
 
 Faults (:class:`Fault`): an HTTP status (429, 500, 503, ...), ``"slow"``
 (sleep ``delay`` seconds before answering, to trigger client timeouts),
-``"drop"`` (close the connection without answering) or ``"garbage"`` (a 200
-response whose body is not JSON).  :func:`scripted`
+``"drop"`` (close the connection without answering), ``"reset"`` (reset
+the connection: TCP RST), ``"midbody"`` (send the headers and half of the
+body, then close), ``"garbage"`` (a 200 response whose body is not JSON)
+or ``"empty"`` (a valid completion with no choices).  :func:`scripted`
 turns a list of replies/faults into a responder that plays them in order
-and then falls back to another responder.
+and then falls back to another responder.  :meth:`LocalOpenAIServer.refuse`
+closes the listening socket (connections are refused) until
+:meth:`LocalOpenAIServer.accept` opens it again on the same port.
+
+``GET /v1/models`` lists the server's models; with ``api_key`` set, every
+request with another bearer token gets HTTP 401.
 
 Every request is logged in :attr:`LocalOpenAIServer.log` (path, body,
 authorization header, status), so tests can count what reached the server.
@@ -31,6 +38,7 @@ import json
 import math
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -61,8 +69,9 @@ class Fault:
 
     ``kind`` is an HTTP status (429, 500, ...; ``delay`` > 0 is sent as a
     ``Retry-After`` header), ``"slow"`` (wait ``delay`` seconds, then send
-    ``then``), ``"drop"`` (close the connection) or
-    ``"garbage"`` (status 200 with a body that is not JSON).
+    ``then``), ``"drop"`` (close the connection), ``"reset"`` (TCP reset),
+    ``"midbody"`` (half a body, then close), ``"garbage"`` (status 200 with
+    a body that is not JSON) or ``"empty"`` (status 200, no choices).
     """
 
     kind: object
@@ -213,8 +222,11 @@ class LocalOpenAIServer:
     'I am not sure what you are asking.'
     """
 
-    def __init__(self, responder=None, *, latency=0.0, batch_polls=1):
+    def __init__(self, responder=None, *, latency=0.0, batch_polls=1, models=None, api_key=None):
         self.responder = responder or IllustrativeAnswerModel()
+        self.models = list(models) if models is not None else None
+        self.api_key = api_key
+        self._port = 0
         self.latency = float(latency)
         self.batch_polls = int(batch_polls)
         self.log = []
@@ -256,11 +268,26 @@ class LocalOpenAIServer:
             def handle_error(self, request, client_address):  # clients that hang up are normal here
                 pass
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._handler_cls, self._server_cls = Handler, Server
+        self._listen()
+        return self
+
+    def _listen(self):
+        self._server = self._server_cls(("127.0.0.1", self._port), self._handler_cls)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
-        return self
+
+    def refuse(self):
+        """Close the listening socket: new connections are refused (an outage)."""
+        self.stop()
+        self._refusing = True
+
+    def accept(self):
+        """Listen again on the same port after :meth:`refuse`."""
+        self._refusing = False
+        self._listen()
 
     def stop(self):
         if self._server is not None:
@@ -271,7 +298,7 @@ class LocalOpenAIServer:
 
     @property
     def port(self):
-        return self._server.server_address[1]
+        return self._port
 
     @property
     def base_url(self):
@@ -305,8 +332,19 @@ class LocalOpenAIServer:
                  "body": None, "status": None, "time": time.time()}
         with self._lock:
             self.log.append(entry)
+        if getattr(self, "_refusing", False):  # a kept-alive connection during an outage
+            entry["status"] = "dropped"
+            h.close_connection = True
+            return
         try:
-            if method == "POST" and path.endswith("/chat/completions"):
+            if self.api_key is not None and entry["authorization"] != f"Bearer {self.api_key}":
+                status, payload = 401, {"error": {"message": "Incorrect API key provided.",
+                                                  "type": "invalid_request_error", "code": "invalid_api_key"}}
+            elif method == "GET" and path.endswith("/models"):
+                ids = self.models if self.models is not None else ["toy-model"]
+                status, payload = 200, {"object": "list", "data": [
+                    {"id": m, "object": "model", "created": 0, "owned_by": "local"} for m in ids]}
+            elif method == "POST" and path.endswith("/chat/completions"):
                 body = json.loads(raw or b"{}")
                 entry["body"] = body
                 with self._lock:
@@ -315,11 +353,7 @@ class LocalOpenAIServer:
                 status, payload = self._chat(body, n)
                 if status is None:  # drop the connection
                     entry["status"] = "dropped"
-                    h.close_connection = True
-                    try:
-                        h.connection.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                    self._drop(h, payload)
                     return
             elif method == "POST" and path.endswith("/files"):
                 status, payload = self._upload(h, raw)
@@ -341,6 +375,23 @@ class LocalOpenAIServer:
         entry["status"] = status
         self._send(h, status, payload)
 
+    @staticmethod
+    def _drop(h, how):
+        h.close_connection = True
+        try:
+            if how == "reset":  # SO_LINGER 0: close sends a TCP RST
+                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif how is not None:  # "midbody": headers and half the body, then close
+                h.send_response(200)
+                h.send_header("Content-Type", "application/json")
+                h.send_header("Content-Length", str(len(how)))
+                h.end_headers()
+                h.wfile.write(how[: len(how) // 2])
+                h.wfile.flush()
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _respond(self, body, n):
         out = self.responder(body, n)
         return Reply(out) if isinstance(out, str) else out
@@ -352,8 +403,17 @@ class LocalOpenAIServer:
         if isinstance(out, Fault):
             if out.kind == "drop":
                 return None, None
+            if out.kind == "reset":
+                return None, "reset"
+            if out.kind == "midbody":
+                full = _completion_body(body.get("model", ""), IllustrativeAnswerModel()(body, n), body)
+                return None, json.dumps(full).encode("utf-8")
             if out.kind == "garbage":
                 return 200, b"<html>502 Bad Gateway</html>"
+            if out.kind == "empty":
+                full = _completion_body(body.get("model", ""), Reply(""), body)
+                full["choices"] = []
+                return 200, full
             if out.kind == "slow":
                 time.sleep(out.delay)
                 out = out.then if out.then is not None else IllustrativeAnswerModel()(body, n)

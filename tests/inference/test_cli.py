@@ -35,12 +35,13 @@ def test_collect_then_answers(bank_path, tmp_path):
     with LocalOpenAIServer() as srv:
         result = CliRunner().invoke(
             collect,
-            ["--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--method", "verbalized",
+            ["--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--answer-method", "verbalized",
              "--steering", "persona", "--country", "Chile", "--concurrency", "4", "--store", str(store), "--quiet"],
             env={"OPENAI_API_KEY": KEY},
         )
         assert result.exit_code == 0, result.output
-        assert "7 answered, 0 failed" in result.output
+        assert "7 answered, 0 transient failures, 0 permanent failures" in result.output
+        assert "Store: 7 of 7 answered." in result.output
         assert len(srv.chat_requests()) == 7
         assert all("people from Chile" in request_text(r["body"]) for r in srv.chat_requests())
     out = tmp_path / "tidy.parquet"
@@ -74,7 +75,7 @@ def test_answers_reads_seed_layout_and_reports_status(tmp_path):
     assert set(frame["model"]) == {"org/model-x"}
     st = frame.drop_duplicates("question").set_index("question")["status"]
     assert st.to_dict() == {"Q1": "ok", "Q2": "repaired", "Q3": "rejected"}
-    strict = CliRunner().invoke(answers, [str(tmp_path / "results"), "-o", str(out), "--policy", "strict"])
+    strict = CliRunner().invoke(answers, [str(tmp_path / "results"), "-o", str(out), "--repair", "strict"])
     assert strict.exit_code == 0
     assert pd.read_csv(out).drop_duplicates("question")["status"].tolist() == ["ok", "rejected", "rejected"]
 
@@ -204,10 +205,10 @@ def test_collect_with_the_batch_backend(bank_path, tmp_path):
         r = CliRunner().invoke(collect, [
             "--questions", str(bank_path), "--model", "toy", "--base-url", srv.base_url, "--backend", "batch",
             "--poll-interval", "0.01", "--store", str(store), "--quiet"], env={"OPENAI_API_KEY": KEY})
-        assert r.exit_code == 0, r.output
-        assert "6 answered, 1 failed" in r.output
+        assert r.exit_code == 3, r.output  # finished with an unanswered item
+        assert "6 answered, 1 transient failures" in r.output
         assert len([e for e in srv.log if e["path"].endswith("/batches") and e["method"] == "POST"]) == 1
     recs = AnswerStore(store).load()
-    failed = [x for x in recs.values() if x["status"] == "failed"]
+    failed = [x for x in recs.values() if x["status"] == "transient"]
     assert len(recs) == 7 and len(failed) == 1 and failed[0]["question"] == "Q27"
     assert KEY not in store.read_text()

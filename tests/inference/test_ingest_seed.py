@@ -113,8 +113,8 @@ def test_strict_rejects_every_item_lenient_repaired(seed_data):
     files = sorted((seed_data / "results" / "RQ1").rglob("results.csv"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataPolicyWarning)
-        le = read_results(files, policy="lenient").drop_duplicates(["source", "question"])
-        st = read_results(files, policy="strict").drop_duplicates(["source", "question"])
+        le = read_results(files, repair="lenient").drop_duplicates(["source", "question"])
+        st = read_results(files, repair="strict").drop_duplicates(["source", "question"])
     le, st = le.set_index(["source", "question"]), st.set_index(["source", "question"])
     assert (st.loc[le["status"] == "repaired", "status"] == "rejected").all()
     assert (st.loc[le["status"] == "ok", "status"] == "ok").all()

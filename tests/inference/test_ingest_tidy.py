@@ -36,7 +36,7 @@ def test_tidy_file_checked_per_item(tmp_path, suffix):
     rep = status_report(out)
     assert rep.n_items == 4 and rep.by_status.to_dict() == {"ok": 1, "repaired": 1, "rejected": 2}
     with pytest.warns(DataPolicyWarning):
-        strict = read_results(path, model="survey", condition="human", policy="strict")
+        strict = read_results(path, model="survey", condition="human", repair="strict")
     assert strict.drop_duplicates("question")["status"].tolist() == ["ok", "rejected", "rejected", "rejected"]
 
 
@@ -66,7 +66,7 @@ def test_missing_columns_and_labels_are_named(tmp_path):
 def test_store_and_tidy_mix_with_none_fill(tmp_path):
     store = tmp_path / "s.jsonl"
     with AnswerStore(store) as st:
-        st.append({"key": "a", "status": "done", "model": "m", "method": "verbalized", "condition": "none",
+        st.append({"key": "a", "status": "done", "model": "m", "answer_method": "verbalized", "condition": "none",
                    "country": None, "language": "English", "question": "Q1", "keys": ["1", "2", "3"],
                    "labels": ["a", "b", "c"], "sample": 0, "text": "{'1': '50%', '2': '30%', '3': '20%'}"})
     tidy = tmp_path / "t.csv"
@@ -81,4 +81,4 @@ def test_store_and_tidy_mix_with_none_fill(tmp_path):
     # a label one input lacks is filled with "none", never NaN (NaN groups vanish in groupby)
     assert set(by_model["m"]["country"]) == {"none"} and set(by_model["WVS"]["country"]) == {"Chile"}
     assert set(by_model["WVS"]["language"]) == {"none"}
-    assert not both[["model", "condition", "country", "language", "method"]].isna().any().any()
+    assert not both[["model", "condition", "country", "language", "answer_method"]].isna().any().any()

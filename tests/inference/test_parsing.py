@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference import RepairPolicy, parse_distribution, resolve_policy
+from inference import RepairRules, parse_distribution, resolve_repair
 from inference.prompts import format_distribution
 
 K4 = ["1", "2", "3", "4"]
@@ -18,7 +18,7 @@ K3 = ["1", "2", "3"]
 
 
 def probs(text, keys=K4, policy="lenient"):
-    return parse_distribution(text, keys, policy=policy)
+    return parse_distribution(text, keys, repair=policy)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_each_repair(text, keys, repair, expected):
     np.testing.assert_allclose(r.probs, expected, atol=1e-12)
     assert math.isclose(sum(r.probs), 1.0)
     # strict policy rejects the same answer and names the repair
-    s = parse_distribution(text, keys, policy="strict")
+    s = parse_distribution(text, keys, repair="strict")
     assert s.status == "rejected"
     assert s.reason.startswith("not_allowed:") and repr(repair) in s.reason
     assert all(math.isnan(p) for p in s.probs)
@@ -107,26 +107,26 @@ def test_unknown_keys_message_names_question_and_options():
 
 
 def test_custom_policy_forbids_one_repair_only():
-    pol = dataclasses.replace(RepairPolicy(), name="no-renorm", renormalized=False)
-    assert parse_distribution("{'1': '60%', '2': '60%'}", ["1", "2"], policy=pol).status == "rejected"
-    assert parse_distribution("{'1': '100%'}", ["1", "2"], policy=pol).status == "repaired"
+    pol = dataclasses.replace(RepairRules(), name="no-renorm", renormalized=False)
+    assert parse_distribution("{'1': '60%', '2': '60%'}", ["1", "2"], repair=pol).status == "rejected"
+    assert parse_distribution("{'1': '100%'}", ["1", "2"], repair=pol).status == "repaired"
 
 
 def test_policy_validation_messages():
-    with pytest.raises(ValueError, match="`policy` must be one of"):
-        resolve_policy("sloppy")
-    with pytest.raises(TypeError, match="`policy` must be a preset name"):
-        resolve_policy(3)
+    with pytest.raises(ValueError, match="`repair` must be one of"):
+        resolve_repair("sloppy")
+    with pytest.raises(TypeError, match="`repair` must be a preset name"):
+        resolve_repair(3)
     with pytest.raises(ValueError, match="`sum_tolerance` must be in"):
-        RepairPolicy(sum_tolerance=-0.1)
+        RepairRules(sum_tolerance=-0.1)
     with pytest.raises(ValueError, match="`max_sum_error`"):
-        RepairPolicy(sum_tolerance=0.2, max_sum_error=0.1)
+        RepairRules(sum_tolerance=0.2, max_sum_error=0.1)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        resolve_policy("lenient").renormalized = False
+        resolve_repair("lenient").renormalized = False
 
 
 def test_strict_allows_nothing_lenient_allows_everything():
-    strict, lenient = resolve_policy("strict"), resolve_policy("lenient")
+    strict, lenient = resolve_repair("strict"), resolve_repair("lenient")
     from inference.parsing import REPAIRS
 
     assert not any(strict.allows(r) for r in REPAIRS)

@@ -32,7 +32,7 @@ def test_every_language_has_every_field():
 
 def test_verbalized_prompt_follows_the_paper_layout(bank):
     q = bank["Q1"]
-    text = content(PromptBuilder(method="verbalized").messages(q, bank))
+    text = content(PromptBuilder(answer_method="verbalized").messages(q, bank))
     assert text.startswith("I will provide a distribution over answer choices")
     assert "After the 5 examples" in text
     assert text.endswith(
@@ -46,12 +46,12 @@ def test_verbalized_prompt_follows_the_paper_layout(bank):
 
 
 def test_persona_names_the_country(bank):
-    text = content(PromptBuilder(method="verbalized", steering="persona", country="Germany").messages(bank["Q1"], bank))
+    text = content(PromptBuilder(answer_method="verbalized", steering="persona", country="Germany").messages(bank["Q1"], bank))
     assert "people from Germany" in text
 
 
 def test_language_steering_uses_target_language(bank_de):
-    b = PromptBuilder(method="verbalized", steering="language-persona", country="Germany", language="German",
+    b = PromptBuilder(answer_method="verbalized", steering="language-persona", country="Germany", language="German",
                       n_examples=1)
     text = content(b.messages(bank_de["Q1"], bank_de))
     assert text.startswith("Ich gebe Ihnen")
@@ -73,7 +73,7 @@ def test_few_shot_from_real_distributions(bank):
     assert ex.ids == ("Q60", "Q70", "Q57")  # the paper's default ids first
     assert "Answer: {'1': '80.00%', '2': '15.00%', '3': '5.00%', '4': '0.00%'}" in ex.text
     assert "Answer: {'1': '25.00%', '2': '75.00%'}" in ex.text
-    b = PromptBuilder(method="verbalized", steering="few-shot", country="Chile", examples=ex)
+    b = PromptBuilder(answer_method="verbalized", steering="few-shot", country="Chile", examples=ex)
     text = content(b.messages(bank["Q1"], bank))
     assert ex.text in text and "After the 3 examples" in text
     with pytest.raises(ValueError, match="only 2 usable example question"):
@@ -85,37 +85,37 @@ def test_few_shot_file_is_used_verbatim(tmp_path, bank):
     f = tmp_path / "lang-En_dist-Chile.txt"
     f.write_text("Question: X?\n'1'. a\n'2'. b\nAnswer: {'1': '10.00%', '2': '90.00%'}\n")
     ex = FewShotExamples.from_file(f)
-    text = content(PromptBuilder(method="verbalized", steering="few-shot", country="Chile",
+    text = content(PromptBuilder(answer_method="verbalized", steering="few-shot", country="Chile",
                                  examples=ex).messages(bank["Q1"], bank))
     assert f.read_text().strip() in text
 
 
 def test_shuffled_options_keep_their_keys(bank):
     q = bank["Q106"]
-    b = PromptBuilder(method="verbalized", shuffle_options=True, rng=3)
+    b = PromptBuilder(answer_method="verbalized", shuffle_options=True, rng=3)
     text = content(b.messages(q, bank)).split("------")[-1]
     shown = re.findall(r"^'(\d+)'\. (\S+)$", text, re.M)
     assert sorted(shown, key=lambda kv: int(kv[0])) == [(k, c) for k, c in zip(q.keys, q.choices)]
     assert [k for k, _ in shown] != list(q.keys)
-    again = content(PromptBuilder(method="verbalized", shuffle_options=True, rng=3).messages(q, bank))
+    again = content(PromptBuilder(answer_method="verbalized", shuffle_options=True, rng=3).messages(q, bank))
     assert again.split("------")[-1] == text  # reproducible from the seed
 
 
 def test_other_methods(bank):
     q = bank["Q27"]
-    assert "with the number of one option only" in content(PromptBuilder(method="logprobs").messages(q, bank))
-    assert "Imagine 30 different people" in content(PromptBuilder(method="sequence").messages(q, bank))
-    free = content(PromptBuilder(method="freetext", steering="persona", country="Japan").messages(q, bank))
+    assert "with the number of one option only" in content(PromptBuilder(answer_method="logprobs").messages(q, bank))
+    assert "Imagine 30 different people" in content(PromptBuilder(answer_method="sequence").messages(q, bank))
+    free = content(PromptBuilder(answer_method="freetext", steering="persona", country="Japan").messages(q, bank))
     assert free == ("Answer as a person from Japan.\n" + q.text + "\n1. Strongly agree\n2. Agree\n"
                     "3. Disagree\n4. Strongly disagree")
-    assert PromptBuilder(method="logprobs").params() == {"max_tokens": 1, "logprobs": True, "top_logprobs": 20,
+    assert PromptBuilder(answer_method="logprobs").params() == {"max_tokens": 1, "logprobs": True, "top_logprobs": 20,
                                                           "temperature": 0.0}
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"method": "vibes"}, "`method` must be one of"),
+        ({"answer_method": "vibes"}, "`answer_method` must be one of"),
         ({"steering": "magic"}, "`steering` must be one of"),
         ({"steering": "persona"}, "needs `country`"),
         ({"steering": "few-shot", "country": "Chile"}, "needs `examples`"),
@@ -137,7 +137,7 @@ def test_real_banks_have_templates(seed_data):
             continue
         lang = bank.questions[0].language
         steering = "none" if lang == "English" else "language"
-        text = content(PromptBuilder(method="verbalized", steering=steering, language=lang).messages(bank.questions[0], bank))
+        text = content(PromptBuilder(answer_method="verbalized", steering=steering, language=lang).messages(bank.questions[0], bank))
         assert format_question(bank.questions[0], load_templates()[lang]) in text
 
 
@@ -149,7 +149,7 @@ def test_seed_few_shot_files(seed_data):
         ex = FewShotExamples.from_file(seed_data / "inputs" / name)
         assert ex.n_examples == n
     ex = FewShotExamples.from_file(seed_data / "inputs" / "few_shot" / "lang-De_dist-Germany.txt")
-    b = PromptBuilder(method="verbalized", steering="language-few-shot", country="Germany", language="German",
+    b = PromptBuilder(answer_method="verbalized", steering="language-few-shot", country="Germany", language="German",
                       examples=ex)
     text = content(b.messages(de.questions[0], de))
     assert "Nach den 5 Beispielen" in text or "nach den 5 Beispielen" in text

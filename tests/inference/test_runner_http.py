@@ -104,20 +104,51 @@ def test_retry_after_header_is_honoured_up_to_max_backoff(bank, tmp_path, api_ke
     assert s.n_done == 1 and delays == [7.0, 60.0]
 
 
-def test_retries_are_bounded_then_recorded_as_failure(bank, tmp_path, api_key):
+def test_retries_are_bounded_then_recorded_as_transient_and_retried_next_run(bank, tmp_path, api_key):
     with LocalOpenAIServer(lambda body, n: Fault(500)) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1", "Q46"], max_retries=2)
         assert len(srv.chat_requests()) == 6
-    assert (s.n_done, s.n_failed) == (0, 2)
+    assert (s.n_done, s.n_transient, s.n_failed, s.n_requests) == (0, 2, 0, 6)
+    assert s.exit_code == 3 and s.n_unanswered == 2
     recs = AnswerStore(tmp_path / "a.jsonl").records()
-    assert all(r["status"] == "failed" and r["error"].startswith("transient:") for r in recs)
-    # a failure is final: a second run does not ask again unless told to
+    assert all(r["status"] == "transient" and r["error"].startswith("transient:") for r in recs)
+    assert all(r["attempts"] == 3 and r["attempts_total"] == 3 for r in recs)
+    # a transient failure is asked again by the next run
     with LocalOpenAIServer() as srv:
         s2 = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1", "Q46"])
-        assert s2.n_skipped == 2 and len(srv.chat_requests()) == 0
-        s3 = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1", "Q46"], retry_failed=True)
-        assert s3.n_done == 2 and len(srv.chat_requests()) == 2
+        assert s2.n_skipped == 0 and len(srv.chat_requests()) == 2
+    assert s2.n_done == 2 and s2.exit_code == 0
     assert {r["status"] for r in AnswerStore(tmp_path / "a.jsonl").load().values()} == {"done"}
+
+
+def test_attempt_budget_spans_runs_then_only_retry_failed_asks(bank, tmp_path, api_key):
+    store = tmp_path / "a.jsonl"
+    with LocalOpenAIServer(lambda body, n: Fault(503)) as srv:
+        s1 = run(bank, srv, store, questions=["Q1"], max_retries=2, max_attempts=5)
+        s2 = run(bank, srv, store, questions=["Q1"], max_retries=2, max_attempts=5)
+        s3 = run(bank, srv, store, questions=["Q1"], max_retries=2, max_attempts=5)
+        assert len(srv.chat_requests()) == 5  # 3 + 2, then the budget is spent
+    assert (s1.n_transient, s2.n_failed, s3.n_skipped, s3.n_requests) == (1, 1, 1, 0)
+    assert s3.exit_code == 3
+    recs = AnswerStore(store).records()
+    assert [r["status"] for r in recs] == ["transient", "failed"]
+    assert [r["attempts_total"] for r in recs] == [3, 5] and "budget" in recs[-1]["error"]
+    with LocalOpenAIServer() as srv:
+        assert run(bank, srv, store, questions=["Q1"], max_attempts=5).n_requests == 0
+        s4 = run(bank, srv, store, questions=["Q1"], max_attempts=5, retry_failed=True)
+        assert len(srv.chat_requests()) == 1
+    assert s4.n_done == 1 and s4.exit_code == 0
+
+
+def test_client_error_is_permanent_until_retry_failed(bank, tmp_path, api_key):
+    store = tmp_path / "a.jsonl"
+    with LocalOpenAIServer(lambda body, n: Fault(400)) as srv:
+        s = run(bank, srv, store, questions=["Q1"])
+        assert len(srv.chat_requests()) == 1
+    assert (s.n_failed, s.exit_code) == (1, 3)
+    with LocalOpenAIServer() as srv:
+        assert run(bank, srv, store, questions=["Q1"]).n_requests == 0
+        assert run(bank, srv, store, questions=["Q1"], retry_failed=True).n_done == 1
 
 
 def test_timeouts_dropped_connections_and_garbled_bodies_are_retried(bank, tmp_path, api_key):
@@ -125,7 +156,7 @@ def test_timeouts_dropped_connections_and_garbled_bodies_are_retried(bank, tmp_p
     with LocalOpenAIServer(scripted(faults, lambda b, n: Reply(GOOD4))) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1"], concurrency=1, timeout=0.5)
         assert len(srv.chat_requests()) == 4
-    assert (s.n_done, s.n_retries) == (1, 3)
+    assert (s.n_done, s.n_retries, s.n_requests) == (1, 3, 4)
 
 
 def test_malformed_answer_is_asked_again(bank, tmp_path, api_key):
@@ -142,9 +173,9 @@ def test_unparsable_answer_recorded_with_raw_text_after_bounded_retries(bank, tm
     with LocalOpenAIServer(lambda b, n: Reply("Family? Hard to say.")) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl", questions=["Q1"], parse_retries=1)
         assert len(srv.chat_requests()) == 2
-    assert s.n_failed == 1
+    assert s.n_transient == 1 and s.exit_code == 3
     rec = AnswerStore(tmp_path / "a.jsonl").records()[0]
-    assert rec["status"] == "failed" and rec["text"] == "Family? Hard to say."
+    assert rec["status"] == "transient" and rec["text"] == "Family? Hard to say."
     assert "no_mapping" in rec["error"]
     with pytest.warns(DataPolicyWarning):
         frame = read_results(tmp_path / "a.jsonl")
@@ -181,7 +212,7 @@ def test_client_errors_fail_one_request_redacted(bank, tmp_path, api_key):
 
     with LocalOpenAIServer(responder) as srv:
         s = run(bank, srv, tmp_path / "a.jsonl")
-    assert (s.n_done, s.n_failed) == (6, 1)
+    assert (s.n_done, s.n_failed, s.exit_code) == (6, 1, 3)
     text = (tmp_path / "a.jsonl").read_text()
     assert KEY not in text and "[REDACTED]" in text
 
@@ -208,12 +239,12 @@ def test_concurrency_limit_is_honoured(bank, tmp_path, api_key):
 def test_logprobs_method(bank, tmp_path, api_key):
     lps = [("1", -0.4), (" 2", -1.3), ("3", -2.5), ("Very", -3.0), ("4", -4.0)]
     with LocalOpenAIServer(lambda b, n: Reply("1", top_logprobs=lps)) as srv:
-        run(bank, srv, tmp_path / "a.jsonl", method="logprobs", questions=["Q1"])
+        run(bank, srv, tmp_path / "a.jsonl", answer_method="logprobs", questions=["Q1"])
         body = srv.chat_requests()[0]["body"]
     assert body["logprobs"] is True and body["top_logprobs"] == 20 and body["max_tokens"] == 1
     frame = read_results(tmp_path / "a.jsonl")
     np.testing.assert_allclose(frame["prob"], scipy.special.softmax([-0.4, -1.3, -2.5, -4.0]), atol=1e-12)
-    assert set(frame["status"]) == {"ok"} and set(frame["method"]) == {"logprobs"}
+    assert set(frame["status"]) == {"ok"} and set(frame["answer_method"]) == {"logprobs"}
 
 
 def test_freetext_samples_vote_and_refusals(bank, tmp_path, api_key):
@@ -224,7 +255,7 @@ def test_freetext_samples_vote_and_refusals(bank, tmp_path, api_key):
         return Reply(answers[body["seed"]])
 
     with LocalOpenAIServer(responder) as srv:
-        run(bank, srv, tmp_path / "a.jsonl", method="freetext", samples=5, questions=["Q1"])
+        run(bank, srv, tmp_path / "a.jsonl", answer_method="freetext", samples=5, questions=["Q1"])
     frame = read_store(tmp_path / "a.jsonl")
     assert frame.loc[frame["prob"] == 1.0, "key"].tolist() == ["2"]
     assert math.isclose(frame["agreement"].iloc[0], 3 / 4)
@@ -236,7 +267,7 @@ def test_freetext_samples_vote_and_refusals(bank, tmp_path, api_key):
 
 def test_sequence_method(bank, tmp_path, api_key):
     with LocalOpenAIServer(lambda b, n: Reply("1, 2, 2, 3, 2, 1, 9")) as srv:
-        run(bank, srv, tmp_path / "a.jsonl", method="sequence", questions=["Q1"], n_sequence=7)
+        run(bank, srv, tmp_path / "a.jsonl", answer_method="sequence", questions=["Q1"], n_sequence=7)
         assert "Imagine 7 different people" in request_text(srv.chat_requests()[0]["body"])
     frame = read_store(tmp_path / "a.jsonl")
     np.testing.assert_allclose(frame["prob"], [2 / 6, 3 / 6, 1 / 6, 0])

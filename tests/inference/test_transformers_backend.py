@@ -107,16 +107,17 @@ def test_sampling_is_reproducible_from_the_seed(tiny):
 def test_collect_with_a_local_model(tiny, bank, tmp_path):
     backend, _, _ = tiny
     store = tmp_path / "hf.jsonl"
-    s = collect(bank, backend=backend, store=store, method="logprobs", questions=["Q1", "Q57"], progress=False,
+    s = collect(bank, backend=backend, store=store, answer_method="logprobs", questions=["Q1", "Q57"], progress=False,
                 concurrency=4)
     assert s.n_done == 2
     recs = AnswerStore(store).records()
     assert all(set(r["option_logprobs"]) == set(r["keys"]) for r in recs)
-    # random weights cannot write a distribution: recorded as failures with their raw text, run completes
-    s = collect(bank, backend=backend, store=store, method="verbalized", questions=["Q1"], progress=False,
+    # random weights cannot write a distribution: recorded as transient failures with their raw text, run completes
+    s = collect(bank, backend=backend, store=store, answer_method="verbalized", questions=["Q1"], progress=False,
                 max_tokens=5, parse_retries=0)
-    assert s.n_done + s.n_failed == 1
-    rec = [r for r in AnswerStore(store).records() if r["method"] == "verbalized"][0]
+    assert s.n_done + s.n_transient == 1 and s.n_requests == 1
+    assert s.exit_code == (0 if s.n_done else 3)
+    rec = [r for r in AnswerStore(store).records() if r["answer_method"] == "verbalized"][0]
     assert rec["text"] is not None and rec["model"] == "tiny-llama"
 
 
@@ -138,8 +139,8 @@ def test_cli_collect_with_a_saved_local_model(tiny, bank_path, tmp_path):
     tok.save_pretrained(model_dir)
     store = tmp_path / "cli.jsonl"
     r = CliRunner().invoke(collect_cmd, ["--questions", str(bank_path), "--model", str(model_dir), "--backend",
-                                         "transformers", "--method", "logprobs", "--store", str(store), "--quiet"])
+                                         "transformers", "--answer-method", "logprobs", "--store", str(store), "--quiet"])
     assert r.exit_code == 0, r.output
-    assert "7 answered, 0 failed" in r.output
+    assert "7 answered, 0 transient failures, 0 permanent failures" in r.output
     recs = AnswerStore(store).records()
     assert all(set(x["option_logprobs"]) == set(x["keys"]) for x in recs)
