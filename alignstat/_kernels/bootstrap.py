@@ -77,16 +77,16 @@ def _group_alignment_body(metric, S, offs, nk, pos, span, model, point, mask, qw
                     o = offs[q]
                     tot = 0.0
                     for t in range(k):
-                        tot += S[g, c, o + t]
+                        tot += np.float64(S[g, c, o + t])
                     ok = tot > 0.0
                     if ok:
                         for t in range(k):
-                            buf[0, t] = S[g, c, o + t] / tot
+                            buf[0, t] = np.float64(S[g, c, o + t]) / tot
                 else:
-                    tot = float(S[g, c, Q + q])
+                    tot = np.float64(S[g, c, Q + q])  # float32 / float32 would round to float32
                     ok = tot > 0.0
                     if ok:
-                        _mean_as_distribution(S[g, c, q] / tot, pos, q, k, lik)
+                        _mean_as_distribution(np.float64(S[g, c, q]) / tot, pos, q, k, lik)
                 for m in range(M):
                     if not mask[m, g, q]:
                         continue

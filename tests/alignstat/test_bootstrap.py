@@ -27,6 +27,7 @@ from alignstat._kernels.groupsums import (
 from alignstat._kernels.resample import count_rows_numpy
 from alignstat._warnings import DiagnosticsWarning, SmallCellWarning
 from alignstat.bootstrap import (
+    DegenerateIntervalWarning,
     GroupAlignmentBootstrap,
     bootstrap_alignment,
     bootstrap_questions,
@@ -171,7 +172,7 @@ def test_matches_groupby_loop(rng, metric):
     np.testing.assert_allclose(res.confidence_interval.low, lo, atol=1e-12)
     np.testing.assert_allclose(res.confidence_interval.high, hi, atol=1e-12)
     assert res.bootstrap_distribution.shape == (25, M, 2 + 3)
-    np.testing.assert_array_equal(res.n_valid, 25)
+    np.testing.assert_array_equal(res.n_resamples_valid, 25)
 
 
 def test_point_answers_match_loop_with_questions_resampled(rng):
@@ -224,10 +225,13 @@ def test_likert_hand_computed():
     # model answers 4 -> 1 - 1.5 / 4 = 0.625.  Group 1 answers 5: 1 - 1/4 = 0.75.
     resp = np.array([[1.0], [3.0], [5.0]])
     # (respondent replicates can drop the 1-member group, so resample questions here)
-    res = bootstrap_alignment(resp, np.array([0, 0, 1]), np.array([[4.0]]),
-                              positions=[[1, 2, 3, 4, 5]], weights=[1.0, 3.0, 2.0],
-                              resample="questions", n_resamples=10, rng=1)
+    with pytest.warns(DegenerateIntervalWarning, match="2 model/group cell"):
+        res = bootstrap_alignment(resp, np.array([0, 0, 1]), np.array([[4.0]]),
+                                  positions=[[1, 2, 3, 4, 5]], weights=[1.0, 3.0, 2.0],
+                                  resample="questions", n_resamples=10, rng=1)
     np.testing.assert_allclose(res.estimate, [[0.625, 0.75]], atol=1e-15)
+    # one question: a question bootstrap cannot vary the estimate -> NaN, never zero width
+    assert np.isnan(res.confidence_interval.low).all() and np.isnan(res.standard_error).all()
     np.testing.assert_allclose(res.n_eff, [16 / 10, 1.0])
     np.testing.assert_array_equal(res.n, [2, 1])
 
@@ -236,9 +240,10 @@ def test_wasserstein_hand_computed():
     # positions 0, 1, 3; group shares (0.5, 0, 0.5); model (0, 1, 0):
     # CDF diffs 0.5 on [0, 1) and 0.5 on [1, 3): WD = 0.5 + 1 = 1.5; 1 - 1.5/3 = 0.5
     resp = np.array([[0.0], [3.0]])
-    res = bootstrap_alignment(resp, np.array([0, 0]), np.array([[[0.0, 1.0, 0.0]]]),
-                              positions=[[0, 1, 3]], metric="wasserstein",
-                              resample="questions", n_resamples=5, rng=0)
+    with pytest.warns(DegenerateIntervalWarning):
+        res = bootstrap_alignment(resp, np.array([0, 0]), np.array([[[0.0, 1.0, 0.0]]]),
+                                  positions=[[0, 1, 3]], metric="wasserstein",
+                                  resample="questions", n_resamples=5, rng=0)
     np.testing.assert_allclose(res.estimate, [[0.5]], atol=1e-15)
 
 
@@ -276,8 +281,8 @@ def test_nan_replicates_are_counted(rng):
                                   scheme=FixedReplicates(F))
     expected = int(np.sum(F[:, 3] > 0))
     assert 0 < expected < 200
-    assert res.n_valid[0, 1] == expected
-    assert res.n_valid[0, 0] == 200
+    assert res.n_resamples_valid[0, 1] == expected
+    assert res.n_resamples_valid[0, 0] == 200
     nan_rows = np.isnan(res.bootstrap_distribution[:, 0, 1])
     np.testing.assert_array_equal(nan_rows, F[:, 3] == 0)
     # interval and SE from the defined replicates only
@@ -285,7 +290,7 @@ def test_nan_replicates_are_counted(rng):
     np.testing.assert_allclose(res.standard_error[0, 1], np.std(kept, ddof=1), atol=1e-14)
     np.testing.assert_allclose(res.confidence_interval.low[0, 1], np.percentile(kept, 2.5), atol=1e-14)
     frame = res.to_frame()
-    assert frame.loc[1, "n_valid"] == expected
+    assert frame.loc[1, "n_resamples_valid"] == expected
 
 
 def test_empty_group_warns_and_is_nan(rng):
@@ -294,7 +299,7 @@ def test_empty_group_warns_and_is_nan(rng):
     with pytest.warns(SmallCellWarning, match="undefined .no respondents"):
         res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, n_resamples=20,
                                   group_names={"sex": ["m", "f", "other"]}, rng=1)
-    assert np.isnan(res.estimate[0, 2]) and res.n[2] == 0 and res.n_valid[0, 2] == 0
+    assert np.isnan(res.estimate[0, 2]) and res.n[2] == 0 and res.n_resamples_valid[0, 2] == 0
     assert res.group_labels == ("m", "f", "other")
     assert res.groupings == ("sex",)
 
@@ -330,7 +335,7 @@ def test_bca_matches_scipy_on_a_mean():
     idx = np.random.default_rng(seed).integers(0, n, (B, n))  # scipy's draw
     F = count_rows_numpy(idx, n)
     res = bootstrap_alignment(x[:, None], np.zeros(n, dtype=np.int64), np.array([[0.0]]),
-                              positions=np.arange(0.0, 11.0)[None], method="bca",
+                              positions=np.arange(0.0, 11.0)[None], ci_method="bca",
                               scheme=FixedReplicates(F), confidence_level=0.9)
     ref = stats.bootstrap((x,), lambda s, axis: 1 - s.mean(axis=axis) / 10.0, n_resamples=B,
                           method="BCa", rng=seed, confidence_level=0.9)
@@ -344,7 +349,7 @@ def test_bca_matches_scipy_on_a_mean():
 def test_bca_textbook_formula_with_groups(rng):
     resp, groups, w = make_data(rng, n=50, missing=0.0, n_groupings=1)
     point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
-    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w, method="bca",
+    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w, ci_method="bca",
                               n_resamples=400, rng=11, confidence_level=0.9)
     # delete-one jackknife (N <= 200 blocks), computed with the reference loop
     jf = np.ones((50, 50)) - np.eye(50)
@@ -372,12 +377,12 @@ def test_bca_uses_block_jackknife_for_large_n(rng):
     class Spy(MultinomialScheme):
         blocks = None
 
-        def jackknife_factors(self, rng, n_blocks):
-            out = super().jackknife_factors(rng, n_blocks)
+        def jackknife_multipliers(self, rng, n_blocks):
+            out = super().jackknife_multipliers(rng, n_blocks)
             Spy.blocks = out
             return out
 
-    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, method="bca",
+    res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, ci_method="bca",
                               n_resamples=100, scheme=Spy(300), jackknife_blocks=30, rng=3)
     assert Spy.blocks.shape == (30, 300)
     assert np.all(np.isfinite(res.confidence_interval.low))
@@ -387,7 +392,7 @@ def test_bca_uses_block_jackknife_for_large_n(rng):
 def test_bca_degenerate_distribution():
     resp = np.array([[2.0], [2.0], [2.0]])
     res = bootstrap_alignment(resp, np.zeros(3, dtype=np.int64), np.array([[2.0]]),
-                              positions=[[1, 2, 3]], method="bca", n_resamples=20, rng=0)
+                              positions=[[1, 2, 3]], ci_method="bca", n_resamples=20, rng=0)
     assert res.confidence_interval.low[0, 0] == 1.0 == res.confidence_interval.high[0, 0]
 
 
@@ -396,7 +401,7 @@ def test_bca_failure_warns():
     scheme = FixedReplicates(np.array([[2.0, 0.0], [2.0, 0.0], [1.5, 0.5]]))
     with pytest.warns(DiagnosticsWarning, match="BCa interval undefined"):
         res = bootstrap_alignment(np.array([[1.0], [3.0]]), np.zeros(2, dtype=np.int64),
-                                  np.array([[1.0]]), positions=[[1, 2, 3]], method="bca",
+                                  np.array([[1.0]]), positions=[[1, 2, 3]], ci_method="bca",
                                   scheme=scheme)
     assert np.isnan(res.confidence_interval.low[0, 0])
 
@@ -413,7 +418,10 @@ def test_result_frame_and_immutability(rng):
     assert isinstance(res, GroupAlignmentBootstrap)
     df = res.to_frame()
     assert list(df.columns) == ["model", "grouping", "group", "code", "alignment", "ci_low",
-                                "ci_high", "se", "n", "n_eff", "n_valid", "n_questions"]
+                                "ci_high", "interval", "se", "n", "n_eff", "n_resamples_valid",
+                                "n_questions"]
+    assert set(df["interval"]) == {"95% percentile bootstrap; resampled: respondents; B=30"}
+    assert df.attrs == {}
     assert len(df) == 2 * 5
     assert list(df["model"][:5]) == ["a"] * 5
     assert list(df["group"][:5]) == ["x", "y", "p", "q", "r"]
@@ -442,14 +450,15 @@ def _ok(rng):
     [
         (dict(metric="kl"), ValueError, "`metric` must be one of"),
         (dict(resample="items"), ValueError, "`resample` must be one of"),
-        (dict(method="basic"), ValueError, "`method` must be one of"),
+        (dict(ci_method="basic"), ValueError, "`ci_method` must be one of"),
         (dict(scheme="jackknife"), ValueError, "`scheme` must be one of"),
         (dict(scheme=3), TypeError, "`scheme` must be one of"),
         (dict(scheme=MultinomialScheme(7)), ValueError, "`scheme` has n_units = 7"),
         (dict(scheme="poisson", resample="questions"), ValueError,
          "is not used when resample='questions'"),
         (dict(n_resamples=0), ValueError, "`n_resamples` must be an integer >= 1"),
-        (dict(n_resamples=2.5), TypeError, "`n_resamples` must be an integer"),
+        (dict(n_resamples=2.7), ValueError, r"`n_resamples` must be an integer; got 2.7 \(not truncated\)"),
+        (dict(n_resamples="5"), TypeError, "`n_resamples` must be an integer; got str"),
         (dict(chunk_size=0), ValueError, "`chunk_size` must be an integer >= 1"),
         (dict(confidence_level=1.0), ValueError, "`confidence_level` must lie strictly"),
         (dict(jackknife_blocks=1), ValueError, "`jackknife_blocks` must be an integer >= 2"),
@@ -526,23 +535,23 @@ def test_custom_scheme_bad_factors(rng):
     kw = _ok(rng)
 
     class Bad(ReplicateScheme):
-        def factors(self, rng, n_replicates):
+        def multipliers(self, rng, n_replicates):
             return -np.ones((n_replicates, self.n_units))
 
-    with pytest.raises(ValueError, match="negative or non-finite factors"):
+    with pytest.raises(ValueError, match="negative or non-finite multipliers"):
         bootstrap_alignment(kw["responses"], kw["groups"], kw["answers"], positions=POSITIONS,
                             scheme=Bad(30), n_resamples=3)
 
     class BadJack(MultinomialScheme):
-        def jackknife_factors(self, rng, n_blocks):
+        def jackknife_multipliers(self, rng, n_blocks):
             return np.ones((3, 5))
 
-    with pytest.raises(ValueError, match=r"jackknife_factors returned shape \(3, 5\)"):
+    with pytest.raises(ValueError, match=r"jackknife_multipliers returned shape \(3, 5\)"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SmallCellWarning)
             bootstrap_alignment(kw["responses"], kw["groups"], kw["answers"],
                                 positions=POSITIONS, scheme=BadJack(30), n_resamples=3,
-                                method="bca")
+                                ci_method="bca")
 
 
 # ------------------------------------------------------------------ kernels
@@ -578,14 +587,17 @@ def test_bootstrap_questions_matches_loop(rng):
     v = rng.random((3, 12))
     v[1, [0, 4, 5]] = np.nan
     v[2, 1:] = np.nan  # a pair sharing a single question
-    res = bootstrap_questions(v, n_resamples=300, rng=17)
+    with pytest.warns(DegenerateIntervalWarning, match="1 pair"):
+        res = bootstrap_questions(v, n_resamples=300, rng=17)
+    assert np.isnan(res.confidence_interval.low[2]) and np.isnan(res.confidence_interval.high[2])
+    assert np.isnan(res.standard_error[2])
     draws = np.random.default_rng(17).integers(0, 12, (300, 12))
     loop = np.array([[np.nan if np.isnan(v[p, d]).all() else np.nanmean(v[p, d]) for p in range(3)]
                      for d in draws])
     np.testing.assert_allclose(res.bootstrap_distribution, loop, atol=1e-14)
     np.testing.assert_allclose(res.estimate, np.nanmean(v, axis=1), atol=1e-15)
-    np.testing.assert_array_equal(res.n_valid, np.sum(~np.isnan(loop), axis=0))
-    assert res.n_valid[2] < 300
+    np.testing.assert_array_equal(res.n_resamples_valid, np.sum(~np.isnan(loop), axis=0))
+    assert res.n_resamples_valid[2] < 300
     np.testing.assert_allclose(res.standard_error[:2], np.std(loop[:, :2], axis=0, ddof=1), atol=1e-14)
     np.testing.assert_allclose(res.confidence_interval.low[:2],
                                np.percentile(loop[:, :2], 2.5, axis=0), atol=1e-14)
@@ -593,7 +605,7 @@ def test_bootstrap_questions_matches_loop(rng):
 
 def test_bootstrap_questions_bca_matches_scipy(rng):
     v = rng.gamma(2.0, size=25)
-    res = bootstrap_questions(v, n_resamples=2000, method="bca", rng=5)
+    res = bootstrap_questions(v, n_resamples=2000, ci_method="bca", rng=5)
     ref = stats.bootstrap((v,), np.mean, n_resamples=2000, method="BCa", rng=5)
     assert res.estimate.shape == ()
     np.testing.assert_allclose(res.bootstrap_distribution, ref.bootstrap_distribution, atol=1e-13)
@@ -606,7 +618,7 @@ def test_bootstrap_questions_bca_matches_scipy(rng):
     [
         (dict(values=np.ones((2, 2, 2))), ValueError, "`values` must be 1-D or 2-D"),
         (dict(n_resamples=-1), ValueError, "`n_resamples` must be an integer >= 1"),
-        (dict(method="bc"), ValueError, "`method` must be one of"),
+        (dict(ci_method="bc"), ValueError, "`ci_method` must be one of"),
         (dict(confidence_level=0), ValueError, "`confidence_level` must lie strictly"),
         (dict(values="abc"), TypeError, "`values` must be an array of numbers"),
     ],
@@ -630,7 +642,7 @@ def test_uncached_design_rows_give_same_numbers(rng, monkeypatch, metric):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCellWarning)
         a = bootstrap_alignment(resp, groups, dist, **kw)
-        monkeypatch.setattr(bs, "_X_CACHE_BYTES", 0)
+        monkeypatch.setattr(bs, "_X_CACHE_BYTES", {"likert": 0, "wasserstein": 0})
         b = bootstrap_alignment(resp, groups, dist, **kw)
     np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
     np.testing.assert_array_equal(a.estimate, b.estimate)
@@ -682,7 +694,7 @@ def test_bca_question_jackknife_textbook(rng):
     resp, groups, w = make_data(rng, n=60, missing=0.0, n_groupings=1)
     point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
     res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
-                              resample="questions", method="bca", n_resamples=500, rng=8)
+                              resample="questions", ci_method="bca", n_resamples=500, rng=8)
     lo, hi = np.nanmin(POSITIONS, 1), np.nanmax(POSITIONS, 1)
     for g in range(2):
         m = groups[:, 0] == g
@@ -706,7 +718,7 @@ def test_bca_with_both_sources(rng):
     resp, groups, w = make_data(rng, n=150, missing=0.0, n_groupings=1)
     point = np.array([[2.0, 3.5, 0.25, 1.0, 7.0]])
     res = bootstrap_alignment(resp, groups, point, positions=POSITIONS, weights=w,
-                              resample="both", method="bca", n_resamples=300, rng=8,
+                              resample="both", ci_method="bca", n_resamples=300, rng=8,
                               jackknife_blocks=50)
     ci = res.confidence_interval
     assert np.all(np.isfinite(ci.low)) and np.all(ci.low < ci.high)
@@ -779,7 +791,7 @@ def test_compare_groups_from_joint_replicates(rng):
     np.testing.assert_allclose(out["ci_high"], np.percentile(x, 97.5, axis=0), atol=1e-13)
     np.testing.assert_allclose(out["se"], np.sqrt(0.01 * np.sum((d - d.mean(0)) ** 2, 0)), atol=1e-13)
     p = np.minimum(1, 2 * np.minimum((x <= 0).mean(0), (x >= 0).mean(0)))
-    np.testing.assert_allclose(out["p_boot"], p)
+    np.testing.assert_allclose(out["pvalue"], p)
     assert list(out["group_a"]) == ["sex=f"] * 2 and list(out["group_b"]) == ["age=o"] * 2
     with pytest.raises(ValueError, match=r"`b` names no group: \('age', 'old'\)"):
         res.compare(0, ("age", "old"))

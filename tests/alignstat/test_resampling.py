@@ -25,7 +25,7 @@ from alignstat.resampling import (
 
 
 def test_multinomial_factors_sum_to_n(rng):
-    f = MultinomialScheme(37).factors(rng, 500)
+    f = MultinomialScheme(37).multipliers(rng, 500)
     assert f.shape == (500, 37) and f.dtype == np.float64
     np.testing.assert_array_equal(f.sum(axis=1), 37)
     np.testing.assert_array_equal(f, np.round(f))
@@ -36,21 +36,21 @@ def test_multinomial_factors_sum_to_n(rng):
 
 
 def test_multinomial_draws_are_the_documented_uint32_integers():
-    f = MultinomialScheme(50).factors(np.random.default_rng(3), 20)
+    f = MultinomialScheme(50).multipliers(np.random.default_rng(3), 20)
     idx = np.random.default_rng(3).integers(0, 50, (20, 50), dtype=np.uint32)
     np.testing.assert_array_equal(f, count_rows_numpy(idx, 50))
 
 
 def test_multinomial_stream_does_not_depend_on_chunking():
-    a = MultinomialScheme(40).factors(np.random.default_rng(9), 30)
+    a = MultinomialScheme(40).multipliers(np.random.default_rng(9), 30)
     g = np.random.default_rng(9)
     s = MultinomialScheme(40)
-    b = np.concatenate([s.factors(g, 7), s.factors(g, 23)])
+    b = np.concatenate([s.multipliers(g, 7), s.multipliers(g, 23)])
     np.testing.assert_array_equal(a, b)
 
 
 def test_poisson_factors(rng):
-    f = PoissonScheme(200).factors(rng, 400)
+    f = PoissonScheme(200).multipliers(rng, 400)
     assert f.shape == (400, 200)
     # mean and variance of Poisson(1) are 1; 80,000 draws: sd of the mean 0.0035
     assert abs(f.mean() - 1) < 0.015
@@ -59,8 +59,8 @@ def test_poisson_factors(rng):
     g = np.random.default_rng(1)
     s = PoissonScheme(200)
     np.testing.assert_array_equal(
-        np.concatenate([s.factors(g, 3), s.factors(g, 5)]),
-        PoissonScheme(200).factors(np.random.default_rng(1), 8),
+        np.concatenate([s.multipliers(g, 3), s.multipliers(g, 5)]),
+        PoissonScheme(200).multipliers(np.random.default_rng(1), 8),
     )
 
 
@@ -68,25 +68,25 @@ def test_fixed_replicates_round_trip(rng):
     F = rng.random((10, 6))
     s = FixedReplicates(F, scale=0.05, name="jk")
     assert s.n_units == 6 and s.n_replicates == 10 and s.name == "jk"
-    np.testing.assert_array_equal(np.concatenate([s.factors(None, 4), s.factors(None, 6)]), F)
+    np.testing.assert_array_equal(np.concatenate([s.multipliers(None, 4), s.multipliers(None, 6)]), F)
     # the stream wraps round after the last replicate
-    np.testing.assert_array_equal(s.factors(None, 3), F[:3])
+    np.testing.assert_array_equal(s.multipliers(None, 3), F[:3])
     s.reset()
-    np.testing.assert_array_equal(s.factors(None, 10), F)
+    np.testing.assert_array_equal(s.multipliers(None, 10), F)
     assert s.variance_scale(10) == 0.05
     assert FixedReplicates(F).variance_scale(10) == pytest.approx(1 / 9)
     s.reset()
     with pytest.raises(ValueError, match="only 10 fixed replicates are available; 11"):
-        s.factors(None, 11)
+        s.multipliers(None, 11)
 
 
 @pytest.mark.parametrize(
     "factors, kw, match",
     [
-        (np.ones(5), {}, "`factors` must be a 2-D array"),
-        (np.ones((0, 5)), {}, "`factors` must be a 2-D array"),
-        (-np.ones((2, 5)), {}, "`factors` must be finite and non-negative"),
-        (np.full((2, 5), np.nan), {}, "`factors` must be finite and non-negative"),
+        (np.ones(5), {}, "`multipliers` must be a 2-D array"),
+        (np.ones((0, 5)), {}, "`multipliers` must be a 2-D array"),
+        (-np.ones((2, 5)), {}, "`multipliers` must be finite and non-negative"),
+        (np.full((2, 5), np.nan), {}, "`multipliers` must be finite and non-negative"),
         (np.ones((2, 5)), {"scale": 0.0}, "`scale` must be a positive finite number"),
     ],
 )
@@ -101,9 +101,9 @@ def test_scheme_validation():
     with pytest.raises(TypeError, match="`n_units` must be an integer"):
         PoissonScheme(3.5)
     with pytest.raises(NotImplementedError):
-        ReplicateScheme(3).factors(np.random.default_rng(), 2)
+        ReplicateScheme(3).multipliers(np.random.default_rng(), 2)
     with pytest.raises(ValueError, match="`n_blocks` must be at least 2"):
-        MultinomialScheme(10).jackknife_factors(np.random.default_rng(), 1)
+        MultinomialScheme(10).jackknife_multipliers(np.random.default_rng(), 1)
 
 
 def test_default_variance_scale():
@@ -112,8 +112,8 @@ def test_default_variance_scale():
 
 
 @pytest.mark.parametrize("n, k", [(10, 200), (103, 10)])
-def test_jackknife_factors_delete_each_unit_once(rng, n, k):
-    J = MultinomialScheme(n).jackknife_factors(rng, k)
+def test_jackknife_multipliers_delete_each_unit_once(rng, n, k):
+    J = MultinomialScheme(n).jackknife_multipliers(rng, k)
     kk = min(n, k)
     assert J.shape == (kk, n)
     zero = J == 0
