@@ -19,7 +19,7 @@ from .bootstrap import (
     bootstrap_alignment,
     bootstrap_questions,
 )
-from .distributions import RESERVED_COLUMNS, OpinionDistributions, Policy
+from .distributions import RESERVED_COLUMNS, OpinionDistributions, Policy, report_frame
 from .metrics import (
     average_distribution,
     classify_alignment,
@@ -59,6 +59,7 @@ __all__ = [
     "RESERVED_COLUMNS",
     "OpinionDistributions",
     "Policy",
+    "report_frame",
     "align",
     "alignment_matrix",
     "wasserstein_alignment",

@@ -5,62 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._kernels import metrics as _k
-from .distributions import REPORT_COLUMNS, Policy, _py, _warn_report, as_distributions
+from ._packed import joint_grids
+from .distributions import Policy, _as_columns, _py, _record, _warn_report, as_distributions
 
 __all__ = ["align", "alignment_matrix", "METRICS"]
 
 METRICS = ("wasserstein", "likert", "jsd", "tvd")
 _ORDINAL = {"wasserstein", "likert"}
-
-
-def _group_codes(frame, groups):
-    if not groups:
-        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
-    codes = frame.groupby(list(groups), sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
-    first = np.unique(codes, return_index=True)[1]
-    labels = frame.iloc[first][list(groups)].reset_index(drop=True)
-    return codes, labels
-
-
-def _prepare_side(frame, groups, metric, policy, side, report):
-    """Restrict to usable options and renormalise (ordinal metrics drop unpositioned options)."""
-    keycols = ["question", *groups]
-    # an option is identified by its position; the label identifies only options without one
-    if (frame["label"] != "").any():
-        frame = frame.assign(label=frame["label"].where(frame["option"].isna(), ""))
-    if metric not in _ORDINAL:
-        return frame
-    unpos = frame["option"].isna().to_numpy()
-    if not unpos.any():
-        return frame
-    item = frame.groupby(keycols, sort=False, dropna=False).ngroup().to_numpy()
-    first = np.unique(item, return_index=True)[1]
-    keys = frame.iloc[first][keycols].to_numpy()  # keys[i]: question and groups of item i
-    prob = frame["prob"].to_numpy()
-    lost = np.bincount(item, weights=np.where(unpos, prob, 0.0))
-    kept = np.bincount(item, weights=np.where(unpos, 0.0, prob), minlength=len(lost))
-
-    def where(i):
-        return keys[i][0], ", ".join(str(_py(v)) for v in keys[i][1:])
-
-    for i in np.flatnonzero((lost > 0) & (kept > 0)):
-        report.append((side, *where(i), "options without ordinal position",
-                       "excluded from ordinal metric", f"mass={lost[i]:.6g}"))
-    empty = np.flatnonzero(kept <= 0)
-    if len(empty):
-        if policy.zero_mass == "error":
-            q, g = where(empty[0])
-            raise ValueError(
-                f"{side}: question {q!r}" + (f" ({g})" if g else "") + " has all its mass on options "
-                "without an ordinal position; use policy zero_mass='drop'."
-            )
-        for i in empty:
-            report.append((side, *where(i), "no mass on positioned options", "dropped", ""))
-    keep = ~unpos & (kept[item] > 0)
-    frame = frame.loc[keep].copy()
-    frame["prob"] = prob[keep] / kept[item[keep]]
-    return frame
 
 
 def align(
@@ -75,6 +26,7 @@ def align(
     suffixes=("_a", "_b"),
     ddof=1,
     questions=None,
+    positions=None,
     engine="numba",
 ):
     r"""Alignment of every group of `a` with every group of `b`.
@@ -103,8 +55,9 @@ def align(
         ``"group"``: one row per pair of groups with ``alignment`` (mean over
         shared questions), ``sd`` (over questions, `ddof`) and
         ``n_questions``.  ``"question"``: one row per pair and shared question.
-    groups_a, groups_b : sequence of str, optional
-        Group columns of each side (default: all non-reserved columns).
+    groups_a, groups_b : str or sequence of str, optional
+        Group columns of each side (default: all columns not in
+        :data:`alignstat.RESERVED_COLUMNS`); a string is one column.
     policy : Policy, dict, "strict" or "lenient", optional
         Handling of repairable problems (see :class:`Policy`).  For
         ``"likert"`` an option missing on one side carries probability 0
@@ -113,15 +66,32 @@ def align(
         Added to group column names present on both sides.
     ddof : int
         Delta degrees of freedom of ``sd``.
-    questions : sequence of str, optional
+    questions : str or sequence of str, optional
         Restrict to these questions.
+    positions : mapping or QuestionBank, optional
+        The full scale of some questions (see
+        :meth:`OpinionDistributions.grid`): the ordinal span is taken from
+        it, so a point answer is placed on the question's whole scale.
     engine : {"numba", "numpy"}
         Kernel implementation (the NumPy twin is the test oracle).
 
     Returns
     -------
     pandas.DataFrame
-        ``attrs["report"]`` lists every repair and exclusion.
+        Group columns of `a` then of `b`; for ``level="question"``
+        ``question``; ``alignment``; for ``level="group"`` ``sd`` and
+        ``n_questions``; and ``metric``, so results of several metrics
+        concatenate.  ``attrs`` holds only JSON-serialisable values:
+        ``metric``, ``level``, ``groups_a``, ``groups_b`` and ``report``
+        (records of every repair and exclusion;
+        :func:`alignstat.report_frame` makes a frame of them).
+
+    Notes
+    -----
+    Both sides are packed once (:class:`OpinionDistributions`; pass
+    prepared objects to skip that on repeated calls) and placed on one
+    option grid per question; the per-item numba kernels of
+    :mod:`alignstat._kernels.metrics` then compare every pair of items.
 
     Examples
     --------
@@ -129,9 +99,9 @@ def align(
     >>> model = pd.DataFrame({"question": ["Q1"] * 3, "option": [1, 2, 3], "prob": [0.2, 0.5, 0.3]})
     >>> people = pd.DataFrame({"question": ["Q1"] * 3, "option": [1, 2, 3], "prob": [0.5, 0.5, 0.0],
     ...                        "country": "Chile"})
-    >>> alignstat.align(model, people)[["country", "alignment"]]
-      country  alignment
-    0   Chile        0.7
+    >>> alignstat.align(model, people)[["country", "alignment", "metric"]]
+      country  alignment       metric
+    0   Chile        0.7  wasserstein
     """
     if metric not in METRICS:
         raise ValueError(f"`metric` must be one of {METRICS}, got {metric!r}.")
@@ -144,143 +114,176 @@ def align(
     policy = Policy.coerce(policy)
     da = as_distributions(a, name="a", groups=groups_a, policy=policy)
     db = as_distributions(b, name="b", groups=groups_b, policy=policy)
-    report = [tuple(r) for r in da.report.itertuples(index=False)] + [tuple(r) for r in db.report.itertuples(index=False)]
-    new_report = []
-    fa, fb = da._frame, db._frame
-    shared = pd.Index(pd.unique(fa["question"])).intersection(pd.Index(pd.unique(fb["question"])), sort=False)
+    shared = da._questions.intersection(db._questions, sort=False)
     if questions is not None:
-        want = pd.Index([str(q) for q in questions])
+        want = pd.Index([str(q) for q in _as_columns(questions, "questions")], dtype=object)
         missing = want.difference(shared)
         if len(missing):
             raise ValueError(f"questions {list(missing)[:10]} are not present on both sides.")
         shared = want
+    else:
+        shared = shared.sort_values()
     if len(shared) == 0:
         raise ValueError("`a` and `b` share no question; nothing to compare.")
-    fa = _prepare_side(fa[fa["question"].isin(shared)], da.groups, metric, policy, "a", new_report)
-    fb = _prepare_side(fb[fb["question"].isin(shared)], db.groups, metric, policy, "b", new_report)
-
-    # option grid per question: union of both sides (positions ascending, then labels)
-    both = pd.concat([fa[["question", "option", "label"]], fb[["question", "option", "label"]]], ignore_index=True)
-    grid = both.drop_duplicates().sort_values(["question", "option", "label"], na_position="last", kind="stable")
-    qcat = pd.CategoricalDtype(list(shared))
-    grid["q"] = grid["question"].astype(qcat).cat.codes.astype(np.int64)
-    grid = grid.sort_values(["q", "option", "label"], na_position="last", kind="stable").reset_index(drop=True)
-    grid["k"] = grid.groupby("q").cumcount().astype(np.int64)
-    nq = len(shared)
-    nk = np.bincount(grid["q"].to_numpy(), minlength=nq).astype(np.int64)
-    kmax = int(nk.max())
-    pos = np.full((nq, kmax), np.nan)
-    pos[grid["q"].to_numpy(), grid["k"].to_numpy()] = grid["option"].to_numpy(dtype=float)
+    ga_, gb_ = joint_grids([da, db], questions=shared, positions=positions, ordinal=metric in _ORDINAL,
+                           policy=policy)
+    new_report = list(ga_.report) + list(gb_.report)
+    pos, nk = ga_.positions, ga_.n_options
     if metric in _ORDINAL:
-        span = pos[np.arange(nq), nk - 1] - pos[:, 0]
-        flat = np.flatnonzero(~(span > 0))
+        flat = np.flatnonzero(~(ga_.span > 0))
         if len(flat):
             raise ValueError(
                 f"question {shared[flat[0]]!r} has a single ordinal position across both sides; "
                 "ordinal alignment needs at least two."
             )
+    if metric != "likert":
+        ga_ = _missing_options(ga_, policy, "a", new_report)
+        gb_ = _missing_options(gb_, policy, "b", new_report)
+    from ._kernels import metrics as _k
 
-    def pack(frame, groups, side):
-        f = frame.merge(grid[["question", "option", "label", "q", "k"]], on=["question", "option", "label"], how="left")
-        keycols = ["question", *groups]
-        f["item"] = f.groupby(keycols, sort=False, dropna=False).ngroup()
-        n_opt = f.groupby("item")["k"].transform("size").to_numpy()
-        incomplete = n_opt < nk[f["q"].to_numpy()]
-        if incomplete.any() and metric != "likert":
-            bad_items = np.unique(f["item"].to_numpy()[incomplete])
-            if policy.missing_options == "error":
-                r = f.loc[f["item"] == bad_items[0]].iloc[0]
-                qi = int(r["q"])
-                have = sorted(f.loc[f["item"] == bad_items[0], "option"].tolist())
-                full = pos[qi, : nk[qi]].tolist()
-                gdesc = ", ".join(f"{g}={_py(r[g])!r}" for g in groups)
-                raise ValueError(
-                    f"{side}: question {r['question']!r}" + (f" ({gdesc})" if gdesc else "")
-                    + f" lists options {have} but the two sides together list {full}; "
-                    "use policy missing_options='zero' (missing = probability 0) or 'drop'."
-                )
-            first = f.drop_duplicates("item").set_index("item")
-            for it in bad_items:
-                r = first.loc[it]
-                action = "set to 0" if policy.missing_options == "zero" else "item dropped"
-                new_report.append((side, r["question"], ", ".join(str(r[g]) for g in groups),
-                                   "missing options", action, ""))
-            if policy.missing_options == "drop":
-                f = f.loc[~np.isin(f["item"].to_numpy(), bad_items)]
-                if f.empty:
-                    raise ValueError(f"{side}: every item was dropped for missing options.")
-                f = f.copy()
-                f["item"] = f.groupby(keycols, sort=False, dropna=False).ngroup()
-        items = f.drop_duplicates("item").sort_values("item")
-        gcode, glabels = _group_codes(items, groups)
-        order = np.argsort(items["q"].to_numpy(), kind="stable")  # items sorted by question
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        n_items = len(items)
-        dense = np.zeros((n_items, kmax))
-        item_of_row = rank[f["item"].to_numpy()]
-        dense[item_of_row, f["k"].to_numpy()] = f["prob"].to_numpy()
-        qs = items["q"].to_numpy()[order]
-        off = np.searchsorted(qs, np.arange(nq + 1)).astype(np.int64)
-        return dense, gcode[order].astype(np.int64), off, glabels
-
-    pa, ga, offa, la = pack(fa, da.groups, "a")
-    pb, gb, offb, lb = pack(fb, db.groups, "b")
     mid = _k.METRIC_IDS[metric]
+    n_ga, n_gb = ga_.n_groups, gb_.n_groups
+    args = (mid, pos, nk, ga_.prob, ga_.item_group, ga_.item_offsets, gb_.prob, gb_.item_group,
+            gb_.item_offsets, n_ga, n_gb)
     if engine == "numba":
-        vals = _k.pairwise_question_alignment(mid, pos, nk, pa, ga, offa, pb, gb, offb, len(la), len(lb))
+        vals = _k.pairwise_question_alignment(*args)
     else:
-        vals = _k.pairwise_question_alignment_numpy(mid, pos, nk, pa, ga, offa, pb, gb, offb, len(la), len(lb))
+        vals = _k.pairwise_question_alignment_numpy(*args)
 
     # output columns
     cols_a, cols_b = list(da.groups), list(db.groups)
     common = set(cols_a) & set(cols_b)
-    ren_a = {c: c + suffixes[0] for c in cols_a if c in common}
-    ren_b = {c: c + suffixes[1] for c in cols_b if c in common}
-    la = la.rename(columns=ren_a)
-    lb = lb.rename(columns=ren_b)
+    la = ga_.group_labels.rename(columns={c: c + suffixes[0] for c in cols_a if c in common})
+    lb = gb_.group_labels.rename(columns={c: c + suffixes[1] for c in cols_b if c in common})
     if level == "group":
-        if engine == "numba":
-            mean, sd, cnt = _k.summarize_over_questions(vals, int(ddof))
-        else:
-            mean, sd, cnt = _k.summarize_over_questions_numpy(vals, int(ddof))
+        summ = _k.summarize_over_questions if engine == "numba" else _k.summarize_over_questions_numpy
+        mean, sd, cnt = summ(vals, int(ddof))
         ia, ib = np.nonzero(cnt > 0)
-        out = pd.concat(
-            [la.iloc[ia].reset_index(drop=True) if cols_a else pd.DataFrame(index=range(len(ia))),
-             lb.iloc[ib].reset_index(drop=True) if cols_b else pd.DataFrame(index=range(len(ia)))],
-            axis=1,
-        )
-        out["alignment"] = mean[ia, ib]
-        out["sd"] = sd[ia, ib]
-        out["n_questions"] = cnt[ia, ib]
+        data = {**_take(la, ia), **_take(lb, ib), "alignment": mean[ia, ib], "sd": sd[ia, ib],
+                "n_questions": cnt[ia, ib]}
     else:
         ia, ib, iq = np.nonzero(~np.isnan(vals))
-        out = pd.concat(
-            [la.iloc[ia].reset_index(drop=True) if cols_a else pd.DataFrame(index=range(len(ia))),
-             lb.iloc[ib].reset_index(drop=True) if cols_b else pd.DataFrame(index=range(len(ia)))],
-            axis=1,
-        )
-        out["question"] = np.asarray(shared, dtype=object)[iq]
-        out["alignment"] = vals[ia, ib, iq]
-    rep_new = pd.DataFrame(new_report, columns=REPORT_COLUMNS)
-    _warn_report(rep_new, "align")
-    out.attrs["report"] = pd.concat([pd.DataFrame(report, columns=REPORT_COLUMNS), rep_new], ignore_index=True)
+        data = {**_take(la, ia), **_take(lb, ib), "question": np.asarray(shared, dtype=object)[iq],
+                "alignment": vals[ia, ib, iq]}
+    out = pd.DataFrame(data)
+    out["metric"] = metric
+    _warn_report(new_report, "align", stacklevel=3)
+    out.attrs["report"] = [*da.report, *db.report, *new_report]
     out.attrs["metric"] = metric
-    out.attrs["groups_a"] = list(la.columns) if cols_a else []
-    out.attrs["groups_b"] = list(lb.columns) if cols_b else []
+    out.attrs["level"] = level
+    out.attrs["groups_a"] = list(la.columns)
+    out.attrs["groups_b"] = list(lb.columns)
     return out
 
 
-def alignment_matrix(a, b, *, metric="wasserstein", policy=None, suffixes=("_a", "_b"), **kwargs):
+def _take(labels: pd.DataFrame, idx) -> dict:
+    """Columns of `labels` at rows `idx` (dtype kept)."""
+    return {c: labels[c].to_numpy()[idx] if labels[c].dtype == object else labels[c].take(idx).to_numpy()
+            for c in labels.columns}
+
+
+def _missing_options(grid, policy, side, report):
+    """Apply the policy to items that do not list every option of their question's grid."""
+    bad = np.flatnonzero(grid.incomplete)
+    if not len(bad):
+        return grid
+    gl = grid.group_labels
+    cols = list(grid.groups)
+
+    def who(i):
+        g = gl.iloc[grid.item_group[i]]
+        return grid.questions[grid.item_question[i]], [g[c] for c in cols]
+
+    if policy.missing_options == "error":
+        i = bad[0]
+        q, gv = who(i)
+        qi = grid.item_question[i]
+        k = grid.n_options[qi]
+        listed = grid.prob[i, :k] > 0
+        full = [(_py(x) if not np.isnan(x) else lab) for x, lab in zip(grid.positions[qi, :k], grid.labels[qi, :k])]
+        have = [v for v, ok in zip(full, listed) if ok]
+        gdesc = ", ".join(f"{c}={_py(v)!r}" for c, v in zip(cols, gv))
+        raise ValueError(
+            f"{side}: question {q!r}" + (f" ({gdesc})" if gdesc else "")
+            + f" lists options {have} but the two sides together list {full}; "
+            "use policy missing_options='zero' (missing = probability 0) or 'drop'."
+        )
+    action = "set to 0" if policy.missing_options == "zero" else "item dropped"
+    for i in bad:
+        q, gv = who(i)
+        report.append(_record(side, q, ", ".join(str(_py(v)) for v in gv), "missing options", action))
+    if policy.missing_options == "drop":
+        grid = grid.take(~grid.incomplete)
+        if len(grid.prob) == 0:
+            raise ValueError(f"{side}: every item was dropped for missing options.")
+    return grid
+
+
+def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=("_a", "_b"), **kwargs):
     """Wide matrix of group alignments: rows are `a`'s groups, columns `b`'s groups.
 
-    A thin pivot of :func:`align` (``level="group"``), e.g. model x country or
-    country x country.  Extra keyword arguments go to :func:`align`.
+    Parameters
+    ----------
+    a : DataFrame or OpinionDistributions, or the result of :func:`align`
+        With `b`: the two sides passed to :func:`align` (``level="group"``).
+        Alone: a group-level result of :func:`align` (its ``attrs`` name the
+        group columns of each side), e.g. one metric's rows of a longer frame.
+    b : DataFrame or OpinionDistributions, optional
+    metric, policy, suffixes, **kwargs
+        Passed to :func:`align` when `b` is given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: `a`'s groups; columns: `b`'s groups (sorted; a group whose
+        label is NaN is kept, as :func:`align` keeps it); values:
+        ``alignment``.  ``attrs`` keeps the report and the metric.
+
+    Examples
+    --------
+    >>> import pandas as pd, alignstat
+    >>> people = pd.DataFrame({"question": "Q1", "option": [1, 2] * 2, "prob": [0.5, 0.5, 1.0, 0.0],
+    ...                        "country": ["AR", "AR", "CL", "CL"]})
+    >>> alignstat.alignment_matrix(people, people)  # doctest: +NORMALIZE_WHITESPACE
+    country_b   AR   CL
+    country_a
+    AR         1.0  0.5
+    CL         0.5  1.0
     """
-    long = align(a, b, metric=metric, level="group", policy=policy, suffixes=suffixes, **kwargs)
-    rows, cols = long.attrs["groups_a"], long.attrs["groups_b"]
+    if b is None:
+        long = a
+        if not isinstance(long, pd.DataFrame) or "alignment" not in long.columns or "groups_a" not in long.attrs:
+            raise TypeError("alignment_matrix(a) without `b` needs a result of alignstat.align; "
+                            "pass both sides to compute one.")
+        if long.attrs.get("level", "group") != "group" or "question" in long.columns:
+            raise ValueError("alignment_matrix needs a group-level result of align (level='group').")
+        if "metric" in long.columns and long["metric"].nunique() > 1:
+            raise ValueError(f"the result holds several metrics {sorted(long['metric'].unique())}; "
+                             "select one, e.g. res[res.metric == 'wasserstein'].")
+    else:
+        long = align(a, b, metric=metric, level="group", policy=policy, suffixes=suffixes, **kwargs)
+    rows, cols = list(long.attrs["groups_a"]), list(long.attrs["groups_b"])
     if not rows or not cols:
         raise ValueError("alignment_matrix needs group columns on both sides.")
-    mat = long.pivot_table(index=rows, columns=cols, values="alignment", aggfunc="first", sort=True)
-    mat.attrs["report"] = long.attrs.get("report")
-    return mat
+    rc, ru = _codes(long, rows)
+    cc, cu = _codes(long, cols)
+    if len(pd.MultiIndex.from_arrays([rc, cc]).unique()) != len(long):
+        raise ValueError("the result has several rows for one pair of groups; select one metric and level.")
+    mat = np.full((len(ru), len(cu)), np.nan)
+    mat[rc, cc] = long["alignment"].to_numpy(dtype=float)
+    out = pd.DataFrame(mat, index=ru, columns=cu)
+    out.attrs["report"] = list(long.attrs.get("report", []))
+    out.attrs["metric"] = long.attrs.get("metric")
+    return out
+
+
+def _codes(frame, cols):
+    """Codes of the rows of `frame[cols]` into a sorted index of the distinct rows (NaN kept, last)."""
+    sub = frame[cols]
+    idx = pd.MultiIndex.from_frame(sub) if len(cols) > 1 else pd.Index(sub[cols[0]], name=cols[0])
+    uniq = idx.unique()
+    try:
+        uniq = uniq.sort_values(na_position="last")
+    except TypeError:
+        pass
+    return uniq.get_indexer(idx), uniq

@@ -9,9 +9,10 @@ columns ``question``, ``option`` (the position), one value column (``prob``,
 Data problems are never fixed silently.  Values that cannot be right
 (negative, NaN or infinite masses; duplicate options; non-numeric positions
 without a label) always raise.  Problems with a defensible repair follow an
-explicit :class:`Policy`, and every repair is listed in a report (the
-``report`` attribute, and ``DataFrame.attrs["report"]`` of results) and
-announced with a :class:`~alignstat.DataPolicyWarning`.
+explicit :class:`Policy`, and every repair is listed in a report (records in
+the ``report`` attribute, and in ``DataFrame.attrs["report"]`` of results;
+:func:`report_frame` makes a frame of them) and announced with a
+:class:`~alignstat.DataPolicyWarning`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pandas as pd
 
 from ._warnings import DataPolicyWarning
 
-__all__ = ["Policy", "OpinionDistributions", "RESERVED_COLUMNS", "as_distributions"]
+__all__ = ["Policy", "OpinionDistributions", "RESERVED_COLUMNS", "as_distributions", "report_frame"]
 
 #: Column names that are never taken as group columns.
 RESERVED_COLUMNS = frozenset(
@@ -87,7 +88,7 @@ class Policy:
 
 
 def _py(v):
-    """Plain Python value for messages (numpy scalars print as np.float64(...) otherwise)."""
+    """Plain Python value for messages and records (numpy scalars print as np.float64(...) otherwise)."""
     return v.item() if isinstance(v, np.generic) else v
 
 
@@ -95,37 +96,261 @@ def _describe(question, group_values, group_cols):
     if not group_cols:
         return f"question {_py(question)!r}"
     gv = ", ".join(f"{c}={_py(v)!r}" for c, v in zip(group_cols, group_values))
-    return f"question {question!r} ({gv})"
+    return f"question {_py(question)!r} ({gv})"
 
 
 def _group_label(values) -> str:
-    return ", ".join(str(v) for v in values)
+    return ", ".join(str(_py(v)) for v in values)
+
+
+def _record(side, question, group, issue, action, detail=""):
+    """One repair-report record (plain str values, so results stay JSON-serialisable)."""
+    return {"side": str(side), "question": str(question), "group": str(group), "issue": str(issue),
+            "action": str(action), "detail": str(detail)}
+
+
+def report_frame(result) -> pd.DataFrame:
+    """The repair report of a result as a DataFrame.
+
+    Parameters
+    ----------
+    result : DataFrame, OpinionDistributions, Grid or sequence of dict
+        A result of :func:`alignstat.align` (its ``attrs["report"]``), an
+        :class:`OpinionDistributions` or a :class:`~alignstat._packed.Grid`
+        (their ``report``), or the records themselves.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``side``, ``question``, ``group``, ``issue``, ``action``,
+        ``detail``; one row per repair or exclusion (none: an empty frame).
+
+    Examples
+    --------
+    >>> import pandas as pd, alignstat
+    >>> a = pd.DataFrame({"question": "Q1", "option": [1, 2], "prob": [20.0, 80.0]})
+    >>> d = alignstat.OpinionDistributions.from_frame(a)  # doctest: +SKIP
+    >>> alignstat.report_frame([]).columns.tolist()
+    ['side', 'question', 'group', 'issue', 'action', 'detail']
+    """
+    if isinstance(result, pd.DataFrame):
+        records = result.attrs.get("report", [])
+    elif hasattr(result, "report") and not isinstance(result, (list, tuple)):
+        records = result.report
+    else:
+        records = result
+    if records is None:
+        records = []
+    if isinstance(records, pd.DataFrame):
+        return records.reindex(columns=REPORT_COLUMNS)
+    return pd.DataFrame(list(records), columns=REPORT_COLUMNS)
+
+
+def _as_columns(cols, what):
+    """A string means one column."""
+    if cols is None:
+        return None
+    if isinstance(cols, str):
+        return [cols]
+    try:
+        return list(cols)
+    except TypeError:
+        raise TypeError(f"`{what}` must be a column name or a list of column names, got {type(cols).__name__}.") from None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Validated columns of a tidy frame (output of :func:`_iv`)."""
+
+    frame: pd.DataFrame  # rows kept (rejected rows removed), original columns
+    value: str
+    groups: list
+    question: np.ndarray  # str
+    option: np.ndarray  # float, NaN = unpositioned
+    label: np.ndarray  # object str, "" where none
+    mass: np.ndarray
+    report: list
+
+
+def _check_codes(col, values, name):
+    """Factorize one key column; raise when two distinct values print alike (``1`` and ``"1"``)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    u = pd.Index(uniques)
+    nonnull = u[~u.isna()]
+    as_str = nonnull.astype(str)
+    if as_str.has_duplicates:
+        dup = as_str[as_str.duplicated()][0]
+        kinds = sorted({type(v).__name__ for v in nonnull[as_str == dup]})
+        raise ValueError(
+            f"{name}: column {col!r} holds values that differ only in type ({dup!r} as {', '.join(kinds)}); "
+            f"convert the column to one type first, e.g. df[{col!r}].astype(str)."
+        )
+    return codes.astype(np.int64), u
+
+
+def _iv(df, value, groups, name) -> _Checked:
+    """Input validation of :meth:`OpinionDistributions.from_frame` (no arithmetic)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name}: expected a pandas DataFrame or OpinionDistributions, got {type(df).__name__}.")
+    for col in ("question", "option"):
+        if col not in df.columns:
+            raise ValueError(f"{name}: column {col!r} is missing (columns: {list(df.columns)}).")
+    if value is None:
+        present = [c for c in _VALUE_COLUMNS if c in df.columns]
+        if not present:
+            raise ValueError(f"{name}: no value column; expected one of {list(_VALUE_COLUMNS)}.")
+        value = present[0]
+    elif value not in df.columns:
+        raise ValueError(f"{name}: value column {value!r} is missing.")
+    groups = _as_columns(groups, "groups")
+    if groups is None:
+        groups = [c for c in df.columns if c not in RESERVED_COLUMNS]
+    else:
+        for g in groups:
+            if g not in df.columns:
+                raise ValueError(f"{name}: group column {g!r} is missing.")
+            if g in ("question", "option", "label", "status", value):
+                raise ValueError(f"{name}: {g!r} cannot be a group column.")
+        if len(set(groups)) != len(groups):
+            raise ValueError(f"{name}: `groups` lists a column twice: {groups}.")
+    report = []
+    if "status" in df.columns:
+        rejected = (df["status"].astype("string") == "rejected").fillna(False).to_numpy(dtype=bool)
+        if rejected.any():
+            rej = df.loc[rejected, ["question", *groups]]
+            codes = np.column_stack([pd.factorize(rej[c], use_na_sentinel=False)[0] for c in rej.columns])
+            first = np.unique(codes, axis=0, return_index=True)[1]
+            for i in np.sort(first):
+                row = rej.iloc[i]
+                report.append(_record(name, row.iloc[0], _group_label(row.iloc[1:]), "rejected upstream", "excluded"))
+            df = df.loc[~rejected]
+    if df.empty:
+        raise ValueError(f"{name}: no rows to build distributions from.")
+    qcol = df["question"]
+    qmiss = qcol.isna().to_numpy()
+    if qmiss.any():
+        raise ValueError(f"{name}: row {df.index[np.flatnonzero(qmiss)[0]]!r}: the question id is missing (NaN); "
+                         "every row needs a question id.")
+    qstr = qcol.astype(str).to_numpy(dtype=object)
+    qcodes, quni = pd.factorize(qcol)
+    qs = pd.Index(quni).astype(str)
+    if qs.has_duplicates:
+        dup = qs[qs.duplicated()][0]
+        raise ValueError(f"{name}: column 'question' holds ids that differ only in type ({dup!r}); "
+                         "convert it to str first.")
+    blank = np.flatnonzero(qs.str.strip() == "")
+    if len(blank):
+        i = int(np.flatnonzero(qcodes == blank[0])[0])
+        raise ValueError(f"{name}: row {df.index[i]!r}: the question id is empty; every row needs a question id.")
+
+    def where(i):
+        return _describe(qstr[i], [df[g].iloc[i] for g in groups], groups)
+
+    raw_opt = df["option"]
+    opt = pd.to_numeric(raw_opt, errors="coerce").to_numpy(dtype=float)
+    bad = raw_opt.notna().to_numpy() & np.isnan(opt)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: {where(i)}: option {_py(raw_opt.iloc[i])!r} is not a number; "
+                         "`option` must hold the ordinal position.")
+    if np.isinf(opt).any():
+        raise ValueError(f"{name}: {where(int(np.flatnonzero(np.isinf(opt))[0]))}: option position is infinite.")
+    unpos = np.isnan(opt)
+    label = np.full(len(df), "", dtype=object)
+    if "label" in df.columns:
+        lab = df["label"].astype("string").fillna("").to_numpy(dtype=object)
+        label[unpos] = lab[unpos]
+        nolab = unpos & (label == "")
+        if nolab.any():
+            raise ValueError(f"{name}: {where(int(np.flatnonzero(nolab)[0]))}: an option has neither a position nor a label.")
+    elif unpos.any():
+        raise ValueError(f"{name}: {where(int(np.flatnonzero(unpos)[0]))}: an option has no position (NaN); give a "
+                         "`label` column to keep options without an ordinal position.")
+    vals = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    badv = ~np.isfinite(vals) | (vals < 0)
+    if badv.any():
+        i = int(np.flatnonzero(badv)[0])
+        what = "NaN or not a number" if np.isnan(vals[i]) else ("infinite" if np.isinf(vals[i]) else "negative")
+        shown = _py(df[value].iloc[i])
+        o = opt[i] if not np.isnan(opt[i]) else label[i]
+        raise ValueError(f"{name}: {where(i)}: {value} {shown!r} for option {_py(o)!r} is {what}; "
+                         "values must be finite and non-negative.")
+    return _Checked(frame=df, value=value, groups=groups, question=qstr, option=opt, label=label, mass=vals,
+                    report=report)
+
+
+def _sorted_uniques(u: pd.Index) -> np.ndarray:
+    """Order of `u` sorted (by value, or by str when types are mixed); NaN last."""
+    try:
+        return np.asarray(u.argsort(na_position="last"))
+    except TypeError:
+        key = pd.Index(u.astype(str))
+        key = key.where(~u.isna(), "\uffff")
+        return np.asarray(key.argsort())
+
+
+@dataclass(frozen=True)
+class _View:
+    """Rows usable for one kind of metric (cached on the distributions)."""
+
+    row_item: np.ndarray
+    pos: np.ndarray
+    lab: np.ndarray
+    prob: np.ndarray
+    report: tuple
 
 
 class OpinionDistributions:
-    """Normalised opinion distributions of many (question, group...) items.
+    """Normalised opinion distributions of many (question, group...) items, packed once.
 
-    Build with :meth:`from_frame`; convert back with :meth:`to_frame`.
+    Build with :meth:`from_frame`; get dense arrays with :meth:`grid`;
+    convert back with :meth:`to_frame`.  The object is immutable and may be
+    passed to :func:`alignstat.align` any number of times: what each metric
+    needs is prepared once and cached on it.
 
     Attributes
     ----------
     groups : tuple of str
         Group columns.
-    report : pandas.DataFrame
-        Repairs and exclusions made while building (columns ``side``,
-        ``question``, ``group``, ``issue``, ``action``, ``detail``).
+    report : tuple of dict
+        Repairs and exclusions made while building (records with keys
+        ``side``, ``question``, ``group``, ``issue``, ``action``,
+        ``detail``); :func:`alignstat.report_frame` makes a frame of them.
+    name : str
+        Name used in messages and reports.
+    policy : Policy
+        The policy the object was built with (also used by :meth:`grid`).
+
+    Notes
+    -----
+    Storage: one row per listed option, sorted by (question, group,
+    positioned first, position, label); integer codes of question
+    (into :attr:`questions`), of group (into :attr:`group_labels`) and of
+    label; positions (NaN = unpositioned); masses normalised per item.
     """
 
-    def __init__(self, frame: pd.DataFrame, groups, report: pd.DataFrame, *, name="data"):
-        self._frame = frame  # question, *groups, option, label, prob  (sorted, normalised)
+    def __init__(self, *, questions, group_labels, groups, item_q, item_g, item_start, pos, lab, labels, prob,
+                 report, name, policy):
+        self._questions = questions
+        self._group_labels = group_labels
         self.groups = tuple(groups)
-        self.report = report
+        self._item_q = item_q
+        self._item_g = item_g
+        self._item_start = item_start
+        self._row_item = np.repeat(np.arange(len(item_q), dtype=np.int64), np.diff(item_start))
+        self._pos = pos
+        self._lab = lab
+        self._labels = labels
+        self._prob = prob
+        self.report = tuple(report)
         self.name = name
+        self.policy = policy
+        self._cache = {}
 
     # ------------------------------------------------------------------ build
     @classmethod
     def from_frame(cls, df, *, value=None, groups=None, policy=None, name="data"):
-        """Validate a tidy frame and normalise each item.
+        """Validate a tidy frame once and pack it.
 
         Parameters
         ----------
@@ -137,200 +362,315 @@ class OpinionDistributions:
             reported.
         value : {"prob", "count", "weight"}, optional
             The value column; by default the first of these present.
-        groups : sequence of str, optional
-            Group columns; by default every column not in
-            :data:`RESERVED_COLUMNS`.
+        groups : str or sequence of str, optional
+            Group columns (a string is one column); by default every column
+            not in :data:`RESERVED_COLUMNS`.
         policy : Policy, dict, "strict" or "lenient", optional
             See :class:`Policy`.
         name : str
             Name used in messages and reports (e.g. ``"a"``/``"b"``).
 
+        Returns
+        -------
+        OpinionDistributions
+
         Raises
         ------
         ValueError
             Naming the question and group of negative, NaN or infinite
-            values, duplicate options, unlabelled options without position,
-            and (under the strict policies) bad sums or zero-mass items.
+            values, duplicate options (and a reserved column that varies
+            within them), unlabelled options without position, a missing or
+            empty question id, group values that differ only in type, and
+            (under the strict policies) bad sums or zero-mass items.
+
+        Examples
+        --------
+        >>> import pandas as pd, alignstat
+        >>> df = pd.DataFrame({"question": "Q1", "option": [1, 2, 3], "count": [10, 30, 60],
+        ...                    "country": "CL"})
+        >>> d = alignstat.OpinionDistributions.from_frame(df, groups="country")
+        >>> d
+        OpinionDistributions(1 items, 1 questions, groups=['country'])
+        >>> d.grid().prob
+        array([[0.1, 0.3, 0.6]])
         """
         if isinstance(df, OpinionDistributions):
             return df
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"{name}: expected a pandas DataFrame or OpinionDistributions, got {type(df).__name__}.")
         policy = Policy.coerce(policy)
-        for col in ("question", "option"):
-            if col not in df.columns:
-                raise ValueError(f"{name}: column {col!r} is missing (columns: {list(df.columns)}).")
-        if value is None:
-            present = [c for c in _VALUE_COLUMNS if c in df.columns]
-            if not present:
-                raise ValueError(f"{name}: no value column; expected one of {list(_VALUE_COLUMNS)}.")
-            value = present[0]
-        elif value not in df.columns:
-            raise ValueError(f"{name}: value column {value!r} is missing.")
-        if groups is None:
-            groups = [c for c in df.columns if c not in RESERVED_COLUMNS]
+        chk = _iv(df, value, groups, name)
+        return cls._pack(chk, policy, name)
+
+    @classmethod
+    def _pack(cls, chk: _Checked, policy: Policy, name: str):
+        """Arithmetic of :meth:`from_frame`: integer codes, one lexsort, normalisation."""
+        frame, groups, value = chk.frame, chk.groups, chk.value
+        report = list(chk.report)
+        # question codes, sorted by id
+        qcodes, quni = pd.factorize(chk.question)
+        qorder = np.argsort(quni.astype(str), kind="stable")
+        qrank = np.empty_like(qorder)
+        qrank[qorder] = np.arange(len(qorder))
+        qcode = qrank[qcodes].astype(np.int64)
+        questions = pd.Index(np.asarray(quni, dtype=object)[qorder], dtype=object)
+        # group codes: per column, then the combination
+        gcode = np.zeros(len(frame), dtype=np.int64)
+        col_codes, col_uniques = [], []
+        for g in groups:
+            c, u = _check_codes(g, frame[g], name)
+            order = _sorted_uniques(u)
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            col_codes.append(rank[c])
+            col_uniques.append(u[order])
+            gcode = gcode * len(u) + rank[c]
+        if groups:
+            gc, gu = pd.factorize(gcode, sort=True)
+            gcode = gc.astype(np.int64)
+            combos = np.asarray(gu, dtype=np.int64)
+            first = np.zeros(len(gu), dtype=np.int64)
+            first[gcode[::-1]] = np.arange(len(gcode))[::-1]
+            group_labels = pd.DataFrame(
+                {g: u.take(cc[first]) for g, u, cc in zip(groups, col_uniques, col_codes)}
+            ).reset_index(drop=True)
+            del combos
         else:
-            groups = list(groups)
-            for g in groups:
-                if g not in df.columns:
-                    raise ValueError(f"{name}: group column {g!r} is missing.")
-                if g in ("question", "option", value):
-                    raise ValueError(f"{name}: {g!r} cannot be a group column.")
-        report = []
-        work = df
-        if "status" in df.columns:
-            rejected = df["status"].astype("string") == "rejected"
-            if rejected.any():
-                rej = df.loc[rejected, ["question", *groups]].drop_duplicates()
-                for row in rej.itertuples(index=False):
-                    report.append((name, row[0], _group_label(row[1:]), "rejected upstream", "excluded", ""))
-                work = df.loc[~rejected.to_numpy()]
-        has_label = "label" in work.columns
-        cols = ["question", *groups, "option", value] + (["label"] if has_label else [])
-        work = work[cols].copy()
-        work["question"] = work["question"].astype(str)
-        if work.empty:
-            raise ValueError(f"{name}: no rows to build distributions from.")
-        opt = pd.to_numeric(work["option"], errors="coerce").astype(float)
-        bad_opt = work["option"].notna() & opt.isna()
-        if bad_opt.any():
-            r = work.loc[bad_opt].iloc[0]
-            raise ValueError(
-                f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option "
-                f"{_py(r['option'])!r} is not a number; `option` must hold the ordinal position."
-            )
-        if np.isinf(opt).any():
-            r = work.loc[np.isinf(opt)].iloc[0]
-            raise ValueError(f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option position is infinite.")
-        work["option"] = opt
-        if not has_label:
-            if opt.isna().any():
-                r = work.loc[opt.isna()].iloc[0]
-                raise ValueError(
-                    f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: an option has no "
-                    "position (NaN); give a `label` column to keep options without an ordinal position."
-                )
-            work["label"] = ""
-        else:
-            work["label"] = work["label"].astype("string").fillna("").astype(object)
-            nolab = work["option"].isna() & (work["label"] == "")
-            if nolab.any():
-                r = work.loc[nolab].iloc[0]
-                raise ValueError(
-                    f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: an option has "
-                    "neither a position nor a label."
-                )
-        vals = pd.to_numeric(work[value], errors="coerce").astype(float).to_numpy()
-        badv = ~np.isfinite(vals) | (vals < 0)
-        if badv.any():
-            i = int(np.flatnonzero(badv)[0])
-            r = work.iloc[i]
-            what = "NaN or not a number" if np.isnan(vals[i]) else ("infinite" if np.isinf(vals[i]) else "negative")
-            raise ValueError(
-                f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: {value} "
-                f"{_py(r[value])!r} for option {_py(r['option'])!r} is {what}; values must be finite and non-negative."
-            )
-        work["mass"] = vals
-        keycols = ["question", *groups]
-        # integer codes: the item (question x groups) and the option's identity inside it
-        # (its position, or its label when it has none); sorting and duplicate checks run on these.
-        codes = np.column_stack([pd.factorize(work[c], sort=True, use_na_sentinel=False)[0] for c in keycols])
-        if codes.shape[1] == 1:
-            item_code = codes[:, 0]
-        else:
-            item_code = pd.DataFrame(codes).groupby(list(range(codes.shape[1])), sort=True).ngroup().to_numpy()
-        optv = work["option"].to_numpy(dtype=float)
-        unpos = np.isnan(optv)
-        lab_code = np.zeros(len(work))
+            group_labels = pd.DataFrame(index=pd.RangeIndex(1))
+        # labels of unpositioned options
+        unpos = np.isnan(chk.option)
+        lab = np.full(len(frame), -1, dtype=np.int64)
+        labels = np.zeros(0, dtype=object)
         if unpos.any():
-            lab_code[unpos] = pd.factorize(work["label"].to_numpy()[unpos], sort=True)[0]
-        okey = np.where(unpos, 0.0, optv)
-        order = np.lexsort((lab_code, okey, unpos, item_code))
-        work = work.iloc[order].reset_index(drop=True)
-        item_code, okey, lab_code, unpos = item_code[order], okey[order], lab_code[order], unpos[order]
-        same = (
-            (item_code[1:] == item_code[:-1]) & (unpos[1:] == unpos[:-1])
-            & (okey[1:] == okey[:-1]) & (lab_code[1:] == lab_code[:-1])
-        )
+            lc, labels = pd.factorize(chk.label[unpos], sort=True)
+            lab[unpos] = lc
+            labels = np.asarray(labels, dtype=object)
+        okey = np.where(unpos, 0.0, chk.option)
+        order = np.lexsort((lab, okey, unpos, gcode, qcode))
+        qs, gs, ok, un, lb = qcode[order], gcode[order], okey[order], unpos[order], lab[order]
+        new_item = np.r_[True, (qs[1:] != qs[:-1]) | (gs[1:] != gs[:-1])]
+        same = ~new_item[1:] & (un[1:] == un[:-1]) & (ok[1:] == ok[:-1]) & (lb[1:] == lb[:-1])
         if same.any():
-            r = work.iloc[int(np.flatnonzero(same)[0]) + 1]
-            raise ValueError(
-                f"{name}: {_describe(r['question'], [r[g] for g in groups], groups)}: option "
-                f"{_py(r['option']) if not pd.isna(r['option']) else r['label']!r} appears more than once."
-            )
-        item = np.unique(item_code, return_inverse=True)[1]
-        total = np.bincount(item, weights=work["mass"].to_numpy())
-        first = np.flatnonzero(np.r_[True, item[1:] != item[:-1]])
-        keys = work.iloc[first][keycols].to_numpy()
+            _raise_duplicate(frame, order, same, groups, chk, name)
+        starts = np.flatnonzero(new_item)
+        item_q, item_g = qs[starts], gs[starts]
+        mass = chk.mass[order]
+        total = np.add.reduceat(mass, starts)
+        row_item = np.cumsum(new_item) - 1
+
+        def who(i):
+            return questions[item_q[i]], _group_label(group_labels.iloc[item_g[i]]) if groups else ""
+
+        def describe(i):
+            return _describe(questions[item_q[i]], group_labels.iloc[item_g[i]].tolist(), groups)
+
         zero = total <= 0
-        keep = ~zero[item]
         if zero.any():
             idx = np.flatnonzero(zero)
             if policy.zero_mass == "error":
-                k = keys[idx[0]]
-                raise ValueError(
-                    f"{name}: {_describe(k[0], k[1:], groups)} has zero total {value}; "
-                    "use policy zero_mass='drop' to drop such items."
-                )
-            for i in idx:
-                k = keys[i]
-                report.append((name, k[0], _group_label(k[1:]), "zero mass", "dropped", ""))
+                raise ValueError(f"{name}: {describe(idx[0])} has zero total {value}; "
+                                 "use policy zero_mass='drop' to drop such items.")
+            report += [_record(name, *who(i), "zero mass", "dropped") for i in idx]
         if value == "prob":
-            off = np.abs(total - 1.0) > _SUM_TOL
-            off &= ~zero
+            off = (np.abs(total - 1.0) > _SUM_TOL) & ~zero
             if off.any():
                 idx = np.flatnonzero(off)
                 if policy.sums == "error":
-                    k = keys[idx[0]]
-                    raise ValueError(
-                        f"{name}: {_describe(k[0], k[1:], groups)}: probabilities sum to "
-                        f"{total[idx[0]]:.6g}, not 1; use policy sums='renormalize' to rescale."
-                    )
-                for i in idx:
-                    k = keys[i]
-                    report.append((name, k[0], _group_label(k[1:]), "sum != 1", "renormalized", f"sum={total[i]:.6g}"))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            work["prob"] = work["mass"].to_numpy() / total[item]
-        work = work.loc[keep, [*keycols, "option", "label", "prob"]].reset_index(drop=True)
-        if work.empty:
-            raise ValueError(f"{name}: every item was dropped by the policy; nothing is left to compare.")
-        rep = pd.DataFrame(report, columns=REPORT_COLUMNS)
-        _warn_report(rep, name)
-        return cls(work, groups, rep, name=name)
+                    raise ValueError(f"{name}: {describe(idx[0])}: probabilities sum to {total[idx[0]]:.6g}, not 1; "
+                                     "use policy sums='renormalize' to rescale.")
+                report += [_record(name, *who(i), "sum != 1", "renormalized", f"sum={total[i]:.6g}") for i in idx]
+        prob = mass / np.where(zero, 1.0, total)[row_item]
+        if zero.any():
+            keep_item = ~zero
+            keep = keep_item[row_item]
+            if not keep.any():
+                raise ValueError(f"{name}: every item was dropped by the policy; nothing is left to compare.")
+            item_q, item_g = item_q[keep_item], item_g[keep_item]
+            counts = np.bincount(row_item, minlength=len(total))[keep_item]
+            ok, lb, prob = ok[keep], lb[keep], prob[keep]
+            un = un[keep]
+        else:
+            counts = np.diff(np.r_[starts, len(order)])
+        item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        pos = np.where(un, np.nan, ok)
+        _warn_report(report, name)
+        return cls(questions=questions, group_labels=group_labels, groups=groups, item_q=item_q, item_g=item_g,
+                   item_start=item_start, pos=pos, lab=lb, labels=labels, prob=prob, report=report, name=name,
+                   policy=policy)
 
     # ------------------------------------------------------------------ views
+    def _view(self, ordinal, policy=None) -> _View:
+        """Rows for ordinal metrics (positioned options, renormalised) or nominal ones (all rows); cached."""
+        zero_mass = (policy or self.policy).zero_mass
+        key = (bool(ordinal), zero_mass)
+        if key in self._cache:
+            return self._cache[key]
+        if not ordinal or not np.isnan(self._pos).any():
+            v = _View(self._row_item, self._pos, self._lab, self._prob, ())
+            self._cache[key] = v
+            return v
+        unpos = np.isnan(self._pos)
+        n = len(self._item_q)
+        lost = np.bincount(self._row_item, weights=np.where(unpos, self._prob, 0.0), minlength=n)
+        kept = np.bincount(self._row_item, weights=np.where(unpos, 0.0, self._prob), minlength=n)
+        report = []
+        side = self.name
+
+        def who(i):
+            g = _group_label(self._group_labels.iloc[self._item_g[i]]) if self.groups else ""
+            return self._questions[self._item_q[i]], g
+
+        for i in np.flatnonzero((lost > 0) & (kept > 0)):
+            report.append(_record(side, *who(i), "options without ordinal position",
+                                  "excluded from ordinal metric", f"mass={lost[i]:.6g}"))
+        empty = np.flatnonzero(kept <= 0)
+        if len(empty):
+            if zero_mass == "error":
+                q, g = who(empty[0])
+                raise ValueError(f"{side}: question {q!r}" + (f" ({g})" if g else "")
+                                 + " has all its mass on options without an ordinal position; "
+                                 "use policy zero_mass='drop'.")
+            report += [_record(side, *who(i), "no mass on positioned options", "dropped") for i in empty]
+        keep = ~unpos & (kept[self._row_item] > 0)
+        if not keep.any():
+            raise ValueError(f"{side}: no item has mass on options with an ordinal position.")
+        ri = self._row_item[keep]
+        v = _View(ri, self._pos[keep], self._lab[keep], self._prob[keep] / kept[ri], tuple(report))
+        self._cache[key] = v
+        return v
+
+    def grid(self, questions=None, positions=None, *, ordinal=True):
+        """Dense arrays of the items on each question's option grid: the one accessor for consumers.
+
+        Parameters
+        ----------
+        questions : sequence of str, optional
+            Rows of the grid, in this order (items of other questions are
+            left out; a question without items has none).  Default: every
+            question, sorted.
+        positions : mapping or QuestionBank, optional
+            The full scale of some questions, ``{question: positions}`` or
+            an :class:`alignstat.QuestionBank` (its finite positions): their
+            columns are this scale even where the items list fewer options
+            (e.g. a majority-vote point answer on a 0--10 item); an answer
+            off the scale is an error.  Other questions take the union of
+            the options their items list.
+        ordinal : bool
+            ``True`` (default): options without a position are dropped and
+            each item renormalised over the rest (reported in the grid's
+            ``report``; an item with no positioned mass follows the
+            policy's ``zero_mass``).  ``False``: they are kept as columns
+            after the positioned ones (for JSD/TVD).
+
+        Returns
+        -------
+        alignstat._packed.Grid
+            Frozen dataclass with ``questions`` (Index), ``positions``
+            (Q, K; ascending, NaN-padded), ``n_options`` (Q,), ``labels``,
+            ``prob`` (items, K), ``item_question``, ``item_offsets``,
+            ``item_group``, ``group_labels``, ``groups``, ``incomplete``
+            (items that do not list every option: their missing options are
+            0 in ``prob``) and ``report``.
+
+        Examples
+        --------
+        >>> import pandas as pd, alignstat
+        >>> votes = pd.DataFrame({"model": ["m1", "m2"], "question": "Q1", "option": [7, 9], "prob": 1.0})
+        >>> g = alignstat.OpinionDistributions.from_frame(votes).grid(positions={"Q1": range(11)})
+        >>> int(g.n_options[0]), g.prob[:, 7].tolist(), g.prob[:, 9].tolist()
+        (11, [1.0, 0.0], [0.0, 1.0])
+        """
+        from ._packed import joint_grids
+
+        return joint_grids([self], questions=questions, positions=positions, ordinal=ordinal)[0]
+
     def to_frame(self) -> pd.DataFrame:
-        """Tidy frame: ``question``, group columns, ``option``, ``prob`` (and ``label`` if any option has one)."""
-        out = self._frame.copy()
-        if (out["label"] == "").all():
-            out = out.drop(columns="label")
-        return out
+        """Tidy frame: ``question``, group columns, ``option``, ``prob`` (and ``label`` if any option has one).
+
+        Examples
+        --------
+        >>> import pandas as pd, alignstat
+        >>> df = pd.DataFrame({"question": "Q1", "option": [2, 1], "count": [3, 1]})
+        >>> alignstat.OpinionDistributions.from_frame(df).to_frame()
+          question  option  prob
+        0       Q1     1.0  0.25
+        1       Q1     2.0  0.75
+        """
+        ri = self._row_item
+        out = {"question": np.asarray(self._questions, dtype=object)[self._item_q[ri]]}
+        if self.groups:
+            gl = self._group_labels.iloc[self._item_g[ri]].reset_index(drop=True)
+            for g in self.groups:
+                out[g] = gl[g]
+        out["option"] = self._pos
+        if (self._lab >= 0).any():
+            out["label"] = np.where(self._lab >= 0, self._labels[np.maximum(self._lab, 0)] if len(self._labels) else "", "")
+        out["prob"] = self._prob
+        frame = pd.DataFrame(out)
+        if "label" in frame.columns:
+            frame = frame[["question", *self.groups, "option", "label", "prob"]]
+        return frame
 
     @property
-    def questions(self):
-        return list(pd.unique(self._frame["question"]))
+    def questions(self) -> list:
+        """Question ids (str), sorted."""
+        return list(self._questions)
+
+    @property
+    def group_labels(self) -> pd.DataFrame:
+        """One row per group (columns :attr:`groups`)."""
+        return self._group_labels.copy()
 
     @property
     def n_items(self) -> int:
-        return int(self._frame.groupby(["question", *self.groups], sort=False, dropna=False).ngroups)
+        """Number of (question, group) items."""
+        return len(self._item_q)
 
     def __repr__(self):
-        return (
-            f"OpinionDistributions({self.n_items} items, {len(self.questions)} questions, "
-            f"groups={list(self.groups)})"
-        )
+        return f"OpinionDistributions({self.n_items} items, {len(self._questions)} questions, groups={list(self.groups)})"
 
 
-def _warn_report(rep: pd.DataFrame, name: str):
-    if rep.empty:
+def _raise_duplicate(frame, order, same, groups, chk, name):
+    """Duplicate options: name the item, and any other column (reserved or not) that varies within them."""
+    j = int(np.flatnonzero(same)[0])
+    i0, i1 = order[j], order[j + 1]
+    opt = chk.option[i1]
+    shown = _py(opt) if not np.isnan(opt) else chk.label[i1]
+    where = _describe(chk.question[i1], [frame[g].iloc[i1] for g in groups], groups)
+    msg = f"{name}: {where}: option {shown!r} appears more than once."
+    skip = {"question", "option", "label", chk.value, *groups}
+    varying = []
+    for c in frame.columns:
+        if c in skip:
+            continue
+        x, y = frame[c].iloc[i0], frame[c].iloc[i1]
+        if not (x == y or (pd.isna(x) and pd.isna(y))):
+            varying.append(c)
+    reserved = [c for c in varying if c in RESERVED_COLUMNS]
+    other = [c for c in varying if c not in RESERVED_COLUMNS]
+    if reserved:
+        c = reserved[0]
+        msg += (f" Column {c!r} differs between these rows, but {c!r} is reserved "
+                f"(alignstat.RESERVED_COLUMNS) and is never a group column; to group by it, rename it and "
+                f"name it: df.rename(columns={{{c!r}: {c + '_'!r}}}) with groups=[..., {c + '_'!r}].")
+    elif other:
+        msg += f" Column {other[0]!r} differs between these rows; add it to `groups`."
+    raise ValueError(msg)
+
+
+def _warn_report(records, name: str, stacklevel: int = 4):
+    """One DataPolicyWarning summarising repair records (none: no warning)."""
+    if not records:
         return
-    counts = rep.groupby(["issue", "action"]).size()
+    counts = {}
+    for r in records:
+        k = (r["issue"], r["action"])
+        counts[k] = counts.get(k, 0) + 1
     parts = "; ".join(f"{n} item(s) {issue} -> {action}" for (issue, action), n in counts.items())
-    warnings.warn(f"{name}: {parts} (see the `report`).", DataPolicyWarning, stacklevel=4)
+    warnings.warn(f"{name}: {parts} (see the `report`).", DataPolicyWarning, stacklevel=stacklevel)
 
 
 def as_distributions(x, *, name, value=None, groups=None, policy=None) -> OpinionDistributions:
     """Coerce a tidy frame or :class:`OpinionDistributions`."""
+    groups = _as_columns(groups, "groups")
     if isinstance(x, OpinionDistributions):
         if groups is not None and tuple(groups) != x.groups:
             raise ValueError(f"{name}: `groups` {list(groups)} differ from the object's groups {list(x.groups)}.")

