@@ -1,10 +1,12 @@
 """Writing study outputs: tidy tables, figures and a provenance record.
 
-Every study writes into its own folder through a :class:`StudyWriter`, which
-saves each table (CSV and Parquet) and figure (PNG and PDF) as soon as it is
-produced -- so that a later failure loses nothing already computed -- and
-finally a ``provenance.json`` with the package version, the SHA-256 of every
-input, the parameters, the seeds and the start and end times.
+Every study writes through a :class:`StudyWriter` into a temporary folder
+(:class:`analyses._atomic.AtomicFolder`): tables (CSV and Parquet), figures
+(PNG and PDF), the report and finally ``provenance.json`` -- the package
+version, the SHA-256 of every input, the parameters, the seeds, the start and
+end times and the SHA-256 of every file beside it.  Only then is the folder
+moved into place, in one rename: a failing run leaves the previous outputs
+and their provenance untouched and no empty folder.
 """
 
 from __future__ import annotations
@@ -80,11 +82,40 @@ class StudyWriter:
         e.g. :data:`ILLUSTRATIVE_NOTE`.
     formats : sequence of str
         Table formats among ``"csv"`` and ``"parquet"``.
+    overwrite : bool
+        Replace earlier alignstat outputs in a non-empty `out` (otherwise a
+        non-empty `out` is an error, raised before anything is computed).
+
+    Attributes
+    ----------
+    out : Path
+        The final folder.
+    folder : Path
+        The temporary folder written into until :meth:`finish`.
+
+    Notes
+    -----
+    Use it as a context manager, or call :meth:`abort` on failure: leaving the
+    ``with`` block by an exception removes the temporary folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with StudyWriter(root / "s", study="demo") as w:
+    ...     _ = w.table("t", pd.DataFrame({"a": [1]}))
+    ...     _ = w.finish()
+    >>> sorted(p.name for p in (root / "s").iterdir())
+    ['provenance.json', 't.csv', 't.parquet']
     """
 
-    def __init__(self, out, *, study, params=None, seed=None, note=None, formats=("csv", "parquet")):
-        self.out = Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
+    def __init__(self, out, *, study, params=None, seed=None, note=None, formats=("csv", "parquet"),
+                 overwrite=False):
+        from ._atomic import AtomicFolder
+
+        self._atomic = AtomicFolder(out, overwrite=overwrite)
+        self.out = self._atomic.out
+        self.folder = self._atomic.path
         self.study = study
         self.params = dict(params or {})
         self.seed = seed
@@ -92,14 +123,37 @@ class StudyWriter:
         self.formats = tuple(formats)
         bad = set(self.formats) - {"csv", "parquet"}
         if bad:
+            self._atomic.abort()
             raise ValueError(f"`formats` must be among 'csv', 'parquet'; got {sorted(bad)}.")
         self.inputs = {}
         self.outputs = []
         self.headlines = {}
         self.started = _now()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        elif not self._atomic.done:
+            self.finish()
+        return False
+
+    def abort(self):
+        """Discard everything written so far; the output folder is left as it was."""
+        self._atomic.abort()
+
     def add_input(self, name, source):
-        """Record an input: a file path (hashed from its bytes) or a DataFrame (hashed from its content)."""
+        """Record an input: a file path (hashed from its bytes) or a DataFrame (hashed from its content).
+
+        An input file inside the output folder is refused: replacing the
+        folder would delete it.
+        """
+        if not isinstance(source, pd.DataFrame) and self._atomic.contains(source):
+            self.abort()
+            raise ValueError(f"input {str(source)!r} lies inside the output folder {str(self.out)!r}, which this "
+                             "run replaces; choose another output folder.")
         if isinstance(source, pd.DataFrame):
             self.inputs[str(name)] = {"kind": "dataframe", "rows": int(len(source)), "sha256": sha256_frame(source)}
         else:
@@ -120,20 +174,22 @@ class StudyWriter:
             f["note"] = self.note
         f.attrs = {}
         if "csv" in self.formats:
-            f.to_csv(self.out / f"{name}.csv", index=False)
+            f.to_csv(self.folder / f"{name}.csv", index=False)
             self.outputs.append(f"{name}.csv")
         if "parquet" in self.formats:
             g = f.copy()
             for c in g.columns:
                 if g[c].dtype == object:
                     g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-            g.to_parquet(self.out / f"{name}.parquet", index=False)
+            g.to_parquet(self.folder / f"{name}.parquet", index=False)
             self.outputs.append(f"{name}.parquet")
         return frame
 
     def figure(self, name, fig):
         """Save a matplotlib figure as ``<name>.png`` and ``<name>.pdf`` and close it."""
-        import matplotlib.pyplot as plt
+        from alignstat._optional import require
+
+        plt = require("matplotlib.pyplot")
 
         if self.note:
             # a watermark on every plotting area, and the full note hanging below the figure
@@ -145,7 +201,7 @@ class StudyWriter:
             short = self.note if len(self.note) <= 110 else self.note[:107] + "..."
             fig.text(0.5, 0.0, short, ha="center", va="top", fontsize=7, color="firebrick")
         for ext in ("png", "pdf"):
-            fig.savefig(self.out / f"{name}.{ext}", dpi=130 if ext == "png" else None, bbox_inches="tight")
+            fig.savefig(self.folder / f"{name}.{ext}", dpi=130 if ext == "png" else None, bbox_inches="tight")
             self.outputs.append(f"{name}.{ext}")
         plt.close(fig)
 
@@ -153,8 +209,22 @@ class StudyWriter:
         """Record a headline number for the report."""
         self.headlines[str(key)] = _jsonable(value)
 
+    def path(self, name) -> Path:
+        """Where to write an extra file `name` (e.g. the report) so that it is moved and recorded with the rest."""
+        return self.folder / name
+
+    def files(self) -> dict:
+        """``{relative path: sha256}`` of every file in the folder now (provenance.json aside)."""
+        return {f.relative_to(self.folder).as_posix(): sha256_file(f)
+                for f in sorted(self.folder.rglob("*"))
+                if f.is_file() and f.relative_to(self.folder).as_posix() != "provenance.json"}
+
     def finish(self) -> Path:
-        """Write ``provenance.json`` and return its path."""
+        """Write ``provenance.json``, move the folder into place and return the final provenance path.
+
+        ``outputs`` lists every file beside ``provenance.json`` (sub-folders
+        included) with its SHA-256, read from disk at this moment.
+        """
         from alignstat import __version__
 
         rec = {
@@ -170,12 +240,16 @@ class StudyWriter:
             "parameters": _jsonable(self.params),
             "seed": _jsonable(self.seed),
             "inputs": self.inputs,
-            "outputs": self.outputs,
+            "outputs": self.files(),
             "headlines": self.headlines,
         }
         if self.note:
             rec["note"] = self.note
-        path = self.out / "provenance.json"
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(rec, fh, indent=2)
-        return path
+        try:
+            with open(self.folder / "provenance.json", "w", encoding="utf-8") as fh:
+                json.dump(rec, fh, indent=2)
+        except BaseException:
+            self.abort()
+            raise
+        self._atomic.commit()
+        return self.out / "provenance.json"

@@ -1,28 +1,25 @@
-"""Run a study end to end: compute, then write tables, figures and provenance.
+"""Run a study end to end: compute, then write tables, figures, report and provenance atomically.
 
-Each ``run_*`` function calls the study's library function, writes every
-table as soon as it exists (CSV + Parquet), draws the papers' figures (PNG +
-PDF) and records ``provenance.json``; it returns a :class:`StudySummary` that
+Each ``run_*`` function calls the study's library function inside a
+:class:`~analyses.provenance.StudyWriter`: every table (CSV + Parquet), figure
+(PNG + PDF), the study's ``report.md``/``report.html`` and ``provenance.json``
+go into a temporary folder that replaces `out` only when the run is complete.
+A failing run leaves `out` exactly as it was; a non-empty `out` is refused
+unless ``overwrite=True``.  Each returns a :class:`StudySummary` that
 :func:`analyses.report.write_report` puts on one page.  The CLI commands are
 thin shells over these functions.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import figures as F
-from .consistency import internal_consistency
-from .global_study import global_alignment
 from .provenance import StudyWriter
-from .sensitivity import prompt_sensitivity
-from .steering import steering_alignment, steering_table
-from .subgroups import OVERALL, answer_summary, subgroup_alignment
-from .temporal import temporal_alignment
 
 __all__ = ["StudySummary", "run_global", "run_steering", "run_temporal", "run_consistency", "run_sensitivity",
            "run_subgroups", "read_table"]
@@ -30,15 +27,44 @@ __all__ = ["StudySummary", "run_global", "run_steering", "run_temporal", "run_co
 
 @dataclass
 class StudySummary:
-    """What a run produced: folder, headline numbers, figure names and a Markdown table."""
+    """What a run produced: folder, headline numbers, labelled tables and figure names.
+
+    Attributes
+    ----------
+    study : str
+    folder : Path
+        The study's output folder.
+    headlines : dict
+        Headline numbers as strings, for the report.
+    figures : list of str
+        Figure file names (PNG) in `folder`.
+    tables : list of str
+        Table names (``<name>.csv``/``.parquet``) in `folder`.
+    previews : list of (str, DataFrame)
+        Tables shown in the report, each with a caption saying what it shows.
+    description : str
+    figure_captions : dict
+        ``{figure file: caption}``.
+    """
 
     study: str
     folder: Path
     headlines: dict = field(default_factory=dict)
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
-    preview: str = ""
+    previews: list = field(default_factory=list)
     description: str = ""
+    figure_captions: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return (f"StudySummary(study={self.study!r}, folder={str(self.folder)!r}, {len(self.tables)} tables, "
+                f"{len(self.figures)} figures)")
+
+    def summary(self) -> str:
+        """The study's headlines as a few lines of text."""
+        lines = [f"{self.study}: {len(self.tables)} tables, {len(self.figures)} figures in {self.folder}"]
+        lines += [f"  {k}: {v}" for k, v in self.headlines.items()]
+        return "\n".join(lines)
 
 
 def read_table(path) -> pd.DataFrame:
@@ -47,35 +73,56 @@ def read_table(path) -> pd.DataFrame:
     if not p.is_file():
         raise ValueError(f"input file {str(p)!r} does not exist.")
     suf = p.suffix.lower()
-    if suf == ".parquet":
-        return pd.read_parquet(p)
-    if suf in (".csv", ".txt"):
-        return pd.read_csv(p)
+    try:
+        if suf == ".parquet":
+            return pd.read_parquet(p)
+        if suf in (".csv", ".txt"):
+            return pd.read_csv(p)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+        raise ValueError(f"input file {str(p)!r} could not be read as {suf[1:]} ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); save it as UTF-8 CSV or Parquet.") from exc
     raise ValueError(f"input file {str(p)!r}: unsupported format {suf!r} (expected .csv or .parquet).")
 
 
-def _writer(out, study, params, seed, note, inputs):
-    w = StudyWriter(Path(out), study=study, params=params, seed=seed, note=note)
+# Study functions are being renamed to the vocabulary (n_boot -> n_resamples, correction -> adjust); call them
+# with whichever name their signature has.
+_OLD_NAMES = {"n_resamples": "n_boot", "adjust": "correction", "weights": "weight", "ci_method": "method",
+              "n_boot": "n_resamples", "correction": "adjust", "weight": "weights", "method": "ci_method"}
+
+
+def _call(fn, *args, **kwargs):
+    params = inspect.signature(fn).parameters
+    out = {}
+    for k, v in kwargs.items():
+        if k in params:
+            out[k] = v
+        elif _OLD_NAMES.get(k) in params:
+            out[_OLD_NAMES[k]] = v
+        elif v is not None:
+            raise TypeError(f"{fn.__name__}() takes no argument {k!r}.")
+    return fn(*args, **out)
+
+
+def _col(frame, *names):
+    """The first of `names` that is a column of `frame`."""
+    for n in names:
+        if n in frame.columns:
+            return n
+    return None
+
+
+def _writer(out, study, params, seed, note, inputs, overwrite):
+    w = StudyWriter(Path(out), study=study, params=params, seed=seed, note=note, overwrite=overwrite)
     for name, src in (inputs or {}).items():
         w.add_input(name, src)
     return w
 
 
-def _md(frame, n=12, digits=4):
-    f = frame.head(n).copy()
-    for c in f.columns:
-        if pd.api.types.is_float_dtype(f[c]):
-            f[c] = f[c].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
-    cols = [str(c) for c in f.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in f.astype(str).itertuples(index=False):
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
-
-
-def _fig(w, summary, name, fig):
+def _fig(w, summary, name, fig, caption=None):
     w.figure(name, fig)
     summary.figures.append(f"{name}.png")
+    if caption:
+        summary.figure_captions[f"{name}.png"] = caption
 
 
 def _tab(w, summary, name, frame):
@@ -83,224 +130,371 @@ def _tab(w, summary, name, frame):
     summary.tables.append(name)
 
 
-def run_global(answers, human, out, *, metric="wasserstein", n_boot=1000, top_k=5, tolerance=0.02, rng=None,
-               note=None, inputs=None, max_model_figures=3):
-    """Global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps."""
+def _done(w, s, report):
+    """Headlines into provenance, the report into the folder, then move the folder into place."""
+    from .report import write_report
+
+    for k, v in s.headlines.items():
+        w.headline(k, v)
+    if report:
+        write_report(w.folder, [s], title=f"alignstat {s.study}", note=w.note)
+    w.finish()
+    s.folder = w.out
+    return s
+
+
+def _interval_text(frame, fallback):
+    from .tables import interval_label
+
+    return interval_label(frame) or fallback
+
+
+def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, top_k=5, tolerance=0.02, rng=None,
+               note=None, inputs=None, max_model_figures=3, overwrite=False, report=True):
+    """Global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps.
+
+    Parameters
+    ----------
+    answers, human : pandas.DataFrame
+        Passed to :func:`analyses.global_alignment`.
+    out : path
+        Output folder; replaced atomically at the end of the run.
+    metric, n_resamples, top_k, tolerance, rng
+        Passed to :func:`analyses.global_alignment`.
+    note : str, optional
+        Label put on every table and figure (see :class:`StudyWriter`).
+    inputs : dict, optional
+        ``{name: path or DataFrame}`` hashed into ``provenance.json``.
+    max_model_figures : int
+        Ranking and baseline figures for this many best models.
+    overwrite : bool
+        Replace earlier outputs in a non-empty `out`.
+    report : bool
+        Write ``report.md`` and ``report.html`` into `out`.
+
+    Returns
+    -------
+    StudySummary
+    """
+    from . import figures as F
+    from .global_study import global_alignment
+
     seed = rng if isinstance(rng, (int, np.integer)) else None
-    params = dict(metric=metric, n_boot=n_boot, top_k=top_k, tolerance=tolerance)
-    w = _writer(out, "global", params, seed, note, inputs)
-    s = StudySummary("global", Path(out), description=(
-        "Alignment of each model with each country (mean over questions; CI: question bootstrap), "
-        "the average-human baseline and the over/under/appropriate classification (paper 000, RQ1)."))
-    res = global_alignment(answers, human, metric=metric, n_boot=n_boot, top_k=top_k, tolerance=tolerance, rng=rng)
-    _tab(w, s, "scores", res.scores)
-    _tab(w, s, "models", res.models)
-    _tab(w, s, "ranking", res.ranking)
-    _tab(w, s, "country_matrix", res.countries)
-    _tab(w, s, "per_question", res.per_question)
-    if len(res.report):
-        _tab(w, s, "repairs", res.report)
-    _fig(w, s, "fig2a_models", F.model_summary_figure(res.scores, metric=metric))
-    order = res.models.sort_values("mean", ascending=False)["model"].tolist()
-    for i, m in enumerate(order[:max_model_figures]):
-        _fig(w, s, f"fig2b_ranking_{i + 1}", F.ranking_figure(res.ranking, m))
-        _fig(w, s, f"fig2c_baseline_{i + 1}", F.baseline_figure(res.scores, m, tolerance=tolerance))
-    mm = res.model_matrix()
-    if mm.shape[1] > 3 * mm.shape[0] and mm.shape[1] > 20:  # many countries: one row per country reads better
-        _fig(w, s, "fig19_model_country", F.heatmap_figure(mm.T, title="Country x model alignment"))
-    else:
-        _fig(w, s, "fig19_model_country", F.heatmap_figure(mm, title="Model x country alignment"))
-    _fig(w, s, "fig4_countries", F.country_heatmap_figure(res.countries, res.scores, order[0],
-                                                          k=min(6, max(1, res.scores["country"].nunique() // 2))))
-    best = res.models.sort_values("mean", ascending=False).iloc[0]
-    s.headlines = {
-        "best model (mean over countries)": f"{best['model']} ({best['mean']:.4f})",
-        "countries": int(res.scores["country"].nunique()),
-        "share of model x country pairs under-aligned": f"{(res.scores['classification'] == 'under').mean():.2f}",
-    }
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(res.models)
-    w.finish()
-    return s
+    params = dict(metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance)
+    with _writer(out, "global", params, seed, note, inputs, overwrite) as w:
+        s = StudySummary("global", w.folder)
+        res = _call(global_alignment, answers, human, metric=metric, n_resamples=n_resamples, top_k=top_k,
+                    tolerance=tolerance, rng=rng)
+        ci = _interval_text(res.scores, f"question bootstrap (percentile), {n_resamples} resamples")
+        s.description = (
+            "Alignment of each model with each country (mean over questions), the average-human baseline and "
+            f"the over/under/appropriate classification (paper 000, RQ1). Intervals: {ci}.")
+        _tab(w, s, "scores", res.scores)
+        _tab(w, s, "models", res.models)
+        _tab(w, s, "ranking", res.ranking)
+        _tab(w, s, "country_matrix", res.countries)
+        _tab(w, s, "per_question", res.per_question)
+        if len(res.report):
+            _tab(w, s, "repairs", res.report)
+        _fig(w, s, "fig2a_models", F.model_summary_figure(res.scores, metric=metric),
+             "Each model's alignment across countries (box: quartiles, diamond: mean, points: countries).")
+        order = res.models.sort_values("mean", ascending=False)["model"].tolist()
+        for i, m in enumerate(order[:max_model_figures]):
+            _fig(w, s, f"fig2b_ranking_{i + 1}", F.ranking_figure(res.ranking, m),
+                 f"Most and least aligned countries of {m} (whiskers: ± sd over questions).")
+            _fig(w, s, f"fig2c_baseline_{i + 1}", F.baseline_figure(res.scores, m, tolerance=tolerance),
+                 f"{m} against the average-human baseline, per country.")
+        mm = res.model_matrix()
+        _fig(w, s, "fig19_model_country", F.heatmap_figure(mm, title="Model x country alignment"),
+             "Alignment of every model with every country (countries ordered by mean alignment).")
+        _fig(w, s, "fig4_countries", F.country_heatmap_figure(
+            res.countries, res.scores, order[0], k=min(6, max(1, res.scores["country"].nunique() // 2))),
+            f"Country x country alignment among the first and last countries of {order[0]}.")
+        best = res.models.sort_values("mean", ascending=False).iloc[0]
+        s.headlines = {
+            "best model (mean over countries)": f"{best['model']} ({best['mean']:.4f})",
+            "countries": str(int(res.scores["country"].nunique())),
+            "share of model x country pairs under-aligned":
+                f"{(res.scores['classification'] == 'under').mean():.2f}",
+        }
+        s.previews.append(("Model-level summary: mean, sd, median, min and max of each model's alignment over "
+                           "countries, and how many countries it over-, under- or appropriately aligns with.",
+                           res.models))
+        return _done(w, s, report)
 
 
-def run_steering(answers, human, out, *, metric="wasserstein", test="t", correction=None, note=None, inputs=None):
-    """Steering study (RQ2) into `out`: Tables 1/9 with stars, one figure per country."""
-    params = dict(metric=metric, test=test, correction=correction)
-    w = _writer(out, "steering", params, None, note, inputs)
-    s = StudySummary("steering", Path(out), description=(
-        "Alignment per target country, model and steering method; stars: paired test across questions "
-        "of per-question alignment, steered vs no steering, same model and country (paper 000, RQ2)."))
-    res = steering_alignment(answers, human, metric=metric, test=test, correction=correction)
-    _tab(w, s, "steering", res)
-    if res.attrs.get("repairs"):
-        _tab(w, s, "repairs", pd.DataFrame(res.attrs["repairs"]))
-    tab = steering_table(res)
-    _tab(w, s, "table1_layout", tab)
-    for i, c in enumerate(sorted(res["country"].unique())):
-        _fig(w, s, f"steering_{i + 1}_{''.join(ch for ch in str(c) if ch.isalnum())}", F.steering_figure(res, c))
-    sig = res[(res.method != "none") & res["p_adjusted"].notna()]
-    s.headlines = {"tests": int(len(sig)), "significant at 0.05": int((sig["p_adjusted"] < 0.05).sum()),
-                   "test": res["test"].iloc[0], "correction": correction or "none"}
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(tab, n=14)
-    w.finish()
-    return s
+def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=None, note=None, inputs=None,
+                 overwrite=False, report=True):
+    """Steering study (RQ2) into `out`: Tables 1/9 with stars, one figure per country.
+
+    Parameters are those of :func:`run_global` and :func:`analyses.steering_alignment`
+    (`adjust`: ``"holm"``, ``"bh"`` or None over all tests of the table).
+    """
+    from . import figures as F
+    from .steering import steering_alignment, steering_table
+    from .tables import format_pvalue
+
+    params = dict(metric=metric, test=test, adjust=adjust)
+    with _writer(out, "steering", params, None, note, inputs, overwrite) as w:
+        s = StudySummary("steering", w.folder, description=(
+            "Alignment per target country, model and steering method; stars: paired test across questions "
+            "of per-question alignment, steered vs no steering, same model and country (paper 000, RQ2)."))
+        res = _call(steering_alignment, answers, human, metric=metric, test=test, adjust=adjust)
+        _tab(w, s, "steering", res)
+        if res.attrs.get("repairs"):
+            _tab(w, s, "repairs", pd.DataFrame(res.attrs["repairs"]))
+        tab = steering_table(res)
+        _tab(w, s, "table1_layout", tab)
+        for i, c in enumerate(sorted(res["country"].unique())):
+            _fig(w, s, f"steering_{i + 1}_{''.join(ch for ch in str(c) if ch.isalnum())}", F.steering_figure(res, c),
+                 f"Steering towards {c}: alignment per method and model (stars: p vs no steering).")
+        pcol = _col(res, "pvalue_adj", "p_adjusted", "pvalue", "p")
+        sig = res[(res.method != "none") & res[pcol].notna()]
+        s.headlines = {"paired tests": str(int(len(sig))),
+                       "significant at 0.05": f"{int((sig[pcol] < 0.05).sum())} of {len(sig)}",
+                       "smallest p-value" + (" (adjusted)" if adjust else ""):
+                           format_pvalue(sig[pcol].min()) if len(sig) else "n/a",
+                       "test": str(res["test"].iloc[0]), "adjustment": adjust or "none"}
+        shown = res[[c for c in res.columns if c not in ("stars", "statistic")]]
+        s.previews.append(("Alignment per country, steering method and model; difference from no steering, and "
+                           f"the paired {test}-test across questions" + (f" ({adjust}-adjusted over the table)"
+                                                                         if adjust else "") + ".", shown))
+        return _done(w, s, report)
 
 
-def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_wave=None, note=None, inputs=None):
+def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_wave=None, note=None, inputs=None,
+                 overwrite=False, report=True):
     """Temporal study (RQ3) into `out`: tau filter, per-wave means and sd bands (Fig. 3)."""
     import warnings
 
     from alignstat._warnings import SmallCellWarning
 
+    from . import figures as F
+    from .temporal import temporal_alignment
+
     params = dict(tau=tau, metric=metric, filter_wave=filter_wave)
-    w = _writer(out, "temporal", params, None, note, inputs)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SmallCellWarning)
-        res = temporal_alignment(answers, human, tau=tau, metric=metric, filter_wave=filter_wave)
-    w.params.update(res.params)
-    s = StudySummary("temporal", Path(out), description=(
-        f"Countries kept by Eq. 3 (|A_M - A_avg| < tau = {res.params['tau']:g}, {res.params['tau_mode']}) on wave "
-        f"{res.params['filter_wave']}, then the model's alignment with those countries in every wave "
-        "(paper 000, RQ3)."))
-    _tab(w, s, "filter", res.filter)
-    _tab(w, s, "per_country", res.per_country)
-    _tab(w, s, "by_wave", res.by_wave)
-    if len(res.report):
-        _tab(w, s, "repairs", res.report)
-    filt = res.by_wave[res.by_wave["countries"] == "tau-filtered"]
-    if len(filt):
-        _fig(w, s, "fig3_waves_filtered", F.temporal_figure(filt))
-    _fig(w, s, "fig3_waves_all_countries", F.temporal_figure(res.by_wave[res.by_wave["countries"] == "all"]))
-    kept = res.filter.groupby("model")["kept"].sum()
-    s.headlines = {f"countries kept for {m}": int(v) for m, v in kept.items()}
-    s.headlines["waves"] = ", ".join(str(x) for x in res.params["waves"])
-    if caught:
-        s.headlines["warnings"] = "; ".join(str(c.message) for c in caught)[:300]
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(filt if len(filt) else res.by_wave, n=14)
-    w.finish()
-    return s
+    with _writer(out, "temporal", params, None, note, inputs, overwrite) as w:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SmallCellWarning)
+            res = temporal_alignment(answers, human, tau=tau, metric=metric, filter_wave=filter_wave)
+        w.params.update(res.params)
+        s = StudySummary("temporal", w.folder, description=(
+            f"Countries kept by Eq. 3 (|A_M - A_avg| < tau = {res.params['tau']:g}, {res.params['tau_mode']}) on "
+            f"wave {res.params['filter_wave']}, then the model's alignment with those countries in every wave "
+            "(paper 000, RQ3)."))
+        _tab(w, s, "filter", res.filter)
+        _tab(w, s, "per_country", res.per_country)
+        _tab(w, s, "by_wave", res.by_wave)
+        if len(res.report):
+            _tab(w, s, "repairs", res.report)
+        filt = res.by_wave[res.by_wave["countries"] == "tau-filtered"]
+        if len(filt):
+            _fig(w, s, "fig3_waves_filtered", F.temporal_figure(filt),
+                 "Mean alignment per wave over the tau-filtered countries (band: ± sd over countries).")
+        _fig(w, s, "fig3_waves_all_countries", F.temporal_figure(res.by_wave[res.by_wave["countries"] == "all"]),
+             "Mean alignment per wave over all countries (band: ± sd over countries).")
+        kept = res.filter.groupby("model")["kept"].sum()
+        s.headlines = {f"countries kept for {m}": str(int(v)) for m, v in kept.items()}
+        s.headlines["waves"] = ", ".join(str(x) for x in res.params["waves"])
+        if caught:
+            s.headlines["warnings"] = "; ".join(str(c.message) for c in caught)[:300]
+        s.previews.append(("Mean alignment per model and wave (mean and sd over countries), for the tau-filtered "
+                           "countries and for all countries.", res.by_wave))
+        return _done(w, s, report)
 
 
-def run_consistency(answers, out, *, topics=None, note=None, inputs=None):
+def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwrite=False, report=True):
     """Internal consistency (section 7.2) into `out`."""
-    w = _writer(out, "consistency", dict(topics="Table 11" if topics is None else str(topics)), None, note, inputs)
-    s = StudySummary("consistency", Path(out), description=(
-        "Share of a topic's questions whose modal answer falls in the topic's majority opinion group "
-        "(paper 000, section 7.2, Table 11)."))
-    res = internal_consistency(answers, topics=topics)
-    _tab(w, s, "consistency", res)
-    _fig(w, s, "consistency", F.consistency_figure(res))
-    wide = res.pivot_table(index="model", columns="topic", values="rate").reset_index()
-    s.headlines = {"fully consistent models": int((wide.drop(columns="model") == 1).all(axis=1).sum()),
-                   "models": int(len(wide))}
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(wide)
-    w.finish()
-    return s
+    from . import figures as F
+    from .consistency import internal_consistency
+
+    params = dict(topics="Table 11" if topics is None else str(topics))
+    with _writer(out, "consistency", params, None, note, inputs, overwrite) as w:
+        s = StudySummary("consistency", w.folder, description=(
+            "Share of a topic's questions whose modal answer falls in the topic's majority opinion group "
+            "(paper 000, section 7.2, Table 11)."))
+        res = internal_consistency(answers, topics=topics)
+        _tab(w, s, "consistency", res)
+        _fig(w, s, "consistency", F.consistency_figure(res),
+             "Internal-consistency rate of each model on each topic.")
+        wide = res.pivot_table(index="model", columns="topic", values="rate").reset_index()
+        wide.columns.name = None
+        s.headlines = {"fully consistent models": str(int((wide.drop(columns="model") == 1).all(axis=1).sum())),
+                       "models": str(int(len(wide)))}
+        s.previews.append(("Internal-consistency rate per model (rows) and topic (columns).", wide))
+        return _done(w, s, report)
 
 
 def run_sensitivity(answers, human, out, *, default="none", conditions=None, metric="wasserstein", note=None,
-                    inputs=None):
+                    inputs=None, overwrite=False, report=True):
     """Prompt sensitivity (Table 2) into `out`."""
-    w = _writer(out, "sensitivity", dict(default=default, conditions=conditions, metric=metric), None, note, inputs)
-    s = StudySummary("sensitivity", Path(out), description=(
-        "Pearson's r across countries between alignment under the default prompt and under each perturbed "
-        "prompt (paper 000, Table 2)."))
-    table, pairs = prompt_sensitivity(answers, human, default=default, conditions=conditions, metric=metric)
-    _tab(w, s, "sensitivity", table)
-    _tab(w, s, "pairs", pairs)
-    if len(pairs):
-        _fig(w, s, "table2_scatter", F.sensitivity_figure(pairs, table))
-    s.headlines = {"lowest r": f"{table['r'].min():.4f}" if len(table) else "n/a",
-                   "largest p": f"{table['p'].max():.3g}" if len(table) else "n/a"}
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(table)
-    w.finish()
-    return s
+    from . import figures as F
+    from .sensitivity import prompt_sensitivity
+    from .tables import format_pvalue
+
+    params = dict(default=default, conditions=conditions, metric=metric)
+    with _writer(out, "sensitivity", params, None, note, inputs, overwrite) as w:
+        s = StudySummary("sensitivity", w.folder, description=(
+            "Pearson's r across countries between alignment under the default prompt and under each perturbed "
+            "prompt (paper 000, Table 2)."))
+        table, pairs = prompt_sensitivity(answers, human, default=default, conditions=conditions, metric=metric)
+        _tab(w, s, "sensitivity", table)
+        _tab(w, s, "pairs", pairs)
+        if len(pairs):
+            _fig(w, s, "table2_scatter", F.sensitivity_figure(pairs, table),
+                 "Country scores under the default prompt against each perturbed prompt (line: y = x).")
+        pcol = _col(table, "pvalue", "p")
+        s.headlines = {"lowest r": f"{table['r'].min():.4f}" if len(table) else "n/a",
+                       "largest p-value": format_pvalue(table[pcol].max()) if len(table) else "n/a"}
+        s.previews.append((f"Pearson's r across countries between the default prompt ({default}) and each "
+                           "perturbed prompt, per model (CI: Fisher z).", table))
+        return _done(w, s, report)
 
 
-def run_subgroups(data, answers, out, *, factors, country=None, metric="likert", n_boot=5000, rng=None,
-                  weight=None, scheme="multinomial", design_scheme=None, missing_as_group=True, intersections=(),
-                  min_n=50, note=None, inputs=None, labels=None):
-    """Subgroup study (ESS paper) into `out`: groups x factors, CIs (respondent and design-based), forest plots.
+def _subgroup_preview(res, factors_shown):
+    """Wide table: factor, group, n, then one ``estimate [CI]`` column per model."""
+    from .tables import format_estimate
+
+    sub = res[res["factor"].isin(factors_shown)]
+    lo, hi = ("ci_low", "ci_high")
+    cell = [format_estimate(a, l_, h_) + (" †" if sc else "")
+            for a, l_, h_, sc in zip(sub["alignment"], sub[lo], sub[hi], sub["small_cell"])]
+    wide = sub.assign(cell=cell).pivot_table(index=["factor", "group"], columns="model", values="cell",
+                                             aggfunc="first", sort=False)
+    n = sub.drop_duplicates(["factor", "group"]).set_index(["factor", "group"])["n"]
+    wide.insert(0, "n", n.reindex(wide.index).astype("Int64").astype(str))
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=None, labels=None, shared_xlim=True,
+                  note=None, inputs=None, overwrite=False, report=True, rng=None, **options):
+    """Subgroup study (ESS paper) into `out`: groups x factors, intervals, random-group null, forest plots.
 
     Parameters
     ----------
-    design_scheme : ReplicateScheme, optional
-        A second, design-based replicate scheme (e.g. ``surveys.RaoWuScheme``);
-        its intervals are written alongside (columns ``*_design``).
+    data, answers, factors, rng
+        Passed to :func:`analyses.subgroup_alignment`.
     country : str, optional
         The country factor, drawn in a separate forest plot (Fig. 3).
+    design_scheme : ReplicateScheme, optional
+        A second replicate scheme (e.g. ``surveys.RaoWuScheme``) whose
+        intervals are written alongside (columns ``*_design``) and are the
+        ones the report and forest plots show.
     labels : dict, optional
         ``{factor: readable name}`` for the figures.
+    shared_xlim : bool
+        One x-range for every model's forest plots (so they compare at a glance).
+    overwrite, report, note, inputs
+        As in :func:`run_global`.
+    **options
+        Every other option of :func:`analyses.subgroup_alignment`
+        (``metric``, ``n_resamples``, ``weights``, ``missing_as_group``,
+        ``intersections``, ``min_n``, ...), with its defaults.
+
+    Returns
+    -------
+    StudySummary
     """
     import warnings
 
     from alignstat._warnings import SmallCellWarning
 
+    from . import figures as F
+    from .subgroups import OVERALL, answer_summary, subgroup_alignment
+
+    from .subgroups import subgroup_alignment as _sa
+
+    sig = inspect.signature(_sa).parameters
+    options = {k: v for k, v in options.items() if v is not None}
+    if ("strata" in options or "psu" in options) and "psu" not in sig:
+        # a study function without design arguments: the design's intervals come from a second run
+        from surveys import RaoWuScheme
+
+        st, ps = options.pop("strata", None), options.pop("psu", None)
+        if ps is None:
+            raise ValueError("a design needs `psu` (and usually `strata`).")
+        design_scheme = RaoWuScheme(None if st is None else data[st].to_numpy(), data[ps].to_numpy(),
+                                    singleton="collapse")
+    min_n = options.get("min_n", sig["min_n"].default)
+    metric = options.get("metric", sig["metric"].default)
+    n_default = (sig.get("n_resamples") or sig.get("n_boot")).default
+    n_resamples = options.get("n_resamples", options.get("n_boot", n_default))
     seed = rng if isinstance(rng, (int, np.integer)) else None
     rng = np.random.default_rng(rng)
-    facs = list(factors) + ([country] if country and country not in factors else [])
-    params = dict(factors=facs, metric=metric, n_boot=n_boot, weight=weight,
-                  scheme=getattr(scheme, "name", str(scheme)),
-                  design_scheme=getattr(design_scheme, "name", None), missing_as_group=missing_as_group,
-                  intersections=[list(i) for i in intersections], min_n=min_n)
-    w = _writer(out, "subgroups", params, seed, note, inputs)
-    s = StudySummary("subgroups", Path(out), description=(
-        f"{metric.capitalize()}-mean alignment of every group of every factor with each model's majority answer; "
-        f"{n_boot} bootstrap resamples ({params['scheme']}"
-        + (f"; design-based: {params['design_scheme']}" if design_scheme is not None else "") + ")."))
-    if {"n_samples", "refusal_rate", "agreement", "n_valid"} <= set(answers.columns):
-        _tab(w, s, "answers_summary", answer_summary(answers))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SmallCellWarning)
-        res = subgroup_alignment(data, answers, factors=facs, metric=metric, n_boot=n_boot, rng=rng, weight=weight,
-                                 scheme=scheme, missing_as_group=missing_as_group, intersections=intersections,
-                                 min_n=min_n)
+    factors = [factors] if isinstance(factors, str) else list(factors)
+    facs = factors + ([country] if country and country not in factors else [])
+    params = {**{k: getattr(v, "name", v) for k, v in options.items()}, "factors": facs,
+              "design_scheme": getattr(design_scheme, "name", None)}
+    with _writer(out, "subgroups", params, seed, note, inputs, overwrite) as w:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SmallCellWarning)
+            res = _call(subgroup_alignment, data, answers, factors=facs, rng=rng, **options)
+            if design_scheme is not None:
+                des = _call(subgroup_alignment, data, answers, factors=facs, rng=rng,
+                            **{**options, "scheme": design_scheme})
+                res = res.merge(des[["model", "factor", "group", "ci_low", "ci_high", "se"]],
+                                on=["model", "factor", "group"], how="left", suffixes=("", "_design"))
+        res.attrs = {}
+        resp_ci = _interval_text(res, f"95% percentile bootstrap; resampled: respondents; B={n_resamples}")
         if design_scheme is not None:
-            des = subgroup_alignment(data, answers, factors=facs, metric=metric, n_boot=n_boot, rng=rng,
-                                     weight=weight, scheme=design_scheme, missing_as_group=missing_as_group,
-                                     intersections=intersections, min_n=min_n)
-            res = res.merge(des[["model", "factor", "group", "ci_low", "ci_high", "se"]],
-                            on=["model", "factor", "group"], how="left", suffixes=("", "_design"))
-    _tab(w, s, "subgroups", res)
-    lab = labels or {}
-    shown = res.assign(factor=res["factor"].map(lambda f: lab.get(f, f)))
-    for i, m in enumerate(sorted(res["model"].unique(), key=str)):
-        ov = res[(res.model == m) & (res.factor == OVERALL)]["alignment"]
-        overall = float(ov.iloc[0]) if len(ov) else None
-        main = [lab.get(f, f) for f in factors]
-        _fig(w, s, f"forest_{i + 1}_groups", F.forest_figure(shown, m, overall=overall, factors=main))
-        if country:
-            _fig(w, s, f"forest_{i + 1}_countries", F.forest_figure(
-                shown, m, overall=overall, factors=[lab.get(country, country)],
-                title=f"Alignment by country: {m}"))
+            shown_ci = f"95% percentile bootstrap; resampled: design ({params['design_scheme']}); B={n_resamples}"
+            plot = res.assign(ci_low=res["ci_low_design"], ci_high=res["ci_high_design"], interval=shown_ci)
+        else:
+            shown_ci = resp_ci
+            plot = res
+        s = StudySummary("subgroups", w.folder, description=(
+            f"{metric.capitalize()}-mean alignment of every group of every factor with each model's answers. "
+            f"Intervals shown: {shown_ci}" + (f" (the intervals {resp_ci} are in the columns ci_low/ci_high "
+                                              "of subgroups.csv)" if design_scheme is not None else "") + "."
+            + (" Grey bands in the forest plots: the range (95%) of alignment of random groups of the same size "
+               "(random-group null)." if "null_low" in res.columns else "")))
+        if {"n_samples", "refusal_rate", "agreement", "n_valid"} <= set(answers.columns):
+            summ = answer_summary(answers)
+            _tab(w, s, "answers_summary", summ)
+            s.previews.append(("Model answers: questions, disagreement with the majority vote, refusals and samples "
+                               "per model.", summ))
+        _tab(w, s, "subgroups", res)
+        lab = labels or {}
+        shown = plot.assign(factor=plot["factor"].map(lambda f: lab.get(f, f)))
+        xlim = None
+        if shared_xlim:
+            body = plot[plot["factor"] != OVERALL]
+            vals = pd.concat([body["alignment"], body["ci_low"], body["ci_high"]]).to_numpy(dtype=float)
+            vals = vals[np.isfinite(vals)]
+            if len(vals):
+                pad = 0.05 * max(vals.max() - vals.min(), 1e-3)
+                xlim = (float(vals.min() - pad), float(vals.max() + pad))
         inter = [f for f in res["factor"].unique() if " × " in str(f)]
-        if inter:
-            _fig(w, s, f"forest_{i + 1}_intersections", F.forest_figure(
-                shown, m, overall=overall, factors=inter, title=f"Intersectional groups: {m}"))
-    allrow = res[res.factor == OVERALL]
-    s.headlines = {f"overall alignment, {r['model']}": f"{r['alignment']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
-                   for _, r in allrow.iterrows()}
-    spread = res[(res.factor != OVERALL) & ~res["small_cell"]].groupby(["model", "factor"])["alignment"]
-    rng_tab = (spread.max() - spread.min()).rename("range").reset_index()
-    if len(rng_tab):
-        top = rng_tab.sort_values("range", ascending=False).iloc[0]
-        s.headlines["widest spread between groups"] = f"{top['factor']} ({top['model']}): {top['range']:.4f}"
-    s.headlines["small cells flagged"] = int(res.drop_duplicates(["factor", "group"])["small_cell"].sum())
-    if caught:
-        s.headlines["warnings"] = f"{len(caught)} small-cell warning(s); see the small_cell column"
-    for k, v in s.headlines.items():
-        w.headline(k, v)
-    s.preview = _md(res[["model", "factor", "group", "alignment", "ci_low", "ci_high", "n", "n_eff"]]
-                    [res.factor != OVERALL].sort_values("alignment"), n=8)
-    w.finish()
-    return s
+        for i, m in enumerate(sorted(res["model"].unique(), key=str)):
+            ov = res[(res.model == m) & (res.factor == OVERALL)]["alignment"]
+            overall = float(ov.iloc[0]) if len(ov) else None
+            main = [lab.get(f, f) for f in factors]
+            _fig(w, s, f"forest_{i + 1}_groups", F.forest_figure(shown, m, overall=overall, factors=main, xlim=xlim,
+                                                                 interval=shown_ci),
+                 f"Alignment of each group with {m} (point: estimate, bar: {shown_ci}).")
+            if country:
+                _fig(w, s, f"forest_{i + 1}_countries", F.forest_figure(
+                    shown, m, overall=overall, factors=[lab.get(country, country)], xlim=xlim, interval=shown_ci,
+                    title=f"Alignment by country: {m}"), f"Alignment of each country with {m}.")
+            if inter:
+                _fig(w, s, f"forest_{i + 1}_intersections", F.forest_figure(
+                    shown, m, overall=overall, factors=inter, title=f"Intersectional groups: {m}", xlim=xlim,
+                    interval=shown_ci), f"Alignment of each intersectional group with {m}.")
+        allrow = plot[plot.factor == OVERALL]
+        s.headlines = {f"overall alignment, {r['model']}": f"{r['alignment']:.4f} [{r['ci_low']:.4f}, "
+                                                             f"{r['ci_high']:.4f}]"
+                       for _, r in allrow.iterrows()}
+        spread = res[(res.factor != OVERALL) & ~res["small_cell"]].groupby(["model", "factor"])["alignment"]
+        rng_tab = (spread.max() - spread.min()).rename("range").reset_index()
+        if len(rng_tab):
+            top = rng_tab.sort_values("range", ascending=False).iloc[0]
+            s.headlines["widest spread between groups"] = f"{top['factor']} ({top['model']}): {top['range']:.4f}"
+        s.headlines["small cells flagged (n < %d)" % min_n] = str(
+            int(res.drop_duplicates(["factor", "group"])["small_cell"].sum()))
+        if caught:
+            s.headlines["warnings"] = f"{len(caught)} small-cell warning(s); see the small_cell column"
+        s.previews.append((f"Alignment of every group with each model (columns): estimate [{shown_ci}]; "
+                           f"n: respondents; † small cell (n < {min_n}).",
+                           _subgroup_preview(plot, [OVERALL] + list(pd.unique(res["factor"][res.factor != OVERALL])))))
+        return _done(w, s, report)

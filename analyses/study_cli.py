@@ -10,20 +10,45 @@ import warnings
 from pathlib import Path
 
 import click
+import pandas as pd
 
 __all__ = ["commands"]
 
 
+def _has_column(path, column):
+    """Whether a tidy CSV/Parquet file has `column` (None for anything else: folders, answer stores)."""
+    p = Path(path)
+    suf = p.suffix.lower()
+    try:
+        if suf in (".csv", ".txt"):
+            return column in pd.read_csv(p, nrows=0).columns
+        if suf in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return column in pq.read_schema(p).names
+    except Exception:  # noqa: BLE001 - unreadable files are reported by read_results
+        return None
+    return None
+
+
 def _answers(paths):
-    """Model answers: seed ``results.csv`` files/folders, tidy CSV/Parquet or answer stores."""
+    """Model answers: seed ``results.csv`` files/folders, tidy CSV/Parquet or answer stores.
+
+    A tidy file without a ``condition`` column holds unsteered answers
+    (condition ``"none"``): no hidden required column.
+    """
     from inference import read_results
 
+    frames = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = read_results([str(p) for p in paths])
+            for p in paths:
+                cond = "none" if _has_column(p, "condition") is False else None
+                frames.append(read_results([str(p)], condition=cond))
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs = {}
     return frame
 
@@ -49,17 +74,27 @@ def _inputs(answers=(), human=None, data=None, extra=None):
     return out
 
 
+def _check_out(out, overwrite):
+    """Refuse a bad --out before reading any input."""
+    from ._atomic import check_out
+
+    try:
+        check_out(out, overwrite=overwrite)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _run(fn, *args, **kwargs):
     try:
         s = fn(*args, **kwargs)
     except (ValueError, TypeError, KeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        msg = str(exc) if not isinstance(exc, KeyError) else f"missing key or column {exc}"
+        raise click.ClickException(msg) from exc
+    except OSError as exc:
+        raise click.ClickException(f"could not write the outputs: {exc}") from exc
     click.echo(f"{s.study}: wrote {len(s.tables)} tables and {len(s.figures)} figures to {s.folder}")
     for k, v in s.headlines.items():
         click.echo(f"  {k}: {v}")
-    from .report import write_report
-
-    write_report(s.folder, [s], title=f"alignstat {s.study}")
     return s
 
 
@@ -68,27 +103,52 @@ _answers_opt = click.option("--answers", "answers", multiple=True, required=True
                                  "stores (repeatable).")
 _human_opt = click.option("--human", required=True, type=click.Path(exists=True, dir_okay=False),
                           help="Tidy human distributions (CSV/Parquet: question, option, prob, country[, wave]).")
-_out_opt = click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+_out_opt = click.option("--out", required=True, type=click.Path(),
+                        help="Output folder; written atomically (a failing run leaves it unchanged). A non-empty "
+                             "folder is refused unless --overwrite.")
+_overwrite_opt = click.option("--overwrite", is_flag=True,
+                              help="Replace the earlier alignstat outputs in a non-empty --out.")
 _metric_opt = click.option("--metric", type=click.Choice(["wasserstein", "likert", "jsd", "tvd"]),
                            default="wasserstein", show_default=True)
+
+
+def _one_wave(frame, path, wave):
+    """Keep one wave of a human table that holds several per country (or say which to choose)."""
+    if "wave" not in frame.columns:
+        if wave is not None:
+            raise click.ClickException(f"--wave {wave} given but {path} has no `wave` column.")
+        return frame
+    waves = sorted(pd.unique(frame["wave"].dropna()).tolist())
+    if wave is not None:
+        keep = frame[frame["wave"].astype(str) == str(wave)]
+        if keep.empty:
+            raise click.ClickException(f"--wave {wave}: {path} has no rows of that wave (its waves: {waves}).")
+        return keep.drop(columns="wave")
+    if "country" in frame.columns and frame.groupby("country")["wave"].nunique().max() > 1:
+        raise click.ClickException(
+            f"{path} holds several waves per country (column `wave`: {waves}); pass --wave to choose one "
+            f"(e.g. --wave {waves[-1]}), or use `alignstat temporal` to compare waves.")
+    return frame.drop(columns="wave")
 
 
 @click.command("global")
 @_answers_opt
 @_human_opt
 @_out_opt
+@_overwrite_opt
 @_metric_opt
-@click.option("--n-boot", default=1000, show_default=True, help="Question-bootstrap replicates (0: no CI).")
+@click.option("--n-resamples", default=1000, show_default=True, help="Question-bootstrap replicates (0: no CI).")
 @click.option("--top-k", default=5, show_default=True, help="Countries shown at each end of the ranking.")
 @click.option("--tolerance", default=0.02, show_default=True, help="Band of 'appropriate' alignment.")
 @click.option("--condition", default=None, help="Keep only answers of this condition (e.g. none).")
+@click.option("--wave", default=None, help="Keep only this wave of a --human table with a `wave` column.")
 @click.option("--seed", default=0, show_default=True)
-def global_command(answers, human, out, metric, n_boot, top_k, tolerance, condition, seed):
+def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, tolerance, condition, wave, seed):
     """Alignment of every model with every country (paper 000, RQ1).
 
     Writes scores with question-bootstrap CIs, the model summary, the top
     and bottom countries, the average-human baseline with the
-    over/under/appropriate classification, and the heatmaps.
+    over/under/appropriate classification, the heatmaps and a report.
 
     Example:
 
@@ -97,25 +157,28 @@ def global_command(answers, human, out, metric, n_boot, top_k, tolerance, condit
     """
     from .runners import run_global
 
+    _check_out(out, overwrite)
     a = _answers(answers)
     if condition is not None:
         if "condition" not in a.columns:
             raise click.ClickException("--condition given but the answers have no `condition` column.")
         a = a[a["condition"] == condition]
-    _run(run_global, a, _human(human), out, metric=metric, n_boot=n_boot, top_k=top_k, tolerance=tolerance,
-         rng=seed, inputs=_inputs(answers, human))
+    h = _one_wave(_human(human), human, wave)
+    _run(run_global, a, h, out, metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance,
+         rng=seed, inputs=_inputs(answers, human), overwrite=overwrite)
 
 
 @click.command("steering")
 @_answers_opt
 @_human_opt
 @_out_opt
+@_overwrite_opt
 @_metric_opt
 @click.option("--test", type=click.Choice(["t", "wilcoxon"]), default="t", show_default=True,
               help="Paired test across questions, steered vs no steering (same model and country).")
-@click.option("--correction", type=click.Choice(["none", "holm", "bh"]), default="none", show_default=True,
-              help="Multiple-testing correction over all tests of the table.")
-def steering_command(answers, human, out, metric, test, correction):
+@click.option("--adjust", type=click.Choice(["none", "holm", "bh"]), default="none", show_default=True,
+              help="Multiple-testing adjustment over all tests of the table.")
+def steering_command(answers, human, out, overwrite, metric, test, adjust):
     """Alignment per country x model x steering method with significance stars (RQ2, Tables 1/9).
 
     Unsteered answers (condition "none") are compared with every target
@@ -124,22 +187,24 @@ def steering_command(answers, human, out, metric, test, correction):
     Example:
 
     \b
-        alignstat steering --answers results/RQ1 --answers results/RQ2 --human wvs7_countries.parquet --out out/steering --correction holm
+        alignstat steering --answers results/RQ1 --answers results/RQ2 --human wvs7_countries.parquet --out out/steering --adjust holm
     """
     from .runners import run_steering
 
+    _check_out(out, overwrite)
     _run(run_steering, _answers(answers), _human(human), out, metric=metric, test=test,
-         correction=None if correction == "none" else correction, inputs=_inputs(answers, human))
+         adjust=None if adjust == "none" else adjust, inputs=_inputs(answers, human), overwrite=overwrite)
 
 
 @click.command("temporal")
 @_answers_opt
 @_human_opt
 @_out_opt
+@_overwrite_opt
 @_metric_opt
 @click.option("--tau", default="0.02", show_default=True, help="Margin of Eq. 3, or 'auto'.")
 @click.option("--filter-wave", type=int, default=None, help="Wave of the tau filter (default: the latest).")
-def temporal_command(answers, human, out, metric, tau, filter_wave):
+def temporal_command(answers, human, out, overwrite, metric, tau, filter_wave):
     """Alignment across survey waves for the countries kept by the tau filter (RQ3, Eq. 3, Fig. 3).
 
     The human table needs `country` and `wave` columns.
@@ -151,21 +216,23 @@ def temporal_command(answers, human, out, metric, tau, filter_wave):
     """
     from .runners import run_temporal
 
+    _check_out(out, overwrite)
     try:
         tau_v = tau if tau == "auto" else float(tau)
     except ValueError as exc:
         raise click.ClickException(f"--tau must be a number or 'auto', got {tau!r}.") from exc
     _run(run_temporal, _answers(answers), _human(human), out, tau=tau_v, metric=metric, filter_wave=filter_wave,
-         inputs=_inputs(answers, human))
+         inputs=_inputs(answers, human), overwrite=overwrite)
 
 
 @click.command("consistency")
 @_answers_opt
 @_out_opt
+@_overwrite_opt
 @click.option("--topics", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Topic table (JSON {topic: {question: {group: [options]}}} or CSV topic,question,group,option); "
                    "default paper 000's Table 11.")
-def consistency_command(answers, out, topics):
+def consistency_command(answers, out, overwrite, topics):
     """Internal consistency of each model on each topic (paper 000, section 7.2, Table 11).
 
     Example:
@@ -175,17 +242,19 @@ def consistency_command(answers, out, topics):
     """
     from .runners import run_consistency
 
-    _run(run_consistency, _answers(answers), out, topics=topics, inputs=_inputs(answers))
+    _check_out(out, overwrite)
+    _run(run_consistency, _answers(answers), out, topics=topics, inputs=_inputs(answers), overwrite=overwrite)
 
 
 @click.command("sensitivity")
 @_answers_opt
 @_human_opt
 @_out_opt
+@_overwrite_opt
 @_metric_opt
 @click.option("--default", "default", default="none", show_default=True, help="The default condition.")
 @click.option("--condition", "conditions", multiple=True, help="Perturbed conditions (default: all others).")
-def sensitivity_command(answers, human, out, metric, default, conditions):
+def sensitivity_command(answers, human, out, overwrite, metric, default, conditions):
     """Pearson's r of country scores between the default and perturbed prompts (Table 2).
 
     Example:
@@ -195,8 +264,9 @@ def sensitivity_command(answers, human, out, metric, default, conditions):
     """
     from .runners import run_sensitivity
 
+    _check_out(out, overwrite)
     _run(run_sensitivity, _answers(answers), _human(human), out, default=default,
-         conditions=list(conditions) or None, metric=metric, inputs=_inputs(answers, human))
+         conditions=list(conditions) or None, metric=metric, inputs=_inputs(answers, human), overwrite=overwrite)
 
 
 @click.command("subgroups")
@@ -204,47 +274,54 @@ def sensitivity_command(answers, human, out, metric, default, conditions):
               help="Respondent microdata (CSV/Parquet): one column per question (positions), one per factor.")
 @_answers_opt
 @_out_opt
+@_overwrite_opt
 @click.option("--factor", "factors", multiple=True, required=True, help="Factor column (repeatable).")
 @click.option("--country", default=None, help="Country column (separate forest plot).")
 @click.option("--metric", type=click.Choice(["likert", "wasserstein"]), default="likert", show_default=True)
-@click.option("--n-boot", default=5000, show_default=True, help="Bootstrap replicates.")
-@click.option("--weight", default=None, help="Weight column.")
-@click.option("--strata", default=None, help="Stratum column: adds Rao-Wu design-based intervals (with --psu).")
-@click.option("--psu", default=None, help="PSU column (with --strata).")
+@click.option("--n-resamples", type=int, default=None, help="Bootstrap replicates [default: as in Python, 5000].")
+@click.option("--weights", default=None,
+              help="Weight column [default: the design weight the file's profile knows, e.g. ESS anweight].")
+@click.option("--strata", default=None, help="Stratum column of the design [default: from the profile].")
+@click.option("--psu", default=None, help="PSU column of the design [default: from the profile].")
+@click.option("--paper-defaults", is_flag=True, default=None,
+              help="Reproduce the paper: unweighted, plain respondent bootstrap.")
 @click.option("--intersection", "intersections", multiple=True,
               help="Comma-separated factors forming intersectional groups, e.g. gender,education.")
-@click.option("--missing-as-group/--no-missing-as-group", default=True, show_default=True)
-@click.option("--min-n", default=50, show_default=True, help="Groups below this size are flagged small_cell.")
+@click.option("--missing-as-group/--no-missing-as-group", default=None,
+              help="Respondents with a missing factor value form their own group [default: as in Python, no].")
+@click.option("--min-n", default=None, type=int,
+              help="Groups below this size are flagged small_cell [default: alignstat.SMALL_CELL_N].")
+@click.option("--shared-x/--no-shared-x", default=True, show_default=True,
+              help="One x-range for every model's forest plots.")
 @click.option("--seed", default=0, show_default=True)
-def subgroups_command(data, answers, out, factors, country, metric, n_boot, weight, strata, psu, intersections,
-                      missing_as_group, min_n, seed):
+def subgroups_command(data, answers, out, overwrite, factors, country, metric, n_resamples, weights, strata, psu,
+                      paper_defaults, intersections, missing_as_group, min_n, shared_x, seed):
     """Alignment of every socio-demographic group with each model, with bootstrap CIs (the ESS study).
+
+    Defaults are those of the Python function `analyses.subgroup_alignment`:
+    weights and design-based intervals where the data carry a design.
 
     Example:
 
     \b
-        alignstat subgroups --data ess11.parquet --answers answers.jsonl --factor gender --factor education --country country --weight anweight --out out/subgroups
+        alignstat subgroups --data ess11.parquet --answers answers.jsonl --factor gender --factor education --country country --out out/subgroups
     """
     from .runners import read_table, run_subgroups
 
+    _check_out(out, overwrite)
     try:
         frame = read_table(data)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    design = None
-    if (strata is None) != (psu is None):
-        raise click.ClickException("--strata and --psu go together.")
-    if strata is not None:
-        from surveys.design import RaoWuScheme
-
-        for c in (strata, psu):
-            if c not in frame.columns:
-                raise click.ClickException(f"design column {c!r} is not in {data}.")
-        design = RaoWuScheme(frame[strata].to_numpy(), frame[psu].to_numpy(), singleton="collapse")
+    for c in [*factors, *([country] if country else []), *(x for x in (weights, strata, psu) if x)]:
+        if c not in frame.columns:
+            raise click.ClickException(f"column {c!r} is not in {data} (columns: {list(frame.columns)[:30]}).")
     inter = [tuple(x.strip() for x in s.split(",")) for s in intersections]
-    _run(run_subgroups, frame, _answers(answers), out, factors=list(factors), country=country, metric=metric,
-         n_boot=n_boot, rng=seed, weight=weight, design_scheme=design, missing_as_group=missing_as_group,
-         intersections=inter, min_n=min_n, inputs=_inputs(answers, data=data))
+    opts = dict(metric=metric, n_resamples=n_resamples, weights=weights, strata=strata, psu=psu,
+                paper_defaults=paper_defaults, missing_as_group=missing_as_group, min_n=min_n,
+                intersections=inter or None)
+    _run(run_subgroups, frame, _answers(answers), out, factors=list(factors), country=country, rng=seed,
+         shared_xlim=shared_x, inputs=_inputs(answers, data=data), overwrite=overwrite, **opts)
 
 
 commands = [global_command, steering_command, temporal_command, consistency_command, sensitivity_command,

@@ -52,7 +52,7 @@ def test_every_command_has_help_with_an_example():
 def test_global_command_writes_tables_figures_provenance(files):
     out = files / "g"
     r = _invoke(["global", "--answers", str(files / "answers.csv"), "--human", str(files / "human.csv"),
-                 "--out", str(out), "--n-boot", "200", "--top-k", "2"])
+                 "--out", str(out), "--n-resamples", "200", "--top-k", "2"])
     assert "best model" in r.output
     scores = pd.read_csv(out / "scores.csv")
     assert set(scores["model"]) == {"m1", "m2"} and scores["country"].nunique() == 6
@@ -63,14 +63,19 @@ def test_global_command_writes_tables_figures_provenance(files):
     import hashlib
 
     assert prov["inputs"]["human"]["sha256"] == hashlib.sha256((files / "human.csv").read_bytes()).hexdigest()
-    assert prov["parameters"]["n_boot"] == 200 and prov["seed"] == 0
+    assert prov["parameters"]["n_resamples"] == 200 and prov["seed"] == 0
     assert prov["started"] <= prov["finished"]
-    assert (out / "report.md").exists()
+    assert (out / "report.md").exists() and (out / "report.html").exists()
+    # provenance describes exactly the files beside it
+    files_now = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"provenance.json"}
+    assert set(prov["outputs"]) == files_now
+    for name, digest in prov["outputs"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_steering_sensitivity_temporal_commands(files):
     r = _invoke(["steering", "--answers", str(files / "steer.csv"), "--human", str(files / "human.csv"),
-                 "--out", str(files / "s"), "--correction", "holm"])
+                 "--out", str(files / "s"), "--adjust", "holm"])
     t = pd.read_csv(files / "s" / "steering.csv")
     assert set(t["method"]) == {"none", "persona"} and "p_adjusted" in t.columns
     _invoke(["sensitivity", "--answers", str(files / "sens.csv"), "--human", str(files / "human.csv"),
@@ -94,10 +99,11 @@ def test_subgroups_and_consistency_commands(files, rng):
     d.to_parquet(files / "resp.parquet", index=False)
     out = files / "sg"
     _invoke(["subgroups", "--data", str(files / "resp.parquet"), "--answers", str(files / "answers.csv"),
-             "--factor", "gender", "--factor", "edu", "--n-boot", "200", "--strata", "stratum", "--psu", "psu",
+             "--factor", "gender", "--factor", "edu", "--n-resamples", "200", "--strata", "stratum", "--psu", "psu",
              "--intersection", "gender,edu", "--out", str(out), "--min-n", "10"])
     t = pd.read_csv(out / "subgroups.csv")
-    assert {"ci_low_design", "ci_high_design"} <= set(t.columns)
+    # the design's intervals: in *_design columns, or (design-aware study) named in `interval`
+    assert {"ci_low_design", "ci_high_design"} <= set(t.columns) or t["interval"].str.contains("design").all()
     assert set(t["factor"]) == {"(all)", "gender", "edu", "gender × edu"}
     assert (out / "forest_1_groups.png").exists()
     ans = pd.DataFrame({"model": "m", "condition": "none", "question": ["Q165", "Q165", "Q166", "Q166"], "option": [1.0, 2, 1, 2],
@@ -122,7 +128,7 @@ def test_bad_input_is_a_click_error_naming_the_column(files):
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, rdatasets_data, seed_data):
     out = tmp_path / "demo"
-    r = _invoke(["demo", "--out", str(out), "--n-boot", "1000", "--quiet", "--seed-data", str(seed_data)])
+    r = _invoke(["demo", "--out", str(out), "--n-resamples", "1000", "--quiet", "--seed-data", str(seed_data)])
     assert "report" in r.output
     report = (out / "report.md").read_text()
     assert "ILLUSTRATIVE" in report
