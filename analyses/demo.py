@@ -156,7 +156,7 @@ def _wvs_distributions(immig, bribe):
     parts = []
     for frame, var in ((immig, "e143"), (bribe, "f117")):
         f = frame.rename(columns={"s002": "wave"})
-        dist = surveys.distributions(f, variables=[var], by=["country", "wave"], profile="wvs_ts", weight=False,
+        dist = surveys.distributions(f, variables=[var], by=["country", "wave"], profile="wvs_ts", weights=False,
                                      on_empty="drop")
         parts.append(dist)
     out = pd.concat(parts, ignore_index=True)

@@ -415,7 +415,7 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
         if ps is None:
             raise ValueError("a design needs `psu` (and usually `strata`).")
         design_scheme = RaoWuScheme(None if st is None else data[st].to_numpy(), data[ps].to_numpy(),
-                                    singleton="collapse")
+                                    lonely_psu="collapse")
     min_n = options.get("min_n", sig["min_n"].default)
     metric = options.get("metric", sig["metric"].default)
     n_default = (sig.get("n_resamples") or sig.get("n_boot")).default

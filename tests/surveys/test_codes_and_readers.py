@@ -165,7 +165,7 @@ def test_as_survey_metadata_drives_classification():
     df = pd.DataFrame({"q": [1, 2, 3, 97, 98, 99, 2], "w": 1.0})
     sv = surveys.as_survey(df, value_labels={"q": {98: "Refused"}}, missing_ranges={"q": [97, 99]},
                            missing={"q": {99: "nonresponse"}}, profile=None)
-    d = surveys.distributions(sv, variables="q", weight="w")
+    d = surveys.distributions(sv, variables="q", weights="w")
     assert list(d["option"]) == [1.0, 2.0, 3.0]
     assert d["n"].iloc[0] == 4
     assert d["nonresponse"].iloc[0] == pytest.approx(2 / 6)  # 98 (label) and 99 (explicit); 97 structural
@@ -189,7 +189,7 @@ def test_csv_with_preamble_is_detected(tmp_path):
 def test_wvs_profile_design_se_matches_linearisation():
     """WVS7: no stratum variable -- country is the stratum, I_PSU the cluster."""
     s = surveys.make_wvs(4_000, 3, 2, rng=9, psu_sd=0.8, clustered_share=1.0)
-    m = surveys.means(s, variables="Q1", standard_errors="rao-wu", n_replicates=2000, rng=4)
+    m = surveys.means(s, variables="Q1", se="rao-wu", n_resamples=2000, rng=4)
     d = s.data
     y = d["Q1"].to_numpy()
     valid = y > 0
@@ -213,7 +213,7 @@ def test_missing_group_on_a_numeric_grouping_column():
 
 def test_positions_merge_codes_and_exclude_non_ordinal_options():
     df = pd.DataFrame({"q": [1, 2, 3, 4, 5, 8], "w": [1.0, 2.0, 1.0, 1.0, 3.0, 1.0]})
-    d = surveys.distributions(df, variables="q", weight="w", positions={"q": {1: 1, 2: 1, 3: 2, 4: 3, 5: 3}},
+    d = surveys.distributions(df, variables="q", weights="w", positions={"q": {1: 1, 2: 1, 3: 2, 4: 3, 5: 3}},
                               missing={"q": {8: "nonresponse"}})
     np.testing.assert_allclose(d["option"], [1.0, 2.0, 3.0])
     np.testing.assert_allclose(d["prob"], [3 / 8, 1 / 8, 4 / 8])

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import surveys
-from alignstat.resampling import ReplicateScheme
+from alignstat import MultinomialScheme, ReplicateScheme
 from surveys import CantyDavisonScheme, RaoWuScheme
 
 
@@ -26,7 +26,7 @@ def test_rao_wu_factor_structure(rng):
     strata, psu = _toy(rng)
     sch = RaoWuScheme(strata, psu)
     assert isinstance(sch, ReplicateScheme) and sch.n_units == len(psu)
-    F = sch.factors(rng, 300)
+    F = sch.multipliers(rng, 300)
     assert F.shape == (300, len(psu))
     df = pd.DataFrame({"h": strata, "p": psu})
     first = df.drop_duplicates("p").index.to_numpy()
@@ -45,7 +45,7 @@ def test_rao_wu_factor_structure(rng):
 def test_canty_davison_counts_and_scale(rng):
     strata, psu = _toy(rng)
     sch = CantyDavisonScheme(strata, psu)
-    F = sch.factors(rng, 200)
+    F = sch.multipliers(rng, 200)
     df = pd.DataFrame({"h": strata, "p": psu})
     first = df.drop_duplicates("p").index.to_numpy()
     for h, n_h in zip(["s0", "s1", "s2", "s3"], (3, 5, 2, 8)):
@@ -75,31 +75,32 @@ def test_bootstrap_variance_of_a_total_matches_closed_form(rng):
     R = 40_000
     for cls, ref in ((RaoWuScheme, ref_rw), (CantyDavisonScheme, ref_cd)):
         sch = cls(strata, psu)
-        t = sch.factors(np.random.default_rng(5), R) @ (w * y)
+        t = sch.multipliers(np.random.default_rng(5), R) @ (w * y)
         v = sch.variance_scale(R) * ((t - t.mean()) ** 2).sum()
         assert v == pytest.approx(ref, rel=0.04)  # MC error of a variance from 40k reps ~ 0.7 %
     # the closed form helper agrees with the hand computation
-    assert surveys.stratified_variance(w * y, strata, psu) == pytest.approx(ref_rw, rel=1e-12)
+    d = surveys.Design(pd.DataFrame({"y": y, "w": w, "h": strata, "p": psu}), weights="w", strata="h", psu="p")
+    assert surveys.totals(d, variables="y")["se"].iloc[0] ** 2 == pytest.approx(ref_rw, rel=1e-10)
 
 
 def test_singleton_strata(rng):
     strata = np.array(["a", "b", "b", "c", "c", "c"])
     psu = np.array([1, 2, 3, 4, 5, 6])
-    with pytest.raises(ValueError, match=r"single PSU \('a'\).*singleton='collapse'"):
+    with pytest.raises(ValueError, match=r"single PSU \('a'\).*lonely_psu='collapse'"):
         RaoWuScheme(strata, psu)
-    cert = RaoWuScheme(strata, psu, singleton="certainty")
+    cert = RaoWuScheme(strata, psu, lonely_psu="certainty")
     F = cert.factors(rng, 50)
     np.testing.assert_array_equal(F[:, 0], 1.0)
     np.testing.assert_allclose(F[:, 1:3].sum(axis=1), 2.0)
-    col = RaoWuScheme(strata, psu, singleton="collapse")
+    col = RaoWuScheme(strata, psu, lonely_psu="collapse")
     assert col.n_strata == 2 and list(col.psu_per_stratum) == [3, 3]
     F = col.factors(rng, 50)
     np.testing.assert_allclose(F[:, :3].sum(axis=1), 3.0)  # a merged into b: 3 PSUs, factor 3/2*count
     # last stratum merges into the previous one
-    col2 = RaoWuScheme(np.array(["a", "a", "b"]), np.array([1, 2, 3]), singleton="collapse")
+    col2 = RaoWuScheme(np.array(["a", "a", "b"]), np.array([1, 2, 3]), lonely_psu="collapse")
     assert col2.n_strata == 1 and col2.n_psu == 3
-    with pytest.raises(ValueError, match="singleton"):
-        RaoWuScheme(strata, psu, singleton="drop")
+    with pytest.raises(ValueError, match="lonely_psu"):
+        RaoWuScheme(strata, psu, lonely_psu="drop")
 
 
 def test_bad_design_input():
@@ -128,8 +129,8 @@ def test_clustered_design_se_exceeds_respondent_resampling():
     clearly larger than the SE from resampling respondents (the ESS seed paper's method)."""
     s = surveys.make_ess(3_000, 1, 3, rng=21, psu_sd=1.2, clustered_share=1.0)
     d = s.data
-    rw = surveys.means(s, variables="ppltrst", standard_errors="rao-wu", n_replicates=1500, rng=1)
-    mn = surveys.means(s, variables="ppltrst", standard_errors="multinomial", n_replicates=1500, rng=1)
+    rw = surveys.means(s, variables="ppltrst", se="rao-wu", n_resamples=1500, rng=1)
+    mn = surveys.means(s, variables="ppltrst", se=MultinomialScheme(len(s.data)), n_resamples=1500, rng=1)
     y = d["ppltrst"].to_numpy()
     valid = y <= 10
     w = d["anweight"].to_numpy() * valid
@@ -169,10 +170,10 @@ def test_se_formula_with_fixed_replicates_exact(rng):
                        "w": rng.uniform(0.5, 2, n)})
     df.loc[:4, "q"] = np.nan
     F = rng.uniform(0, 2, (R, n))
-    m = surveys.means(df, variables="q", by="g", weight="w",
-                      standard_errors=FixedReplicates(F, scale=0.37), n_replicates=R)
-    d = surveys.distributions(df, variables="q", by="g", weight="w",
-                              standard_errors=FixedReplicates(F), n_replicates=R)
+    m = surveys.means(df, variables="q", by="g", weights="w",
+                      se=FixedReplicates(F, scale=0.37), n_resamples=R)
+    d = surveys.distributions(df, variables="q", by="g", weights="w",
+                              se=FixedReplicates(F), n_resamples=R)
     for gval in (0, 1):
         sel = ((df.g == gval) & df.q.notna()).to_numpy()
         y = df.q.to_numpy()

@@ -46,9 +46,9 @@ def _reference(df):
 def test_distributions_and_means_match_direct_reference(seed, n):
     df = _frame(seed, n)
     ref = _reference(df)
-    d = surveys.distributions(df, variables="q", by=["a", "b"], weight="w", missing=MISSING,
+    d = surveys.distributions(df, variables="q", by=["a", "b"], weights="w", missing=MISSING,
                               on_empty="drop")
-    m = surveys.means(df, variables="q", by=["a", "b"], weight="w", missing=MISSING, on_empty="drop")
+    m = surveys.means(df, variables="q", by=["a", "b"], weights="w", missing=MISSING, on_empty="drop")
     assert set(zip(m.a, m.b)) == set(ref)
     for _, row in m.iterrows():
         r = ref[(row.a, row.b)]
@@ -67,21 +67,21 @@ def test_distributions_and_means_match_direct_reference(seed, n):
 @given(seed=st.integers(0, 2**31 - 1), scale=st.floats(1e-3, 1e3))
 def test_invariances(seed, scale):
     df = _frame(seed, 150)
-    base = surveys.distributions(df, variables="q", by="a", weight="w", missing=MISSING, on_empty="drop")
+    base = surveys.distributions(df, variables="q", by="a", weights="w", missing=MISSING, on_empty="drop")
     # weights scaled by a constant: shares, n and n_eff unchanged
-    sc = surveys.distributions(df.assign(w=df.w * scale), variables="q", by="a", weight="w",
+    sc = surveys.distributions(df.assign(w=df.w * scale), variables="q", by="a", weights="w",
                                missing=MISSING, on_empty="drop")
     np.testing.assert_allclose(sc["prob"], base["prob"], atol=1e-12)
     np.testing.assert_allclose(sc["n_eff"], base["n_eff"], rtol=1e-9)
     np.testing.assert_allclose(sc["n_weighted"], base["n_weighted"] * scale, rtol=1e-9)
     # row order does not matter
     perm = df.sample(frac=1.0, random_state=seed % 1000).reset_index(drop=True)
-    pm = surveys.distributions(perm, variables="q", by="a", weight="w", missing=MISSING, on_empty="drop")
+    pm = surveys.distributions(perm, variables="q", by="a", weights="w", missing=MISSING, on_empty="drop")
     pd.testing.assert_frame_equal(pm, base, check_exact=False, atol=1e-12)
     # shares sum to one within every group
     np.testing.assert_allclose(base.groupby("a")["prob"].sum(), 1.0, atol=1e-12)
     # equal weights give the unweighted shares
-    eq = surveys.distributions(df.assign(w=2.5), variables="q", by="a", weight="w", missing=MISSING,
+    eq = surveys.distributions(df.assign(w=2.5), variables="q", by="a", weights="w", missing=MISSING,
                                on_empty="drop")
-    un = surveys.distributions(df, variables="q", by="a", weight=False, missing=MISSING, on_empty="drop")
+    un = surveys.distributions(df, variables="q", by="a", weights=False, missing=MISSING, on_empty="drop")
     np.testing.assert_allclose(eq["prob"], un["prob"], atol=1e-12)

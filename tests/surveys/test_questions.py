@@ -117,7 +117,7 @@ def test_multi_indicator_concept_split_ballot():
         assert row["mean"] == pytest.approx((w * r.loc[sel, "testjc34"]).sum() / w.sum(), abs=1e-10)
     # unequal indicator weights: per-respondent weighted mean of the indicators
     df = pd.DataFrame({"a": [1.0, 2.0, np.nan], "b": [3.0, np.nan, np.nan], "w": [1.0, 1.0, 1.0]})
-    m = surveys.means(df, variables=["ab"], indicators={"ab": {"a": 1.0, "b": 3.0}}, weight="w")
+    m = surveys.means(df, variables=["ab"], indicators={"ab": {"a": 1.0, "b": 3.0}}, weights="w")
     assert m["mean"].iloc[0] == pytest.approx(((1 * 1 + 3 * 3) / 4 + 2.0) / 2)
     with pytest.raises(ValueError, match="positive weight"):
-        surveys.means(df, variables=["ab"], indicators={"ab": {"a": 0.0}}, weight="w")
+        surveys.means(df, variables=["ab"], indicators={"ab": {"a": 0.0}}, weights="w")

