@@ -4,9 +4,13 @@
   per-question values (e.g. a model's alignment with two groups) across
   questions, the tests behind the significance stars of comparison tables;
 * :func:`pearson_r` with a Fisher-z confidence interval;
-* :func:`adjust_pvalues` (Holm, Benjamini--Hochberg), NaN-aware;
+* :func:`adjust_pvalues` (Holm, Benjamini--Hochberg; ``adjust=``), NaN-aware;
 * :func:`significance_stars` (``*`` p < 0.05, ``**`` p < 0.01, ``***`` p < 0.001);
-* :func:`paired_comparison`, a tidy table of both paired tests.
+* :func:`paired_comparison`, a tidy table of a paired test (``test="t"`` or
+  ``"wilcoxon"``) per comparison, with ``pvalue`` and ``pvalue_adj`` columns.
+
+Intervals are :class:`alignstat.ConfidenceInterval` (``low``, ``high``), the
+one interval type of every result.
 
 All tests work along the last axis and drop *pairs* with a NaN in either
 member (a question one of the two does not have), row by row; ``n`` reports
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ._intervals import ConfidenceInterval
+
 __all__ = [
     "PairedTTestResult",
     "PearsonRResult",
@@ -35,6 +41,8 @@ __all__ = [
 ]
 
 _ALTERNATIVES = ("two-sided", "less", "greater")
+_ADJUST = ("holm", "bh")
+_TESTS = ("t", "wilcoxon")
 
 
 def _choice(name, value, choices):
@@ -60,6 +68,16 @@ def _pairs(x, y, name_x="x", name_y="y"):
         raise ValueError(f"`{name_x}` and `{name_y}` must not contain infinite values.")
     ok = ~(np.isnan(x) | np.isnan(y))
     return x, y, ok
+
+
+def _level(confidence_level):
+    try:
+        cl = float(confidence_level)
+    except (TypeError, ValueError):
+        raise TypeError("`confidence_level` must be a number in (0, 1).") from None
+    if not 0 < cl < 1:
+        raise ValueError(f"`confidence_level` must lie strictly between 0 and 1; got {cl}.")
+    return cl
 
 
 def _scalar(a):
@@ -106,28 +124,32 @@ class PairedTTestResult:
     n: np.ndarray
     alternative: str
 
-    def confidence_interval(self, confidence_level=0.95):
+    def confidence_interval(self, confidence_level=0.95) -> ConfidenceInterval:
         """Confidence interval of the mean difference (t distribution).
 
         One-sided for one-sided alternatives, as in :func:`scipy.stats.ttest_rel`.
 
+        Parameters
+        ----------
+        confidence_level : float
+            In (0, 1); default 0.95.
+
         Returns
         -------
-        tuple of (low, high)
+        ConfidenceInterval
+            ``low`` and ``high`` of the batch shape (scalars for one row).
         """
-        cl = float(confidence_level)
-        if not 0 < cl < 1:
-            raise ValueError(f"`confidence_level` must lie strictly between 0 and 1; got {cl}.")
+        cl = _level(confidence_level)
         if self.alternative == "two-sided":
             q = special.stdtrit(self.df, 0.5 + cl / 2)
-            return (_scalar(self.mean_difference - q * self.standard_error),
-                    _scalar(self.mean_difference + q * self.standard_error))
+            return ConfidenceInterval(_scalar(self.mean_difference - q * self.standard_error),
+                                      _scalar(self.mean_difference + q * self.standard_error))
         q = special.stdtrit(self.df, cl)
         if self.alternative == "less":
-            return (_scalar(np.full(np.shape(self.df), -np.inf)),
-                    _scalar(self.mean_difference + q * self.standard_error))
-        return (_scalar(self.mean_difference - q * self.standard_error),
-                _scalar(np.full(np.shape(self.df), np.inf)))
+            return ConfidenceInterval(_scalar(np.full(np.shape(self.df), -np.inf)),
+                                      _scalar(self.mean_difference + q * self.standard_error))
+        return ConfidenceInterval(_scalar(self.mean_difference - q * self.standard_error),
+                                  _scalar(np.full(np.shape(self.df), np.inf)))
 
 
 def paired_ttest(x, y, *, alternative="two-sided") -> PairedTTestResult:
@@ -359,23 +381,60 @@ class PearsonRResult:
         (exact for bivariate normal data; equal to SciPy's beta form).
     n : int or ndarray
         Pairs used.
-    ci_low, ci_high : float or ndarray
-        Fisher-z confidence limits at `confidence_level` (one-sided for
-        one-sided alternatives, as SciPy); NaN for ``n < 4``.
-    confidence_level : float
     alternative : str
+
+    Methods
+    -------
+    confidence_interval(confidence_level=0.95)
+        Fisher-z interval of r, as :meth:`scipy.stats._result_classes.PearsonRResult.confidence_interval`.
     """
 
     statistic: np.ndarray
     pvalue: np.ndarray
     n: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    confidence_level: float
     alternative: str
 
+    def confidence_interval(self, confidence_level=0.95) -> ConfidenceInterval:
+        r"""Fisher-z confidence interval of r.
 
-def pearson_r(x, y, *, alternative="two-sided", confidence_level=0.95) -> PearsonRResult:
+        Parameters
+        ----------
+        confidence_level : float
+            In (0, 1); default 0.95.
+
+        Returns
+        -------
+        ConfidenceInterval
+            One-sided for one-sided alternatives (the open side at -1 or 1),
+            as SciPy; NaN for ``n < 4`` or an undefined r.
+
+        Notes
+        -----
+        .. math:: \tanh\left(\operatorname{artanh}(r) \pm z_{1-\alpha/2} / \sqrt{n - 3}\right)
+
+        (Fisher 1921).
+        """
+        cl = _level(confidence_level)
+        r = np.asarray(self.statistic, dtype=np.float64)
+        n = np.asarray(self.n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.arctanh(r)
+            se = 1.0 / np.sqrt(n - 3.0)
+            if self.alternative == "two-sided":
+                q = special.ndtri(0.5 + cl / 2)
+                lo, hi = np.tanh(z - q * se), np.tanh(z + q * se)
+            elif self.alternative == "less":
+                q = special.ndtri(cl)
+                lo, hi = np.full(r.shape, -1.0), np.tanh(z + q * se)
+            else:
+                q = special.ndtri(cl)
+                lo, hi = np.tanh(z - q * se), np.full(r.shape, 1.0)
+        small = (n < 4) | np.isnan(r)
+        return ConfidenceInterval(_scalar(np.where(small, np.nan, lo)),
+                                  _scalar(np.where(small, np.nan, hi)))
+
+
+def pearson_r(x, y, *, alternative="two-sided") -> PearsonRResult:
     """Pearson correlation with p-value and Fisher-z confidence interval, along the last axis.
 
     Parameters
@@ -383,12 +442,13 @@ def pearson_r(x, y, *, alternative="two-sided", confidence_level=0.95) -> Pearso
     x, y : array_like, shape (..., n)
         Paired values; pairs with a NaN in either are dropped row by row.
     alternative : {"two-sided", "less", "greater"}
-    confidence_level : float
 
     Returns
     -------
     PearsonRResult
-        r is NaN where fewer than 2 pairs remain or either variable is constant.
+        r is NaN where fewer than 2 pairs remain or either variable is
+        constant; ``.confidence_interval(confidence_level)`` gives the
+        Fisher-z interval.
 
     Notes
     -----
@@ -400,14 +460,11 @@ def pearson_r(x, y, *, alternative="two-sided", confidence_level=0.95) -> Pearso
     >>> res = pearson_r([1.0, 2, 3, 4], [1.0, 3, 2, 4])
     >>> round(float(res.statistic), 3), round(float(res.pvalue), 3)
     (0.8, 0.2)
+    >>> ci = res.confidence_interval(0.9)
+    >>> round(float(ci.low), 3), round(float(ci.high), 3)
+    (-0.498, 0.992)
     """
     alternative = _choice("alternative", alternative, _ALTERNATIVES)
-    try:
-        cl = float(confidence_level)
-    except (TypeError, ValueError):
-        raise TypeError("`confidence_level` must be a number in (0, 1).") from None
-    if not 0 < cl < 1:
-        raise ValueError(f"`confidence_level` must lie strictly between 0 and 1; got {cl}.")
     x, y, ok = _pairs(x, y)
     n = ok.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -426,39 +483,24 @@ def pearson_r(x, y, *, alternative="two-sided", confidence_level=0.95) -> Pearso
         sf = special.stdtr(df, -t)
         p = _p_from_cdf(cdf, sf, alternative)
         p = np.where(n == 2, np.where(np.isnan(r), np.nan, 1.0), p)  # two points: r = ±1, p = 1
-        z = np.arctanh(r)
-        se = 1.0 / np.sqrt(n - 3.0)
-        if alternative == "two-sided":
-            q = special.ndtri(0.5 + cl / 2)
-            lo, hi = np.tanh(z - q * se), np.tanh(z + q * se)
-        elif alternative == "less":
-            q = special.ndtri(cl)
-            lo, hi = np.full(r.shape, -1.0), np.tanh(z + q * se)
-        else:
-            q = special.ndtri(cl)
-            lo, hi = np.tanh(z - q * se), np.full(r.shape, 1.0)
-    small = (n < 4) | np.isnan(r)
-    lo = np.where(small, np.nan, lo)
-    hi = np.where(small, np.nan, hi)
-    return PearsonRResult(
-        statistic=_scalar(r), pvalue=_scalar(p), n=_scalar(n), ci_low=_scalar(lo),
-        ci_high=_scalar(hi), confidence_level=cl, alternative=alternative,
-    )
+    return PearsonRResult(statistic=_scalar(r), pvalue=_scalar(p), n=_scalar(n),
+                          alternative=alternative)
 
 
 # ------------------------------------------------------------- multiplicity
 
 
-def adjust_pvalues(p, *, method="holm"):
-    """Adjust p-values for multiple testing; NaN entries are left out of the family.
+def adjust_pvalues(p, *, adjust="holm"):
+    r"""Adjust p-values for multiple testing; NaN entries are left out of the family.
 
     Parameters
     ----------
     p : array_like
         p-values in ``[0, 1]`` (any shape; all non-NaN entries form one family).
-    method : {"holm", "bh"}
+    adjust : {"holm", "bh", None}
         ``holm``: Holm's step-down family-wise error correction.  ``bh``:
-        Benjamini--Hochberg step-up false discovery rate.
+        Benjamini--Hochberg step-up false discovery rate.  ``None``: no
+        adjustment (a copy of `p`).  As R's ``p.adjust``.
 
     Returns
     -------
@@ -467,19 +509,28 @@ def adjust_pvalues(p, *, method="holm"):
 
     Notes
     -----
-    With the ``m`` non-NaN p-values sorted ascending, Holm gives
-    ``max_{j <= i} min(1, (m - j + 1) p_(j))`` and BH
-    ``min_{j >= i} min(1, m p_(j) / j)``.
+    With the ``m`` non-NaN p-values sorted ascending, :math:`p_{(1)} \le \dots \le p_{(m)}`,
+
+    .. math::
+
+        \text{Holm: } \max_{j \le i} \min\bigl(1, (m - j + 1) p_{(j)}\bigr), \qquad
+        \text{BH: } \min_{j \ge i} \min\bigl(1, m p_{(j)} / j\bigr).
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate.
 
     Examples
     --------
     >>> from alignstat.stats import adjust_pvalues
-    >>> adjust_pvalues([0.01, 0.04, 0.03], method="holm")
+    >>> adjust_pvalues([0.01, 0.04, 0.03], adjust="holm")
     array([0.03, 0.06, 0.06])
-    >>> adjust_pvalues([0.01, 0.04, float("nan"), 0.03], method="bh")
+    >>> adjust_pvalues([0.01, 0.04, float("nan"), 0.03], adjust="bh")
     array([0.03, 0.04,  nan, 0.04])
     """
-    method = _choice("method", method, ("holm", "bh"))
+    if adjust is not None:
+        adjust = _choice("adjust", adjust, _ADJUST)
     try:
         arr = np.array(p, dtype=np.float64)
     except (TypeError, ValueError):
@@ -487,6 +538,8 @@ def adjust_pvalues(p, *, method="holm"):
     ok = ~np.isnan(arr)
     if np.any((arr[ok] < 0) | (arr[ok] > 1)):
         raise ValueError("`p` must hold p-values in [0, 1] (or NaN).")
+    if adjust is None:
+        return arr
     vals = arr[ok]
     m = vals.size
     out = np.full(arr.shape, np.nan)
@@ -495,7 +548,7 @@ def adjust_pvalues(p, *, method="holm"):
     order = np.argsort(vals, kind="stable")
     s = vals[order]
     i = np.arange(1, m + 1)
-    if method == "holm":
+    if adjust == "holm":
         adj = np.maximum.accumulate(np.minimum(1.0, (m - i + 1) * s))
     else:
         adj = np.minimum.accumulate(np.minimum(1.0, m * s / i)[::-1])[::-1]
@@ -536,32 +589,45 @@ def significance_stars(p):
     return out[()] if arr.ndim == 0 else out
 
 
-def paired_comparison(x, y, *, labels=None, alternative="two-sided", adjust=None):
-    """Paired t-test and Wilcoxon signed-rank test per row, as a tidy table.
+def paired_comparison(x, y, *, test="t", labels=None, alternative="two-sided", adjust=None):
+    """A paired test per row (comparison), as a tidy table.
 
     Parameters
     ----------
     x, y : array_like, shape (P, n) or (n,)
         Paired values per comparison (row), e.g. per-question alignment of a
         model with two groups.
+    test : {"t", "wilcoxon"}
+        :func:`paired_ttest` or :func:`wilcoxon_signed_rank`.
     labels : sequence of str, optional
         One label per row (default ``0..P-1``).
     alternative : {"two-sided", "less", "greater"}
     adjust : {None, "holm", "bh"}
-        Also report p-values adjusted over the P rows (columns ``p_t_adj``,
-        ``p_wilcoxon_adj``; stars use the adjusted values when given).
+        Also report p-values adjusted over the P rows (column ``pvalue_adj``;
+        the stars then use the adjusted values).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``comparison``, ``n``, ``mean_x``, ``mean_y``,
-        ``mean_difference``, ``t``, ``df``, ``p_t``, ``stars_t``, ``w``,
-        ``p_wilcoxon``, ``stars_wilcoxon`` (and the adjusted columns).
+        Columns ``comparison``, ``test``, ``n``, ``mean_x``, ``mean_y``,
+        ``mean_difference``, ``statistic`` (t, or Wilcoxon's statistic),
+        ``df`` (t-test only, NaN for Wilcoxon), ``pvalue``, and with `adjust`
+        ``pvalue_adj`` and ``adjust``; then ``stars``.  ``n`` is the pairs
+        used (the t-test) or the non-zero differences ranked (Wilcoxon).
+
+    Examples
+    --------
+    >>> from alignstat.stats import paired_comparison
+    >>> df = paired_comparison([[1.0, 2, 3, 4], [1.0, 1, 1, 2]], [[0.0, 1, 2, 2], [1.0, 1, 2, 1]],
+    ...                        labels=["a", "b"], adjust="holm")
+    >>> list(df.columns)
+    ['comparison', 'test', 'n', 'mean_x', 'mean_y', 'mean_difference', 'statistic', 'df', 'pvalue', 'pvalue_adj', 'adjust', 'stars']
     """
     import pandas as pd
 
+    test = _choice("test", test, _TESTS)
     if adjust is not None:
-        _choice("adjust", adjust, ("holm", "bh"))
+        _choice("adjust", adjust, _ADJUST)
     x, y, ok = _pairs(x, y)
     if x.ndim == 1:
         x, y, ok = x[None], y[None], ok[None]
@@ -573,21 +639,25 @@ def paired_comparison(x, y, *, labels=None, alternative="two-sided", adjust=None
     labels = [str(v) for v in labels]
     if len(labels) != P:
         raise ValueError(f"`labels` must have one entry per row ({P}); got {len(labels)}.")
-    tt = paired_ttest(x, y, alternative=alternative)
-    wx = wilcoxon_signed_rank(x, y, alternative=alternative)
+    if test == "t":
+        res = paired_ttest(x, y, alternative=alternative)
+        df_ = np.atleast_1d(res.df)
+    else:
+        res = wilcoxon_signed_rank(x, y, alternative=alternative)
+        df_ = np.full(P, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_x = np.where(ok, x, 0.0).sum(axis=1) / ok.sum(axis=1)
         mean_y = np.where(ok, y, 0.0).sum(axis=1) / ok.sum(axis=1)
-    df = pd.DataFrame({
-        "comparison": labels, "n": np.atleast_1d(tt.n), "mean_x": mean_x, "mean_y": mean_y,
-        "mean_difference": np.atleast_1d(tt.mean_difference), "t": np.atleast_1d(tt.statistic),
-        "df": np.atleast_1d(tt.df), "p_t": np.atleast_1d(tt.pvalue),
-        "w": np.atleast_1d(wx.statistic), "p_wilcoxon": np.atleast_1d(wx.pvalue),
+    p = np.atleast_1d(res.pvalue).astype(np.float64)
+    out = pd.DataFrame({
+        "comparison": labels, "test": test, "n": np.atleast_1d(res.n), "mean_x": mean_x,
+        "mean_y": mean_y, "mean_difference": mean_x - mean_y,
+        "statistic": np.atleast_1d(res.statistic), "df": df_, "pvalue": p,
     })
-    pt, pw = df["p_t"].to_numpy(), df["p_wilcoxon"].to_numpy()
+    if test == "t":
+        out["mean_difference"] = np.atleast_1d(res.mean_difference)
     if adjust is not None:
-        df["p_t_adj"] = pt = adjust_pvalues(pt, method=adjust)
-        df["p_wilcoxon_adj"] = pw = adjust_pvalues(pw, method=adjust)
-    df["stars_t"] = significance_stars(pt)
-    df["stars_wilcoxon"] = significance_stars(pw)
-    return df
+        out["pvalue_adj"] = p = adjust_pvalues(p, adjust=adjust)
+        out["adjust"] = adjust
+    out["stars"] = significance_stars(p)
+    return out

@@ -96,8 +96,9 @@ def prompt_sensitivity(
             pairs.append(pd.DataFrame({"model": m, "condition": c, "country": w.index[ok],
                                        "default": x[ok], "perturbed": y[ok]}))
             n = int(ok.sum())
-            res = pearson_r(x[ok], y[ok], confidence_level=confidence_level)
-            rows.append((m, c, float(res.statistic), float(res.ci_low), float(res.ci_high), float(res.pvalue), n))
+            res = pearson_r(x[ok], y[ok])
+            ci = res.confidence_interval(confidence_level)
+            rows.append((m, c, float(res.statistic), float(ci.low), float(ci.high), float(res.pvalue), n))
     table = pd.DataFrame(rows, columns=["model", "condition", "r", "ci_low", "ci_high", "p", "n_countries"])
     pairs = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(
         columns=["model", "condition", "country", "default", "perturbed"])

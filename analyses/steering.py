@@ -153,7 +153,7 @@ def steering_alignment(
             rows.append(rec)
     out = pd.DataFrame(rows)
     out["test"] = {"t": "paired t-test across questions", "wilcoxon": "Wilcoxon signed-rank across questions"}[test]
-    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), method=correction) if correction else out["p"]
+    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), adjust=correction) if correction else out["p"]
     out["stars"] = significance_stars(out["p_adjusted"].to_numpy())
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
     models = sorted(set(out["model"]) - {AVERAGE}, key=str) + [AVERAGE]

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from alignstat import ConfidenceInterval
 from alignstat.stats import (
     adjust_pvalues,
     paired_comparison,
@@ -134,8 +135,9 @@ def test_pearson_hand_computed():
     res = pearson_r([1.0, 2, 3, 4], [1.0, 3, 2, 4])
     assert res.statistic == pytest.approx(0.8, rel=1e-14)
     q = stats.norm.ppf(0.975)
-    assert res.ci_low == pytest.approx(np.tanh(np.arctanh(0.8) - q), rel=1e-12)
-    assert res.ci_high == pytest.approx(np.tanh(np.arctanh(0.8) + q), rel=1e-12)
+    ci = res.confidence_interval()
+    assert ci.low == pytest.approx(np.tanh(np.arctanh(0.8) - q), rel=1e-12)
+    assert ci.high == pytest.approx(np.tanh(np.arctanh(0.8) + q), rel=1e-12)
     # t = 0.8 sqrt(2 / 0.36) with 2 df: p = 1 - t / sqrt(2 + t^2)
     t = 0.8 * np.sqrt(2 / 0.36)
     assert res.pvalue == pytest.approx(1 - t / np.sqrt(2 + t**2), rel=1e-12)
@@ -145,14 +147,16 @@ def test_pearson_hand_computed():
 def test_pearson_matches_scipy(rng, alternative):
     x = rng.normal(size=(3, 40))
     y = 0.4 * x + rng.normal(size=(3, 40))
-    res = pearson_r(x, y, alternative=alternative, confidence_level=0.9)
+    res = pearson_r(x, y, alternative=alternative)
+    ours = res.confidence_interval(0.9)
+    assert isinstance(ours, ConfidenceInterval)
     for i in range(3):
         ref = stats.pearsonr(x[i], y[i], alternative=alternative)
         ci = ref.confidence_interval(0.9)
         assert res.statistic[i] == pytest.approx(ref.statistic, rel=1e-12)
         assert res.pvalue[i] == pytest.approx(ref.pvalue, rel=1e-9)
-        assert res.ci_low[i] == pytest.approx(ci.low, rel=1e-12, abs=1e-15)
-        assert res.ci_high[i] == pytest.approx(ci.high, rel=1e-12, abs=1e-15)
+        assert ours.low[i] == pytest.approx(ci.low, rel=1e-12, abs=1e-15)
+        assert ours.high[i] == pytest.approx(ci.high, rel=1e-12, abs=1e-15)
 
 
 def test_pearson_edge_cases():
@@ -162,15 +166,15 @@ def test_pearson_edge_cases():
     assert res.n == 4 and res.statistic == pytest.approx(1.0)
     assert res.pvalue == 0.0
     res = pearson_r([1.0, 2, 3], [3.0, 1, 2])
-    assert np.isnan(res.ci_low) and res.n == 3
+    assert np.isnan(res.confidence_interval().low) and res.n == 3
 
 
 # ------------------------------------------------------------ multiplicity
 
 
 def test_adjust_hand_computed():
-    np.testing.assert_allclose(adjust_pvalues([0.01, 0.04, 0.03], method="holm"), [0.03, 0.06, 0.06])
-    np.testing.assert_allclose(adjust_pvalues([0.01, 0.04, 0.03], method="bh"), [0.03, 0.04, 0.04])
+    np.testing.assert_allclose(adjust_pvalues([0.01, 0.04, 0.03], adjust="holm"), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(adjust_pvalues([0.01, 0.04, 0.03], adjust="bh"), [0.03, 0.04, 0.04])
 
 
 @pytest.mark.parametrize("method, sm", [("holm", "holm"), ("bh", "fdr_bh")])
@@ -178,12 +182,13 @@ def test_adjust_matches_statsmodels(rng, method, sm):
     p = rng.uniform(0, 0.2, size=(4, 6)) ** 2
     p[1, 3] = np.nan
     p[2, 0] = p[0, 0]  # a tie
-    res = adjust_pvalues(p, method=method)
+    res = adjust_pvalues(p, adjust=method)
     ok = ~np.isnan(p)
     ref = multipletests(p[ok], method=sm)[1]
     np.testing.assert_allclose(res[ok], ref, rtol=1e-13)
     assert np.isnan(res[1, 3])
     assert np.all(np.isnan(adjust_pvalues([np.nan, np.nan])))
+    np.testing.assert_array_equal(adjust_pvalues(p, adjust=None), p)  # None: unadjusted
 
 
 # ------------------------------------------------------------------- stars
@@ -195,17 +200,35 @@ def test_significance_stars():
     assert significance_stars(0.003) == "**"
 
 
-def test_paired_comparison_frame(rng):
+@pytest.mark.parametrize("test", ["t", "wilcoxon"])
+def test_paired_comparison_frame(rng, test):
     x = rng.normal(size=(3, 20))
     y = x + rng.normal(0.5, 1, size=(3, 20))
-    df = paired_comparison(x, y, labels=["a", "b", "c"], adjust="holm")
-    assert list(df["comparison"]) == ["a", "b", "c"]
+    df = paired_comparison(x, y, test=test, labels=["a", "b", "c"], adjust="holm")
+    assert list(df.columns) == ["comparison", "test", "n", "mean_x", "mean_y", "mean_difference",
+                                "statistic", "df", "pvalue", "pvalue_adj", "adjust", "stars"]
+    assert list(df["comparison"]) == ["a", "b", "c"] and set(df["test"]) == {test}
+    ref = stats.ttest_rel if test == "t" else stats.wilcoxon
     for i in range(3):
-        assert df.loc[i, "p_t"] == pytest.approx(stats.ttest_rel(x[i], y[i]).pvalue)
-        assert df.loc[i, "p_wilcoxon"] == pytest.approx(stats.wilcoxon(x[i], y[i]).pvalue)
-    np.testing.assert_allclose(df["p_t_adj"], multipletests(df["p_t"], method="holm")[1])
-    assert list(df["stars_t"]) == list(significance_stars(df["p_t_adj"].to_numpy()))
+        assert df.loc[i, "pvalue"] == pytest.approx(ref(x[i], y[i]).pvalue)
+        assert df.loc[i, "statistic"] == pytest.approx(ref(x[i], y[i]).statistic)
+    np.testing.assert_allclose(df["pvalue_adj"], multipletests(df["pvalue"], method="holm")[1])
+    assert set(df["adjust"]) == {"holm"}
+    assert list(df["stars"]) == list(significance_stars(df["pvalue_adj"].to_numpy()))
     np.testing.assert_allclose(df["mean_difference"], (x - y).mean(axis=1))
+    plain = paired_comparison(x, y, test=test)
+    assert "pvalue_adj" not in plain.columns
+    assert list(plain["stars"]) == list(significance_stars(plain["pvalue"].to_numpy()))
+
+
+def test_ttest_interval_is_the_one_interval_type(rng):
+    x, y = rng.normal(size=30), rng.normal(0.3, 1, size=30)
+    ci = paired_ttest(x, y).confidence_interval(0.9)
+    assert isinstance(ci, ConfidenceInterval)
+    ref = stats.ttest_rel(x, y).confidence_interval(0.9)
+    assert ci.low == pytest.approx(ref.low, rel=1e-12) and ci.high == pytest.approx(ref.high, rel=1e-12)
+    low, high = ci  # unpacks like scipy's
+    assert low < high
 
 
 # -------------------------------------------------------------- validation
@@ -224,10 +247,14 @@ def test_paired_comparison_frame(rng):
          "`method` must be one of"),
         (lambda: wilcoxon_signed_rank([1.0], [2.0], correction="yes"), TypeError,
          "`correction` must be True or False"),
-        (lambda: pearson_r([1.0, 2], [1.0, 2], confidence_level=95), ValueError,
+        (lambda: pearson_r([1.0, 2], [1.0, 2]).confidence_interval(95), ValueError,
          "`confidence_level` must lie strictly"),
+        (lambda: paired_ttest([1.0, 2], [1.0, 3]).confidence_interval("x"), TypeError,
+         "`confidence_level` must be a number"),
         (lambda: adjust_pvalues([0.1, 1.2]), ValueError, r"`p` must hold p-values in \[0, 1\]"),
-        (lambda: adjust_pvalues([0.1], method="bonferroni"), ValueError, "`method` must be one of"),
+        (lambda: adjust_pvalues([0.1], adjust="bonferroni"), ValueError, "`adjust` must be one of"),
+        (lambda: paired_comparison([1.0, 2], [1.0, 3], test="z"), ValueError,
+         r"`test` must be one of \['t', 'wilcoxon'\]"),
         (lambda: significance_stars(-0.1), ValueError, "`p` must hold p-values"),
         (lambda: paired_comparison([[1.0, 2]], [[1.0, 3]], labels=["a", "b"]), ValueError,
          "`labels` must have one entry per row"),
@@ -259,8 +286,8 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float64, st.integers(1, 30), elements=st.floats(0, 1)))
 def test_adjusted_pvalues_properties(p):
-    holm = adjust_pvalues(p, method="holm")
-    bh = adjust_pvalues(p, method="bh")
+    holm = adjust_pvalues(p, adjust="holm")
+    bh = adjust_pvalues(p, adjust="bh")
     assert np.all(holm >= p - 1e-15) and np.all(bh >= p - 1e-15)
     assert np.all(holm >= bh - 1e-15)  # Holm controls FWER, so it is never less strict
     assert np.all((holm <= 1) & (bh <= 1))
@@ -275,7 +302,8 @@ def test_pearson_interval_contains_r_and_agrees_with_p(n, rho, seed):
     x = g.normal(size=n)
     y = rho * x + np.sqrt(1 - rho**2) * g.normal(size=n)
     res = pearson_r(x, y)
-    assert res.ci_low <= res.statistic <= res.ci_high
+    ci = res.confidence_interval()
+    assert ci.low <= res.statistic <= ci.high
     # Fisher-z interval excludes 0 about when the t-test rejects (both approximate)
     if res.pvalue < 0.01:
-        assert res.ci_low > 0 or res.ci_high < 0
+        assert ci.low > 0 or ci.high < 0

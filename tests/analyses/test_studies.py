@@ -155,7 +155,7 @@ def test_steering_wilcoxon_and_validation():
 
 def test_bh_adjustment_matches_scipy():
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
-    adj = adjust_pvalues(p, method="bh")
+    adj = adjust_pvalues(p, adjust="bh")
     np.testing.assert_allclose(adj[[0, 1, 2, 4]], stats.false_discovery_control(p[[0, 1, 2, 4]]))
     assert np.isnan(adj[3])
 
