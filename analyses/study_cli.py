@@ -324,5 +324,164 @@ def subgroups_command(data, answers, out, overwrite, factors, country, metric, n
          shared_xlim=shared_x, inputs=_inputs(answers, data=data), overwrite=overwrite, **opts)
 
 
+def _write_text(path, text, overwrite):
+    """Write one file atomically (temporary file + rename); an existing file needs --overwrite."""
+    import os
+    import tempfile
+
+    p = Path(path).expanduser().absolute()
+    for q in [p, *p.parents]:
+        if q.exists() and q != p and not q.is_dir():
+            raise click.ClickException(f"--output {path}: {q} is a regular file, not a folder.")
+    if p.is_dir():
+        raise click.ClickException(f"--output {path} is a folder; give a file name.")
+    if p.exists() and not overwrite:
+        raise click.ClickException(f"--output {path} exists; pass --overwrite to replace it.")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.tmp-", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _render(frame, fmt, caption, label=None):
+    from .tables import to_latex, to_markdown
+
+    if fmt == "latex":
+        return to_latex(frame, caption=caption, label=label) + "\n"
+    if fmt == "markdown":
+        return to_markdown(frame, caption=caption) + "\n"
+    f = frame.copy()
+    f.attrs = {}
+    return f.to_csv(index=False)
+
+
+def _read_result(path, name):
+    """A study table: a CSV/Parquet file, or `name`.csv inside a study folder."""
+    from .runners import read_table
+
+    p = Path(path)
+    if p.is_dir():
+        cand = [p / f"{name}.csv", p / f"{name}.parquet"]
+        found = next((c for c in cand if c.is_file()), None)
+        if found is None:
+            raise click.ClickException(f"{path} is a folder without {name}.csv or {name}.parquet; give the table "
+                                       "file itself.")
+        p = found
+    try:
+        return read_table(p)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+_format_opt = click.option("--format", "fmt", type=click.Choice(["markdown", "latex", "csv"]), default="markdown",
+                           show_default=True, help="Output format.")
+
+
+@click.command("table")
+@click.argument("table", type=click.Path(exists=True))
+@_format_opt
+@click.option("--columns", default=None, help="Comma-separated columns to keep (after formatting), in order.")
+@click.option("--query", default=None, help="Keep rows matching a pandas query, e.g. \"factor == 'gender'\".")
+@click.option("--digits", default=3, show_default=True, help="Decimal places of estimates.")
+@click.option("--caption", default=None, help="Table caption (the interval type is appended).")
+@click.option("--label", default=None, help="LaTeX \\label of the table.")
+@click.option("-o", "--output", default=None, type=click.Path(), help="Write to this file (default: print).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
+def table_command(table, fmt, columns, query, digits, caption, label, output, overwrite):
+    """Format a study table for a paper: estimates with intervals, p-values as < 0.001, LaTeX or Markdown.
+
+    TABLE is a CSV/Parquet table written by a study (e.g. subgroups.csv).
+
+    Example:
+
+    \b
+        alignstat table out/subgroups/subgroups.csv --format latex --query "factor == 'gender'" -o gender.tex
+    """
+    from .tables import format_table, to_latex, to_markdown
+
+    frame = _read_result(table, "subgroups")
+    if query:
+        try:
+            frame = frame.query(query)
+        except Exception as exc:  # noqa: BLE001 - pandas raises many kinds for a bad query
+            raise click.ClickException(f"--query {query!r} failed on {table}: {exc}") from exc
+    cols = [c.strip() for c in columns.split(",")] if columns else None
+    try:
+        f = format_table(frame, digits=digits, columns=cols)
+    except ValueError as exc:
+        raise click.ClickException(f"{table}: {exc}") from exc
+    if fmt == "latex":
+        text = to_latex(f, caption=caption, label=label, formatted=True) + "\n"
+    elif fmt == "markdown":
+        text = to_markdown(f, caption=caption, formatted=True) + "\n"
+    else:
+        text = f.to_csv(index=False)
+    if output:
+        _write_text(output, text, overwrite)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("compare")
+@click.argument("table", type=click.Path(exists=True))
+@click.option("--between", default="model", show_default=True, help="Column whose values are compared.")
+@click.option("--a", "a", default=None, help="Compare this value ...")
+@click.option("--b", "b", default=None, help="... with this one (default: every pair).")
+@click.option("--by", "by", multiple=True, help="One comparison per value of this column (repeatable).")
+@click.option("--n-resamples", default=2000, show_default=True, help="Bootstrap replicates over questions.")
+@click.option("--test", type=click.Choice(["t", "wilcoxon"]), default="t", show_default=True)
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Adjustment over all comparisons returned.")
+@click.option("--seed", default=0, show_default=True)
+@_format_opt
+@click.option("-o", "--output", default=None, type=click.Path(), help="Write to this file (default: print).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
+def compare_command(table, between, a, b, by, n_resamples, test, adjust, seed, fmt, output, overwrite):
+    """Model-vs-model or group-vs-group differences with intervals, paired over questions.
+
+    TABLE is per-question alignment: a global study's folder or its
+    per_question.csv, or any table with question, alignment and the
+    compared column.
+
+    Example:
+
+    \b
+        alignstat compare out/global --between model --by country --format markdown
+    """
+    from .compare import compare
+
+    frame = _read_result(table, "per_question")
+    try:
+        res = compare(frame, between=between, a=_typed(frame, between, a), b=_typed(frame, between, b),
+                      by=list(by) or None, n_resamples=n_resamples, test=test,
+                      adjust=None if adjust == "none" else adjust, rng=seed)
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(f"{table}: {exc}") from exc
+    cap = f"Paired differences of mean alignment between values of {between} ({res['family'].iloc[0]}; " \
+          f"{res['test'].iloc[0]} test, {adjust}-adjusted p-values)."
+    text = _render(res, fmt, cap)
+    if output:
+        _write_text(output, text, overwrite)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+def _typed(frame, column, value):
+    """A command-line value converted to the type of `column` (so --a 1 matches an integer column)."""
+    if value is None or column not in frame.columns:
+        return value
+    for v in pd.unique(frame[column]):
+        if str(v) == value:
+            return v
+    return value
+
+
 commands = [global_command, steering_command, temporal_command, consistency_command, sensitivity_command,
-            subgroups_command]
+            subgroups_command, table_command, compare_command]

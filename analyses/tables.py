@@ -101,8 +101,9 @@ def format_table(frame, *, digits=3, pvalue_digits=3, estimate=None, columns=Non
         The column combined with ``ci_low``/``ci_high`` (default: the first
         of :data:`ESTIMATE_COLUMNS` present).
     columns : list of str, optional
-        Columns to keep, in order (after combining; default: all but
-        ``interval``, ``note``, ``se`` of an estimate with an interval).
+        Columns of `frame` to keep, in order (``ci_low``/``ci_high`` and
+        ``interval`` go with the estimate automatically); default: all but
+        ``interval`` and ``note``.
     rename : dict, optional
         Header renames applied last.
 
@@ -123,6 +124,12 @@ def format_table(frame, *, digits=3, pvalue_digits=3, estimate=None, columns=Non
         raise TypeError(f"`frame` must be a pandas DataFrame, got {type(frame).__name__}.")
     f = frame.copy()
     f.attrs = {}
+    if columns is not None:
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        missing = [c for c in cols if c not in f.columns]
+        if missing:
+            raise ValueError(f"`columns` {missing} are not in the table (columns: {list(f.columns)}).")
+        f = f[cols + [c for c in ("ci_low", "ci_high", "interval") if c in f.columns and c not in cols]]
     label = interval_label(frame)
     has_ci = {"ci_low", "ci_high"} <= set(f.columns)
     if estimate is None and has_ci:
@@ -152,12 +159,6 @@ def format_table(frame, *, digits=3, pvalue_digits=3, estimate=None, columns=Non
                 out[str(c)] = col.map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
         else:
             out[str(c)] = col.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    if columns is not None:
-        cols = [columns] if isinstance(columns, str) else list(columns)
-        missing = [c for c in cols if c not in out.columns]
-        if missing:
-            raise ValueError(f"`columns` {missing} are not in the formatted table (columns: {list(out.columns)}).")
-        out = out[cols]
     if rename:
         out = out.rename(columns=rename)
     out = out.reset_index(drop=True)
