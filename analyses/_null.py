@@ -180,66 +180,104 @@ def mean_se(pack, idx, mean):
     return se
 
 
-def bias_corrected(pack, idx, W, mean, A):
-    r"""Bias-corrected Likert alignment of one group with every model.
+def _expected_abs(m, v):
+    """``E|Y|`` for ``Y ~ N(m, v^2)`` (``|m|`` where ``v == 0``)."""
+    m = np.asarray(m, dtype=float)
+    v = np.asarray(v, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.abs(m) / np.where(v > 0, v, 1.0)
+        out = np.where(v > 0, v * (_folded_excess(t) + t), np.abs(m))
+    return out
+
+
+def bias_corrected(pack, stats, metric="likert"):
+    r"""Bias-corrected Likert alignment of every group with every model (empirical Bayes).
 
     Parameters
     ----------
     pack : GroupPack
-    idx : ndarray
-        Member indices.
-    W, mean : ndarray, shape (Q,)
-        The group's valid weight and weighted mean per question.
-    A : ndarray, shape (M, Q)
-        Per-question alignment (NaN outside the group's question set).
+    stats : list of tuple
+        One ``(factor index, W (Q,), mean (Q,), se (Q,), A (M, Q))`` per group
+        in the order of :meth:`GroupPack.members`: valid weight, weighted
+        mean, its design-based standard error (:func:`mean_se`) and the
+        per-question plug-in alignment (NaN outside the group's questions).
 
     Returns
     -------
-    ndarray, shape (M,)
-        ``alignment_bc``: mean over the same questions as ``alignment``.
+    ndarray, shape (M, G)
+        ``alignment_bc``, the mean over the same questions as ``alignment``.
 
     Notes
     -----
-    The group mean :math:`\bar x` estimates :math:`\mu` with standard error
-    :math:`s`, so :math:`E|\bar x - a| \ge |\mu - a|`: the plug-in alignment
-    :math:`1 - |\bar x - a|/(R-1)` is biased *down*, more so for small groups.
-    Under the normal approximation :math:`\bar x \sim N(\mu, s^2)`,
+    The plug-in alignment :math:`1 - |\bar x_G - a|/(R-1)` is biased down
+    because :math:`E|\bar x_G - a| \ge |\mu_G - a|`; no unbiased estimator
+    of :math:`|\mu_G - a|` exists (the bias is largest where
+    :math:`\mu_G \approx a`).  ``alignment_bc`` estimates
+    :math:`|\mu_G - a|` by its posterior mean under a normal random-effects
+    model of the groups of one factor on each question,
+    :math:`\mu_G \sim N(\mu, \tau^2)`, :math:`\bar x_G \mid \mu_G \sim
+    N(\mu_G, s_G^2)` (:math:`s_G` the design-based SE of the group mean):
 
     .. math::
 
-        E|\bar x - a| - |\mu - a| = s\,g(d/s),\qquad
-        g(t) = \sqrt{2/\pi}\,e^{-t^2/2} + |t|\,(1 - 2\Phi(-|t|)) - |t|,
+        B_G = \frac{\hat\tau^2}{\hat\tau^2 + s_G^2},\quad
+        m_G = \hat\mu + B_G(\bar x_G - \hat\mu),\quad v_G^2 = B_G s_G^2,
 
-    with :math:`d = \mu - a`.  The estimator replaces :math:`d` by
-    :math:`\bar x - a` and :math:`s` by the linearised design-based standard
-    error (:func:`mean_se`), and adds the estimated excess back:
+        \widehat{|\mu_G - a|} = E|N(m_G - a, v_G^2)|
+        = v_G\left[\sqrt{2/\pi}\,e^{-t^2/2} + t\,(1 - 2\Phi(-t))\right],
+        \; t = |m_G - a|/v_G,
 
-    .. math::
-
-        \hat A^{bc}_q = \hat A_q + s\,g((\bar x - a)/s) / (R_q - 1).
-
-    This is exactly the bootstrap bias correction :math:`2\hat\theta -
-    \bar\theta^*` (Efron & Tibshirani 1993, sec. 10.6) in the limit of many
-    replicates and a normal bootstrap distribution, computed without
-    replicates.  It removes the bias where :math:`|d| \gg s` and most of it
-    on average over questions; where :math:`d \approx 0` it removes ~40 %
-    (no unbiased estimator of :math:`|\mu - a|` exists at :math:`d = 0`)
-    and where :math:`|d| \approx 1.5 s` it over-corrects slightly (by
-    ~0.09 s), so over a spread of questions the residual errors largely
-    cancel.  The random-group null (:func:`random_group_null`) is the
-    assumption-free companion: it compares the raw alignment with groups of
-    the same size.
+    with :math:`\hat\mu` the inverse-variance weighted mean of the group
+    means and :math:`\hat\tau^2 = \max(0, \frac{1}{G-1}\sum_G (\bar x_G -
+    \hat\mu)^2 - \overline{s^2_G})` (method of moments).  A posterior mean
+    is unbiased on average over groups drawn from the model (Bayes risk), so
+    groups that differ only by chance composition (:math:`\tau = 0`) score
+    the population's alignment on average, and groups that really differ keep
+    their difference, shrunk by :math:`B_G`.  A factor with one group (the
+    overall row) uses the bootstrap bias correction in its normal limit,
+    :math:`|\bar x - a| - s\,g(|\bar x - a|/s)`, :math:`g(t) = E|Z + t| - t`
+    (Efron & Tibshirani 1993, sec. 10.6), which is negligible for large groups.
 
     References
     ----------
-    Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, sec. 10.6.
+    Efron, B. & Morris, C. (1975). Data analysis using Stein's estimator and its
+    generalizations. *JASA* 70, 311-319.  Efron, B. & Tibshirani, R. J. (1993).
+    *An Introduction to the Bootstrap*, sec. 10.6.
     """
-    s = mean_se(pack, idx, mean)
-    d = mean[None, :] - pack.amean
-    with np.errstate(invalid="ignore", divide="ignore"):
-        excess = np.where(s > 0, s * _folded_excess(d / np.where(s > 0, s, 1.0)), 0.0)
-    Abc = A + excess / pack.span
-    return _mean_question(np.where(np.isnan(A), np.nan, Abc))[0]
+    G = len(stats)
+    out = np.full((pack.M, G), np.nan)
+    factors = np.array([s[0] for s in stats])
+    for f in np.unique(factors):
+        js = np.flatnonzero(factors == f)
+        mean = np.stack([stats[j][2] for j in js])  # (g, Q)
+        se = np.stack([stats[j][3] for j in js])
+        ok = np.isfinite(mean) & np.isfinite(se)
+        if len(js) >= 2:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                iv = np.where(ok & (se > 0), 1.0 / np.maximum(se, 1e-300) ** 2, 0.0)
+                iv = np.where(ok & (se <= 0), 1e300, iv)
+                mu = np.sum(np.where(ok, mean, 0) * iv, 0) / np.sum(iv, 0)
+                ng = ok.sum(0)
+                dev = np.where(ok, (mean - mu) ** 2, 0).sum(0) / np.maximum(ng - 1, 1)
+                tau2 = np.maximum(0.0, dev - np.where(ok, se ** 2, 0).sum(0) / np.maximum(ng, 1))
+                tau2 = np.where(ng >= 2, tau2, np.inf)
+                Bg = np.where(np.isinf(tau2), 1.0, tau2 / (tau2 + se ** 2))
+                Bg = np.where(se > 0, Bg, 1.0)
+            m = mu + Bg * (mean - mu)
+            v = np.sqrt(Bg) * se
+            for i, j in enumerate(js):
+                A = stats[j][4]
+                est = _expected_abs(m[i][None, :] - pack.amean, np.broadcast_to(v[i], pack.amean.shape))
+                Abc = np.where(np.isnan(A), np.nan, 1.0 - est / pack.span)
+                out[:, j] = _mean_question(Abc)[0]
+        else:
+            j = js[0]
+            A, s = stats[j][4], se[0]
+            d = np.abs(mean[0][None, :] - pack.amean)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                excess = np.where(s > 0, s * _folded_excess(d / np.where(s > 0, s, 1.0)), 0.0)
+            out[:, j] = _mean_question(np.where(np.isnan(A), np.nan, A + excess / pack.span))[0]
+    return out
 
 
 def random_group_null(pack, sizes, metric, n_null, rng, *, chunk_elements=1 << 22):

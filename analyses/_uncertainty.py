@@ -204,6 +204,13 @@ def samples_bootstrap(rd, votes, scheme, units, *, n_resamples, confidence_level
     rng_r, rng_s, rng_q, rng_v = rng.spawn(4)
     resp = rd.responses
     N, Q = resp.shape
+    if isinstance(scheme, str):
+        import alignstat
+
+        schemes = {"multinomial": alignstat.MultinomialScheme, "poisson": alignstat.PoissonScheme}
+        if scheme not in schemes:
+            raise ValueError(f"`scheme` must be 'multinomial', 'poisson' or a ReplicateScheme, got {scheme!r}.")
+        scheme = schemes[scheme](N)
     pos = rd.positions
     span = np.nanmax(pos, 1) - np.nanmin(pos, 1)
     valid = ~np.isnan(resp)

@@ -348,7 +348,7 @@ def subgroup_alignment(
     >>> bool((res["alignment"] <= res["ceiling"] + 1e-12).all())
     True
     """
-    from ._null import GroupPack, bias_corrected, ceiling, null_summary, random_group_null
+    from ._null import GroupPack, bias_corrected, ceiling, mean_se, null_summary, random_group_null
     from ._uncertainty import is_sample_level, majority_vote, samples_bootstrap
 
     design = resolve_design(data, weights=weights, strata=strata, psu=psu, paper_defaults=paper_defaults)
@@ -447,14 +447,15 @@ def subgroup_alignment(
     null = random_group_null(pack, [len(m[2]) for m in members], metric, int(n_null), rng_null)
     G = len(members)
     extra = {k: np.full((pack.M, G), np.nan) for k in
-             ("alignment_bc", "null_mean", "null_low", "null_high", "p_null", "ceiling", "n_weighted")}
+             ("null_mean", "null_low", "null_high", "p_null", "ceiling", "n_weighted")}
+    stats = []
     for j, (f, g, idx) in enumerate(members):
         W, mean, shares = pack.group_stats(idx)
         A = pack.question_alignment(W, mean, shares, metric)  # (M, Q)
         mask = ~np.isnan(A)
         est = np.where(mask.any(1), np.nansum(np.where(mask, A, 0), 1) / np.maximum(mask.sum(1), 1), np.nan)
         if metric == "likert":
-            extra["alignment_bc"][:, j] = bias_corrected(pack, idx, W, mean, A)
+            stats.append((f, W, mean, mean_se(pack, idx, mean), A))
         extra["ceiling"][:, j] = ceiling(pack, idx, W, mean, shares, metric, mask, point=pack.is_point,
                                          n_splits=int(n_splits), rng=rng_split)
         extra["n_weighted"][:, j] = pack.w[idx].sum()
@@ -464,6 +465,8 @@ def subgroup_alignment(
                 vals = null_summary(nd[:, m], est[m], confidence_level)
                 for k, v in zip(("null_mean", "null_low", "null_high", "p_null"), vals):
                     extra[k][m, j] = v
+    if metric == "likert":
+        extra["alignment_bc"] = bias_corrected(pack, stats)
     for k, v in extra.items():
         out[k] = v.ravel()
     if metric == "wasserstein":
