@@ -155,52 +155,177 @@ def read_survey(path, *, profile="auto", usecols=None, row_limit=0, encoding=Non
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For an unsupported extension or a column named in ``usecols`` that
-        the file lacks.
+        Naming the file and the likely cause: an unsupported or wrong
+        extension, a directory, an empty, truncated or corrupt file (a CSV
+        whose last line is cut), an encoding other than the one given, or a
+        column named in ``usecols`` that the file lacks.
+    TypeError
+        For a non-integer ``row_limit`` or non-string ``usecols``.
     """
     path = Path(os.fspath(path))
-    if not path.exists():
-        raise FileNotFoundError(f"survey file {str(path)!r} does not exist.")
-    ext = path.suffix.lower()
     source = str(path)
-    if ext in (".sav", ".zsav", ".dta"):
-        import pyreadstat
-
-        reader = pyreadstat.read_dta if ext == ".dta" else pyreadstat.read_sav
-        if usecols is not None:
-            _, m0 = reader(str(path), metadataonly=True, encoding=encoding)
-            missing_cols = [c for c in usecols if c not in m0.column_names]
-            if missing_cols:
-                raise ValueError(f"{source}: columns {missing_cols} are not in the file (names are case-sensitive).")
-        df, m = reader(str(path), user_missing=True, usecols=usecols, row_limit=row_limit,
-                       encoding=encoding)
-        meta = _meta_from_pyreadstat(m)
-        if ext == ".dta":
-            df = _recode_extended(df, meta, m, extended_missing, source)
-    elif ext == ".csv":
-        if skiprows is None:
-            skiprows = _header_offset(path, encoding)
-        if sep is None:
-            with path.open(encoding=encoding or "utf-8", errors="replace") as fh:
-                for _ in range(skiprows or 0):
-                    fh.readline()
-                head = fh.readline()
-            sep = ";" if head.count(";") > head.count(",") else ","
-        df = pd.read_csv(path, sep=sep, usecols=usecols, nrows=row_limit or None,
-                         skiprows=skiprows, encoding=encoding)
-        meta = SurveyMeta()
-    elif ext == ".parquet":
-        df = pd.read_parquet(path, columns=usecols)
-        if row_limit:
-            df = df.iloc[:row_limit]
-        meta = SurveyMeta()
-    else:
+    usecols = _check_read_args(source, usecols, row_limit)
+    if not path.exists():
+        raise FileNotFoundError(f"survey file {source!r} does not exist.")
+    if path.is_dir():
+        raise ValueError(f"{source} is a directory, not a survey file; pass the path of a .sav, .zsav, "
+                         ".dta, .csv or .parquet file inside it.")
+    ext = path.suffix.lower()
+    if ext not in _READERS:
         raise ValueError(
             f"{source}: unsupported file type {ext!r}; use .sav, .zsav, .dta, .csv or .parquet."
         )
+    if path.stat().st_size == 0:
+        raise ValueError(f"{source} is empty (0 bytes): the download or copy did not finish.")
+    kind = _sniff(path)
+    if kind is not None and kind != _READERS[ext]:
+        raise ValueError(
+            f"{source} has the extension {ext!r} but its content looks like a {kind} file; rename it "
+            f"with the right extension."
+        )
+    try:
+        df, meta = _READ[_READERS[ext]](path, source, ext, usecols, row_limit, encoding, extended_missing,
+                                         sep, skiprows)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{source}: the text is not in the {encoding or 'utf-8'} encoding (byte {e.start}); pass "
+            "`encoding=` (e.g. 'latin-1' or 'cp1252')."
+        ) from None
+    except (ValueError, TypeError) as e:
+        if str(e).startswith(source):  # ours: names the file already
+            raise
+        raise ValueError(
+            f"{source} could not be read as a {_READERS[ext]} file ({type(e).__name__}: {e}); it is "
+            "probably truncated or corrupt -- download it again."
+        ) from None
+    except Exception as e:  # noqa: BLE001 - readers raise many types; name the file and the cause
+        raise ValueError(
+            f"{source} could not be read as a {_READERS[ext]} file ({type(e).__name__}: {e}); it is "
+            "probably truncated or corrupt -- download it again."
+        ) from None
     if profile == "auto":
         profile = guess_profile(df)
     return SurveyData(df, meta, get_profile(profile), source=source)
+
+
+_READERS = {".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata", ".csv": "CSV", ".parquet": "Parquet"}
+
+
+def _check_read_args(source, usecols, row_limit):
+    if isinstance(row_limit, bool) or not isinstance(row_limit, (int, np.integer)) or row_limit < 0:
+        raise TypeError(f"`row_limit` must be a non-negative integer (0: all rows), got {row_limit!r}.")
+    if usecols is None:
+        return None
+    if isinstance(usecols, str):
+        usecols = [usecols]
+    usecols = list(usecols)
+    bad = [c for c in usecols if not isinstance(c, str)]
+    if bad:
+        raise TypeError(f"`usecols` must hold column names (str), got {bad[:3]} for {source}.")
+    return usecols
+
+
+def _sniff(path):
+    """Format suggested by the first bytes (None when it is not recognisable)."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head.startswith((b"$FL2", b"$FL3")):
+        return "SPSS"
+    if head.startswith(b"<stata_dta>") or (len(head) > 1 and head[0] in (113, 114, 115) and head[1] in (1, 2)):
+        return "Stata"
+    if head.startswith(b"PAR1"):
+        return "Parquet"
+    if head.startswith(b"PK"):
+        return "ZIP archive"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip archive"
+    return None
+
+
+def _unknown_columns(source, usecols, columns):
+    missing = [c for c in usecols if c not in columns]
+    if missing:
+        raise ValueError(
+            f"{source}: columns {missing} are not in the file (names are case-sensitive; it has "
+            f"{len(columns)} columns, e.g. {list(columns)[:6]})."
+        )
+
+
+def _read_stat(path, source, ext, usecols, row_limit, encoding, extended_missing, sep, skiprows):
+    import pyreadstat
+
+    reader = pyreadstat.read_dta if ext == ".dta" else pyreadstat.read_sav
+    if usecols is not None:
+        _, m0 = reader(str(path), metadataonly=True, encoding=encoding)
+        _unknown_columns(source, usecols, m0.column_names)
+    df, m = reader(str(path), user_missing=True, usecols=usecols, row_limit=row_limit, encoding=encoding)
+    meta = _meta_from_pyreadstat(m)
+    if ext == ".dta":
+        df = _recode_extended(df, meta, m, extended_missing, source)
+    return df, meta
+
+
+def _check_csv_complete(path, source, sep, skiprows, encoding):
+    """A CSV whose last line has fewer fields than its header was cut short."""
+    import csv
+    import io
+
+    with path.open(encoding=encoding or "utf-8", errors="replace", newline="") as fh:
+        for _ in range(skiprows or 0):
+            fh.readline()
+        header = next(csv.reader([fh.readline()], delimiter=sep), [])
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    if tail.endswith(b"\n"):
+        return
+    last = tail.rsplit(b"\n", 1)[-1].decode(encoding or "utf-8", errors="replace")
+    fields = next(csv.reader(io.StringIO(last), delimiter=sep), [])
+    if len(fields) < len(header) or last.count('"') % 2:
+        raise ValueError(
+            f"{source}: the last line has {len(fields)} of the header's {len(header)} fields and no "
+            "line end -- the file was cut short (truncated download or copy); get the complete file."
+        )
+
+
+def _read_csv(path, source, ext, usecols, row_limit, encoding, extended_missing, sep, skiprows):
+    if skiprows is None:
+        skiprows = _header_offset(path, encoding)
+    if sep is None:
+        with path.open(encoding=encoding or "utf-8", errors="replace") as fh:
+            for _ in range(skiprows or 0):
+                fh.readline()
+            head = fh.readline()
+        sep = ";" if head.count(";") > head.count(",") else ","
+    if not row_limit:
+        _check_csv_complete(path, source, sep, skiprows, encoding)
+    if usecols is not None:
+        cols = pd.read_csv(path, sep=sep, nrows=0, skiprows=skiprows, encoding=encoding).columns
+        _unknown_columns(source, usecols, list(cols))
+    try:
+        df = pd.read_csv(path, sep=sep, usecols=usecols, nrows=row_limit or None, skiprows=skiprows,
+                         encoding=encoding)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{source} holds no data (no header line); the file is empty or blank.") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"{source} is not a well-formed CSV file ({e}); check the delimiter (`sep=`) "
+                         "or whether the file is complete.") from None
+    return df, SurveyMeta()
+
+
+def _read_parquet(path, source, ext, usecols, row_limit, encoding, extended_missing, sep, skiprows):
+    if usecols is not None:
+        import pyarrow.parquet as pq
+
+        _unknown_columns(source, usecols, pq.read_schema(path).names)
+    df = pd.read_parquet(path, columns=usecols)
+    if row_limit:
+        df = df.iloc[:row_limit]
+    return df, SurveyMeta()
+
+
+_READ = {"SPSS": _read_stat, "Stata": _read_stat, "CSV": _read_csv, "Parquet": _read_parquet}
 
 
 def as_survey(data, *, value_labels=None, missing_ranges=None, missing=None, variable_labels=None,
