@@ -75,43 +75,70 @@ def add_intersections(data, intersections, *, sep=" × ", missing_as_group=False
     return out, names
 
 
-def answer_summary(answers, *, model="model"):
-    """Per-model summary of repeated-sample answers (the ESS paper's Table 1).
+def answer_summary(answers, *, model="model", level="model"):
+    """Summary of repeated-sample answers: per model (the ESS paper's Table 1) or per question.
 
     Parameters
     ----------
     answers : DataFrame
-        Majority-vote answers with ``n_samples``, ``n_valid``, ``agreement``
-        and ``refusal_rate`` per question (as :func:`inference.read_store`
-        writes them with ``freetext="majority"``).
+        Majority-vote answers as :func:`analyses.majority_vote` returns them
+        (``n_samples``, ``n_valid_samples``, ``agreement``,
+        ``refusal_share``, ``tie``) or as :func:`inference.read_store` writes
+        them (``n_samples``, ``n_valid``, ``agreement``, ``refusal_rate``).
+    model : str
+        Model column.
+    level : {"model", "question"}
+        ``"question"``: one row per model x question with its refusal share.
 
     Returns
     -------
     DataFrame
-        ``model, n_questions, mean_disagreement`` (mean over questions of the
-        share of valid samples that differ from the majority),
-        ``refusal_rate`` (share of all samples that refused),
-        ``questions_refused_any`` (questions refused at least once),
-        ``questions_refused_all`` (no valid sample: no answer),
-        ``n_samples`` (total samples).
+        ``level="model"``: ``model, n_questions, mean_disagreement`` (mean
+        over questions of the share of valid samples that differ from the
+        majority), ``refusal_share`` (share of all samples that refused),
+        ``questions_refused_any``, ``questions_refused_all`` (no valid
+        sample), ``questions_rejected`` (no answer counted: every sample
+        refused, too few valid samples or a dropped tie), ``n_ties``
+        (questions whose vote was tied; NaN when unknown), ``n_samples``.
+        ``level="question"``: ``model, question, option`` (the answer; NaN
+        when none counted), ``n_samples, n_valid_samples, refusal_share,
+        agreement, tie, status``.
     """
-    need = ["question", model, "n_samples", "n_valid", "agreement", "refusal_rate"]
-    missing = [c for c in need if c not in answers.columns]
+    a = answers.rename(columns={"n_valid": "n_valid_samples", "refusal_rate": "refusal_share"})
+    need = ["question", model, "n_samples", "n_valid_samples", "agreement", "refusal_share"]
+    missing = [c for c in need if c not in a.columns]
     if missing:
-        raise ValueError(f"`answers` lacks column(s) {missing} needed for the refusal summary.")
-    items = answers.drop_duplicates([model, "question"])
+        raise ValueError(f"`answers` lacks column(s) {missing} needed for the refusal summary "
+                         "(see analyses.majority_vote).")
+    if level not in ("model", "question"):
+        raise ValueError(f"`level` must be 'model' or 'question', got {level!r}.")
+    if "status" not in a.columns:
+        a = a.assign(status=np.where(a["n_valid_samples"].to_numpy() > 0, "ok", "rejected"))
+    if "tie" not in a.columns:
+        a = a.assign(tie=np.nan)
+    chosen = a.loc[a["prob"].fillna(0) >= a.groupby([model, "question"])["prob"].transform("max").fillna(0)] \
+        if "prob" in a.columns else a
+    items = chosen.sort_values([model, "question"]).drop_duplicates([model, "question"])
+    if level == "question":
+        out = items[[model, "question", "option", "n_samples", "n_valid_samples", "refusal_share", "agreement",
+                     "tie", "status"]].rename(columns={model: "model"}).reset_index(drop=True)
+        out.loc[out["status"] == "rejected", "option"] = np.nan
+        return out
     rows = []
     for m, g in items.groupby(model, sort=True):
         ns = g["n_samples"].to_numpy(dtype=float)
-        rr = g["refusal_rate"].to_numpy(dtype=float)
+        rr = g["refusal_share"].to_numpy(dtype=float)
+        ag = g["agreement"].to_numpy(dtype=float)
+        tie = pd.to_numeric(g["tie"], errors="coerce").to_numpy(dtype=float)
         rows.append({
             "model": m,
             "n_questions": len(g),
-            "mean_disagreement": float(np.nanmean(1.0 - g["agreement"].to_numpy(dtype=float)))
-            if np.isfinite(g["agreement"].to_numpy(dtype=float)).any() else np.nan,
-            "refusal_rate": float(np.nansum(rr * ns) / ns.sum()) if ns.sum() else np.nan,
+            "mean_disagreement": float(np.nanmean(1.0 - ag)) if np.isfinite(ag).any() else np.nan,
+            "refusal_share": float(np.nansum(rr * ns) / ns.sum()) if ns.sum() else np.nan,
             "questions_refused_any": int(np.sum(rr > 0)),
-            "questions_refused_all": int(np.sum(g["n_valid"].to_numpy() == 0)),
+            "questions_refused_all": int(np.sum(g["n_valid_samples"].to_numpy() == 0)),
+            "questions_rejected": int(np.sum(g["status"].astype(str).to_numpy() == "rejected")),
+            "n_ties": int(np.nansum(tie)) if np.isfinite(tie).any() else np.nan,
             "n_samples": int(ns.sum()),
         })
     return pd.DataFrame(rows)

@@ -277,3 +277,20 @@ def test_majority_vote_ties_min_share_and_refusals():
     assert majority_vote(s, ties="random", rng=3).equals(majority_vote(s, ties="random", rng=3))
     with pytest.raises(ValueError, match="`ties`"):
         majority_vote(s, ties="last")
+
+
+def test_answer_summary_refusal_share_per_question():
+    from analyses import answer_summary
+
+    s = pd.DataFrame({
+        "model": ["m"] * 9 + ["n"] * 4, "question": ["a"] * 4 + ["b"] * 5 + ["a"] * 4, "sample": range(13),
+        "option": [1.0, 1.0, 3.0, 3.0, 2.0, np.nan, np.nan, np.nan, np.nan, 2.0, 2.0, np.nan, 2.0],
+    })
+    v = majority_vote(s, ties="first")
+    per_q = answer_summary(v, level="question").set_index(["model", "question"])
+    assert per_q.loc[("m", "b"), "refusal_share"] == pytest.approx(0.8)
+    assert np.isnan(per_q.loc[("m", "b"), "option"]) and per_q.loc[("m", "b"), "status"] == "rejected"
+    assert per_q.loc[("n", "a"), "refusal_share"] == pytest.approx(0.25) and per_q.loc[("n", "a"), "option"] == 2
+    per_m = answer_summary(v).set_index("model")
+    assert per_m.loc["m", "refusal_share"] == pytest.approx(4 / 9)
+    assert per_m.loc["m", "questions_rejected"] == 1 and per_m.loc["m", "n_ties"] == 1

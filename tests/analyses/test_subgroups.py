@@ -184,7 +184,8 @@ def test_answer_summary_hand_computed():
     })
     s = answer_summary(a).iloc[0]
     assert s["mean_disagreement"] == pytest.approx(0.15)
-    assert s["refusal_rate"] == pytest.approx((0 + 5 + 20) / 60)
+    assert s["refusal_share"] == pytest.approx((0 + 5 + 20) / 60)
+    assert s["questions_rejected"] == 1
     assert s["questions_refused_any"] == 2 and s["questions_refused_all"] == 1
 
 
