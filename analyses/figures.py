@@ -133,7 +133,7 @@ def baseline_figure(scores, model, *, tolerance=0.02, n_labels=4):
     fig, ax = plt.subplots(figsize=(6.2, 5.6))
     lo = float(np.nanmin(sub[["alignment", "baseline"]].to_numpy())) - 0.01
     hi = float(np.nanmax(sub[["alignment", "baseline"]].to_numpy())) + 0.01
-    xs = np.array([lo, hi])
+    xs = np.array([lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo)])
     ax.plot(xs, xs, color="black", lw=1, label="y = x")
     ax.fill_between(xs, xs - tolerance, xs + tolerance, color="grey", alpha=0.15,
                     label=f"appropriate: ± {tolerance:g}")
@@ -349,7 +349,7 @@ def sensitivity_figure(pairs, table):
         t = table.loc[table["condition"] == c].set_index("model")["r"]
         for m, gm in g.groupby("model", sort=True):
             r = t.get(m, np.nan)
-            ax.scatter(gm["default"], gm["perturbed"], s=12, alpha=0.7, label=f"{_short(m, 22)} (r = {r:.3f})")
+            ax.scatter(gm["default"], gm["perturbed"], s=12, alpha=0.7, label=f"{_short(m, 60)} (r = {r:.3f})")
         lo = float(np.nanmin(g[["default", "perturbed"]].to_numpy())) - 0.01
         hi = float(np.nanmax(g[["default", "perturbed"]].to_numpy())) + 0.01
         ax.plot([lo, hi], [lo, hi], color="black", lw=0.8)
@@ -372,7 +372,7 @@ def consistency_figure(table):
     for i, t in enumerate(topics):
         vals = [table.loc[(table["model"] == m) & (table["topic"] == t), "rate"].mean() for m in models]
         ax.bar(x + i * w - 0.4 + w / 2, vals, width=w, label=t)
-    ax.set_xticks(x, [_short(m, 24) for m in models], rotation=25, ha="right", fontsize=8)
+    ax.set_xticks(x, [_short(m, 60) for m in models], rotation=25, ha="right", fontsize=8)
     ax.set_ylim(0, 1.0)
     ax.set_ylabel("internal consistency rate")
     ax.set_title("Share of a topic's answers in its majority opinion group", fontsize=10)
