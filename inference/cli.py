@@ -165,19 +165,24 @@ def answers(inputs, output, repair, model, condition):
     """
     from .ingest import read_results, status_report
 
+    out = Path(output)
+    if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
+        raise click.ClickException(f"--output {output!r}: use a .parquet or .csv file name.")
+    if not out.parent.is_dir():
+        raise click.ClickException(f"--output {output!r}: folder {str(out.parent)!r} does not exist; create it first.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the report below says the same
             frame = read_results(list(inputs), repair=repair, model=model, condition=condition)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
-    out = Path(output)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(out, index=False)
-    elif out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        raise click.ClickException(f"--output {output!r}: use a .parquet or .csv file name.")
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(out, index=False)
+        else:
+            frame.to_parquet(out, index=False)
+    except OSError as exc:
+        raise click.ClickException(f"--output {output!r}: cannot write ({exc.strerror or exc}).") from None
     click.echo(str(status_report(frame)))
     click.echo(f"wrote {len(frame)} rows to {out}")
 

@@ -33,19 +33,48 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alignstat.questions import key_position
+from alignstat import RESERVED_COLUMNS
 from alignstat._warnings import DataPolicyWarning
+from alignstat.questions import key_position
 
 from .parsing import REPAIRS, ParsedAnswer, parse_distribution, resolve_repair
 
 __all__ = ["read_results", "read_results_csv", "read_tidy", "status_report", "StatusReport", "RESERVED", "condition_from_path"]
 
-RESERVED = frozenset(
-    "question option prob count weight label key status reason repairs source n n_weighted n_eff "
-    "nonresponse small_cell se mean raw text agreement refusal_rate n_samples n_valid".split()
-)
+#: Never group columns: alignstat's reserved names plus ``type`` (the seed's
+#: question type, constant per question: an attribute, not a group).
+RESERVED = frozenset(RESERVED_COLUMNS) | {"type"}
 RESULT_COLUMNS = ("id", "question", "choices", "choice_keys", "response")
-_TIDY_ORDER = ["question", "option", "prob", "key", "label", "status", "reason", "repairs", "source", "raw"]
+_RESULT_ONLY = ("id", "choices", "choice_keys", "response", "answer")
+_TIDY_ORDER = ["question", "option", "prob", "key", "label", "type", "status", "reason", "repairs", "source", "raw"]
+
+
+def check_text_file(path, what="file"):
+    """Raise a clear ValueError for a file that cannot be UTF-8 text: empty, UTF-16 or binary.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file should be (for the message), e.g. ``"results file"``.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head:
+        raise ValueError(f"{path}: the {what} is empty (0 bytes); nothing to read.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 3 and head[1:4:2] == b"\x00\x00"):
+        raise ValueError(f"{path}: the {what} is UTF-16 encoded; save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).")
+    if b"\x00" in head:
+        raise ValueError(f"{path}: the {what} is not text (binary content); expected UTF-8 text.")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < 65536 or exc.start < len(head) - 4:  # not just a character cut at the end of the block
+            raise ValueError(
+                f"{path}: the {what} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8."
+            ) from None
 
 
 def condition_from_path(path) -> dict:
@@ -149,16 +178,23 @@ def _results_columns(path, *, repair="lenient", model=None, condition=None, grou
     bad = sorted(set(labels) & RESERVED)
     if bad:
         raise ValueError(f"group columns {bad} use reserved names; reserved: {sorted(RESERVED)}.")
+    check_text_file(path, "results file")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable CSV file ({exc}).") from None
     missing = [c for c in RESULT_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: columns {missing} are missing; a results file needs {list(RESULT_COLUMNS)}.")
+    empty_ids = [i + 2 for i, q in enumerate(df["id"]) if not str(q).strip()]
+    if empty_ids:
+        raise ValueError(f"{path}:{empty_ids[0]}: empty question id in column 'id' ({len(empty_ids)} row(s)); "
+                         "every row needs the question's id.")
+    types = df["type"].tolist() if "type" in df.columns else None
     src = str(path) if source is None else source
     rows = {} if rows is None else rows
-    for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw", "source", *labels):
+    for c in ("question", "option", "prob", "key", "label", "type", "status", "reason", "repairs", "raw", "source",
+              *labels):
         if c not in rows:
             if c in labels and rows.get("question"):
                 rows[c] = [None] * len(rows["question"])  # label absent from earlier files
@@ -191,6 +227,7 @@ def _results_columns(path, *, repair="lenient", model=None, condition=None, grou
             rows["prob"].append(p)
             rows["key"].append(k)
             rows["label"].append(lab)
+            rows["type"].append(types[lineno - 2] if types is not None else None)
             rows["status"].append(parsed.status)
             rows["reason"].append(parsed.reason)
             rows["repairs"].append(reps)
@@ -226,13 +263,29 @@ def read_tidy(path, *, repair="lenient", model=None, condition=None) -> pd.DataF
     path = Path(path)
     repair = resolve_repair(repair)
     if path.suffix.lower() in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path}: the Parquet file is empty (0 bytes); nothing to read.")
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
+            raise ValueError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}).") from None
     else:
-        df = pd.read_csv(path)
+        check_text_file(path, "tidy CSV file")
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable CSV file ({exc}).") from None
     missing = [c for c in ("question", "option", "prob") if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: columns {missing} are missing; a tidy distribution needs question, option, prob.")
+        raise ValueError(
+            f"{path}: columns {missing} are missing; a tidy distribution needs question, option, prob "
+            f"(a results.csv needs {list(RESULT_COLUMNS)})."
+        )
     df = df.copy()
+    bad_q = df["question"].isna() | (df["question"].astype(str).str.strip() == "")
+    if bad_q.any():
+        raise ValueError(f"{path}: {int(bad_q.sum())} row(s) with an empty question id in column 'question' "
+                         f"(first at row {int(np.flatnonzero(bad_q.to_numpy())[0]) + 2}); every row needs one.")
     df["question"] = df["question"].astype(str)
     if model is not None:
         df["model"] = model
@@ -304,9 +357,12 @@ def _kind(path: Path) -> str:
     if suffix in (".parquet", ".pq"):
         return "tidy"
     if suffix == ".csv":
+        check_text_file(path, "CSV file")
         with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.readline()
-        if "response" in head and "choice_keys" in head:
+            header = {c.strip().strip('"') for c in fh.readline().strip().split(",")}
+        if {"option", "prob"} <= header:
+            return "tidy"
+        if header & set(_RESULT_ONLY):  # a results.csv, perhaps missing columns: its reader names them
             return "results"
         return "tidy"
     raise ValueError(f"{path}: unknown file type {suffix!r}; expected results.csv, a tidy .csv/.parquet or a .jsonl answer store.")
@@ -338,14 +394,17 @@ def read_results(path_or_paths, *, repair="lenient", model=None, condition=None,
         ``option`` (float ordinal position: the numeric key), ``prob``
         (NaN for rejected items), ``key``, ``label``, ``status``
         (``ok``/``repaired``/``rejected``), ``reason``, ``repairs``
-        (``;``-separated codes), ``source``, ``raw`` (the model's text), and
+        (``;``-separated codes), ``source``, ``raw`` (the model's text),
+        ``type`` (seed files: the question type, e.g.
+        ``"Opinion-Dependent"``; select the opinion questions with
+        ``frame[frame["type"] == "Opinion-Dependent"]``), and
         the group columns ``model``, ``condition`` and, when any input has
-        them, ``country`` (seed RQ2 files, answer stores), ``method`` and
+        them, ``country`` (seed RQ2 files, answer stores), ``answer_method`` and
         ``language`` (answer stores), filled with ``"none"`` where an input
         has no such label (never NaN, which group-bys would drop) -- plus,
         for answer stores, ``n_samples``, ``n_valid``, ``agreement`` and
         ``refusal_rate``.  Seed files yield only ``model``, ``condition``
-        and ``country`` beside the reserved columns.
+        and ``country`` beside the reserved columns and ``type``.
 
     Warns
     -----

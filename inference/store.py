@@ -391,9 +391,12 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
     if freetext not in ("majority", "distribution"):
         raise ValueError(f"`freetext` must be 'majority' or 'distribution'; got {freetext!r}.")
     repair = resolve_repair(repair)
+    from .ingest import check_text_file
+
     store = AnswerStore(path)
     if not store.path.exists():
         raise FileNotFoundError(f"answer store {str(path)!r} does not exist.")
+    check_text_file(store.path, "answer store")
     items = {}
     for rec in store.load().values():
         if "answer_method" not in rec and "method" in rec:  # store version 1
@@ -401,6 +404,8 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
         for f in ("question", "keys", "answer_method"):
             if f not in rec:
                 raise ValueError(f"{path}: record {rec.get('key', '?')[:12]} has no {f!r} field.")
+        if not str(rec["question"]).strip():
+            raise ValueError(f"{path}: record {rec.get('key', '?')[:12]} has an empty question id.")
         gk = tuple(str(rec.get(g) or "none") for g in _GROUPS) + (str(rec["question"]),)
         items.setdefault(gk, []).append(rec)
     cols = {c: [] for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw",
