@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 import alignstat
@@ -199,3 +200,15 @@ def resolve_design(data, *, weights="auto", strata="auto", psu="auto", paper_def
     if ds is not None and dp is None:
         raise ValueError(f"`strata={ds!r}` needs `psu=` (a respondent id column when the design has no clusters).")
     return StudyDesign(frame, dw, ds, dp, lonely_psu or lp, source if (dw or dp) else "none")
+
+
+def adjust_family(p, adjust):
+    """:func:`alignstat.adjust_pvalues` under whichever argument name the core uses (``adjust``)."""
+    import inspect
+
+    p = np.asarray(p, dtype=float)
+    if adjust is None:
+        return p.copy()
+    params = inspect.signature(alignstat.adjust_pvalues).parameters
+    key = "adjust" if "adjust" in params else "method"
+    return alignstat.adjust_pvalues(p, **{key: adjust})

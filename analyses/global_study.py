@@ -2,9 +2,12 @@
 
 For every model x country: the alignment (mean over shared questions of the
 per-question alignment, Eq. 2 for the Wasserstein metric), its standard
-deviation over questions and a bootstrap confidence interval obtained by
-resampling *questions* (the only source of variation left when both sides are
-distributions rather than respondents); the ranking of countries with the top
+deviation over questions and a bootstrap confidence interval.  When `human`
+holds distributions the interval resamples *questions* (the paper); when it
+holds respondent microdata (a frame, a ``surveys.Design`` or a survey) it
+resamples respondents -- the design's PSUs, weighted, when the data carry a
+design -- and questions in one bootstrap, and the ``interval`` column says
+which; the ranking of countries with the top
 and bottom k (Fig. 2b); the average-human baseline's alignment with each
 country and the over/under/appropriate classification of the model against it
 (Fig. 2c); a model-level summary (Fig. 2a); and the country x country and
@@ -13,14 +16,16 @@ model x country matrices (Fig. 4, Fig. 19).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 import alignstat
+from alignstat._warnings import DiagnosticsWarning
 
-from ._common import align_plain, check_frame, check_one_item, usable
+from ._common import align_plain, check_frame, check_one_item, resolve_design, usable
 
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
@@ -33,7 +38,7 @@ class GlobalResult:
     ----------
     scores : DataFrame
         ``model, country, alignment, sd, n_questions, ci_low, ci_high, se,
-        rank, baseline, difference, classification``: one row per model x
+        interval, rank, baseline, difference, classification``: one row per model x
         country; ``rank`` is 1 for the country the model aligns with best,
         ``baseline`` the average-human distribution's alignment with the
         country, ``difference = alignment - baseline`` and ``classification``
@@ -67,7 +72,7 @@ class GlobalResult:
         return self.scores.pivot(index="model", columns="country", values="alignment")
 
 
-def question_bootstrap(per_question, keys, *, n_boot=1000, confidence_level=0.95, rng=None):
+def question_bootstrap(per_question, keys, *, n_resamples=1000, confidence_level=0.95, rng=None):
     """Bootstrap CI of a mean over questions, resampling questions.
 
     Parameters
@@ -76,23 +81,78 @@ def question_bootstrap(per_question, keys, *, n_boot=1000, confidence_level=0.95
         Key columns, ``question`` and ``alignment``.
     keys : list of str
         Columns identifying one score (e.g. ``["model", "country"]``).
+    n_resamples : int
+    confidence_level : float
+    rng : None, int or Generator
 
     Returns
     -------
     DataFrame
-        Key columns, ``ci_low``, ``ci_high``, ``se``.
+        Key columns, ``ci_low``, ``ci_high``, ``se``.  A score over fewer
+        than two questions has no question-resampling interval: NaN, with a
+        :class:`~alignstat.DiagnosticsWarning` (never a zero-width interval).
     """
     from alignstat.bootstrap import bootstrap_questions
 
     wide = per_question.pivot_table(index=keys, columns="question", values="alignment", aggfunc="first")
-    res = bootstrap_questions(
-        wide.to_numpy(dtype=float), n_resamples=int(n_boot), confidence_level=confidence_level, rng=rng
-    )
+    vals = wide.to_numpy(dtype=float)
+    res = bootstrap_questions(vals, n_resamples=int(n_resamples), confidence_level=confidence_level, rng=rng)
     out = wide.index.to_frame(index=False)
-    out["ci_low"] = np.asarray(res.confidence_interval.low, dtype=float)
-    out["ci_high"] = np.asarray(res.confidence_interval.high, dtype=float)
+    ci = getattr(res, "confidence_interval", None)
+    out["ci_low"] = np.asarray(ci.low, dtype=float)
+    out["ci_high"] = np.asarray(ci.high, dtype=float)
     out["se"] = np.asarray(res.standard_error, dtype=float)
+    nq = np.sum(np.isfinite(vals), axis=1)
+    one = nq < 2
+    if one.any():
+        out.loc[one, ["ci_low", "ci_high", "se"]] = np.nan
+        first = out.loc[one].iloc[0]
+        where = ", ".join(f"{k}={first[k]!r}" for k in keys)
+        warnings.warn(f"{int(one.sum())} score(s) rest on a single question (e.g. {where}): resampling questions "
+                      "gives no interval; ci_low/ci_high/se are NaN.", DiagnosticsWarning, stacklevel=3)
     return out
+
+
+def _is_tidy(human):
+    return isinstance(human, pd.DataFrame) and {"option", "prob"} <= set(human.columns)
+
+
+def _microdata_shares(frame, questions, country, weights):
+    """Tidy weighted shares ``country, question, option, prob`` of respondent microdata."""
+    w = np.ones(len(frame)) if weights is None else pd.to_numeric(frame[weights], errors="coerce").to_numpy(float)
+    parts = []
+    for q in questions:
+        x = pd.to_numeric(frame[q], errors="coerce")
+        ok = x.notna().to_numpy() & frame[country].notna().to_numpy()
+        g = pd.DataFrame({"country": frame[country].to_numpy()[ok], "option": x.to_numpy()[ok], "w": w[ok]})
+        s = g.groupby(["country", "option"])["w"].sum()
+        s = s / s.groupby(level=0).transform("sum")
+        parts.append(s.rename("prob").reset_index().assign(question=q))
+    return pd.concat(parts, ignore_index=True)[["country", "question", "option", "prob"]]
+
+
+def _respondent_intervals(ans, design, country, questions, metric, units, n_resamples, confidence_level, rng,
+                          positions):
+    from .subgroups import _engine, _scheme_for, interval_label
+
+    frame = design.frame
+    rd = alignstat.prepare_respondents(frame, ans, factors=[country], weight=design.weights, questions=questions,
+                                       positions=positions)
+    dist = rd.answers.copy()
+    dist[dist.sum(axis=2) <= 0] = np.nan
+    scheme = _scheme_for(design, frame, None)
+    eng = "both" if units == ("respondents", "questions") else units[0]
+    res = _engine(responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions,
+                  weights=rd.weights, metric=metric, resample=eng,
+                  scheme="multinomial" if eng == "questions" else scheme, n_resamples=n_resamples,
+                  confidence_level=confidence_level, ci_method="percentile", rng=rng,
+                  group_names={country: [str(x) for x in rd.group_labels[0]]},
+                  model_names=[str(m) for m in rd.models])
+    out = res.to_frame()[["model", "group", "alignment", "ci_low", "ci_high", "se"]]
+    out = out.rename(columns={"group": "country", "alignment": "alignment_engine"})
+    label = interval_label(confidence_level, "percentile", units, design, getattr(scheme, "name", str(scheme)),
+                           res.n_resamples)
+    return out, label
 
 
 def global_alignment(
@@ -102,12 +162,19 @@ def global_alignment(
     metric="wasserstein",
     model="model",
     country="country",
-    n_boot=1000,
+    n_resamples=1000,
+    resample="auto",
     confidence_level=0.95,
     top_k=5,
     tolerance=0.02,
     policy=None,
     rng=None,
+    weights="auto",
+    strata="auto",
+    psu="auto",
+    paper_defaults=False,
+    questions=None,
+    positions=None,
 ):
     """Alignment of every model with every country, with the paper-000 RQ1 summaries.
 
@@ -116,15 +183,24 @@ def global_alignment(
     answers : DataFrame
         Tidy model answers (``question``, ``option``, ``prob``, `model`);
         one condition only (filter before calling).
-    human : DataFrame
-        Tidy human distributions by `country` (``question``, ``option``,
-        ``prob``), e.g. from :func:`surveys.distributions`.
+    human : DataFrame, surveys.Design or survey object
+        Either tidy human distributions by `country` (``question``,
+        ``option``, ``prob``), e.g. from :func:`surveys.distributions`, or
+        respondent microdata (one column per question holding positions, a
+        `country` column), possibly carrying a design (see
+        :func:`analyses.subgroup_alignment`); microdata give
+        respondent-level intervals.
     metric : {"wasserstein", "likert", "jsd", "tvd"}
-        See :func:`alignstat.align`.
+        See :func:`alignstat.align` (respondent-level intervals:
+        ``"wasserstein"`` or ``"likert"``).
     model, country : str
         Names of the model and country columns.
-    n_boot : int
-        Question resamples of the bootstrap CIs (0 skips them).
+    n_resamples : int
+        Bootstrap replicates of the CIs (0 skips them).
+    resample : "auto", str or tuple
+        ``"auto"``: ``"questions"`` for distributions (the paper);
+        ``("respondents", "questions")`` for microdata (``"questions"``
+        with ``paper_defaults=True``).
     confidence_level : float
     top_k : int
         Countries shown at each end of the ranking.
@@ -134,44 +210,104 @@ def global_alignment(
     policy : Policy, optional
         Passed to :func:`alignstat.align`.
     rng : None, int or Generator
+    weights, strata, psu, paper_defaults
+        Design of respondent microdata (see :func:`analyses.subgroup_alignment`).
+    questions, positions
+        For microdata: questions to use and ``{question: full scale}``.
 
     Returns
     -------
     GlobalResult
+        ``scores["interval"]`` states what the interval resampled.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analyses import global_alignment
+    >>> ans = pd.DataFrame({"model": "m", "question": ["q1"] * 3 + ["q2"] * 3, "option": [1.0, 2, 3] * 2,
+    ...                     "prob": [0.2, 0.3, 0.5, 0.6, 0.3, 0.1]})
+    >>> hum = pd.DataFrame({"country": "A", "question": ["q1"] * 3 + ["q2"] * 3, "option": [1.0, 2, 3] * 2,
+    ...                     "prob": [0.2, 0.3, 0.5, 0.2, 0.3, 0.5]})
+    >>> res = global_alignment(ans, hum, n_resamples=0)
+    >>> round(float(res.scores["alignment"].iloc[0]), 4)  # (1 + (1 - 0.8 / 2)) / 2
+    0.8
     """
     check_frame(answers, "answers", ["question", "option", "prob", model])
-    check_frame(human, "human", ["question", "option", "prob", country])
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ValueError(f"`n_boot` must be a non-negative integer, got {n_boot!r}.")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
+        raise ValueError(f"`n_resamples` must be a non-negative integer, got {n_resamples!r}.")
     rng = np.random.default_rng(rng)
     ans = usable(answers).rename(columns={model: "model"})
     check_one_item(ans, ["model"], "answers")
-    hum = human.rename(columns={country: "country"})
+    micro = not _is_tidy(human)
+    design = None
+    if micro:
+        design = resolve_design(human, weights=weights, strata=strata, psu=psu, paper_defaults=paper_defaults)
+        frame = design.frame
+        if country not in frame.columns:
+            raise ValueError(f"`human` (respondent data) lacks the country column {country!r}.")
+        qs = [str(q) for q in (questions if questions is not None else pd.unique(ans["question"].astype(str)))
+              if str(q) in frame.columns]
+        if not qs:
+            raise ValueError("`answers` and `human` share no question (no answered question is a column of "
+                             "the respondent data).")
+        hum = _microdata_shares(frame, qs, country, design.weights)
+        ans = ans.loc[ans["question"].astype(str).isin(qs)]
+    else:
+        check_frame(human, "human", ["question", "option", "prob", country])
+        hum = human.rename(columns={country: "country"})
+    from .subgroups import parse_resample
+
+    if resample == "auto":
+        units = ("respondents", "questions") if (micro and not paper_defaults) else ("questions",)
+    else:
+        units = parse_resample(resample)
+    if "samples" in units:
+        raise ValueError("the global study takes voted or distribution answers; resample='samples' is for "
+                         "analyses.subgroup_alignment with sample-level answers.")
+    if "respondents" in units and not micro:
+        raise ValueError("resampling respondents needs respondent microdata in `human` (a frame with one column "
+                         "per question and a country column, or a surveys.Design), not distributions.")
     shared = set(ans["question"].astype(str)) & set(hum["question"].astype(str))
     if not shared:
         raise ValueError("`answers` and `human` share no question.")
 
     reports = []
     pq = align_plain(reports, ans, hum, metric=metric, level="question", groups_a=["model"], groups_b=["country"],
-                         policy=policy)
+                     policy=policy)
     pq = pq[["model", "country", "question", "alignment"]]
     scores = align_plain(reports, ans, hum, metric=metric, groups_a=["model"], groups_b=["country"], policy=policy)
     scores = scores[["model", "country", "alignment", "sd", "n_questions"]]
-    if n_boot > 0:
-        ci = question_bootstrap(pq, ["model", "country"], n_boot=n_boot, confidence_level=confidence_level, rng=rng)
+    if n_resamples > 0 and "respondents" in units:
+        if metric not in ("wasserstein", "likert"):
+            raise ValueError(f"respondent-level intervals need metric 'wasserstein' or 'likert', got {metric!r}.")
+        ci, label = _respondent_intervals(ans[["model", "question", "option", "prob"]], design, country,
+                                          sorted(shared), metric, units, n_resamples, confidence_level, rng,
+                                          positions)
+        scores["country"] = scores["country"].astype(str)
+        scores = scores.merge(ci, on=["model", "country"], how="left").drop(columns="alignment_engine")
+        scores["interval"] = label
+    elif n_resamples > 0:
+        ci = question_bootstrap(pq, ["model", "country"], n_resamples=n_resamples, confidence_level=confidence_level,
+                                rng=rng)
         scores = scores.merge(ci, on=["model", "country"], how="left")
+        scores["interval"] = (f"{confidence_level:.0%} percentile bootstrap; resampled: questions; "
+                              f"B={n_resamples}")
     else:
-        scores = scores.assign(ci_low=np.nan, ci_high=np.nan, se=np.nan)
+        scores = scores.assign(ci_low=np.nan, ci_high=np.nan, se=np.nan, interval="none")
     scores["rank"] = scores.groupby("model")["alignment"].rank(ascending=False, method="min").astype(int)
 
     # average-human baseline (section 4.3)
     avg = alignstat.average_distribution(hum[["question", "option", "prob", "country"]], over="country")
     avg.attrs = {}
     avg = avg.drop(columns=["n_groups"], errors="ignore").assign(baseline_group="average human")
-    base = align_plain(reports, avg, hum, metric=metric, groups_a=["baseline_group"], groups_b=["country"], policy=policy)
+    base = align_plain(reports, avg, hum, metric=metric, groups_a=["baseline_group"], groups_b=["country"],
+                       policy=policy)
     base = base[["country", "alignment"]].rename(columns={"alignment": "baseline"})
+    if micro:
+        base["country"] = base["country"].astype(str)
+        scores["country"] = scores["country"].astype(str)
     scores = scores.merge(base, on="country", how="left")
     scores["difference"] = scores["alignment"] - scores["baseline"]
     scores["classification"] = alignstat.classify_alignment(
@@ -189,18 +325,20 @@ def global_alignment(
     models = models.reset_index()
 
     parts = []
-    for m, sub in scores.groupby("model", sort=True):
+    for _m, sub in scores.groupby("model", sort=True):
         sub = sub.sort_values("rank", kind="stable")
         k = min(top_k, len(sub))
         parts.append(sub.head(k).assign(end="top"))
         parts.append(sub.tail(k).assign(end="bottom"))
     ranking = pd.concat(parts, ignore_index=True)[["model", "end", "rank", "country", "alignment", "sd"]]
 
-    countries = align_plain(reports, hum, hum, metric=metric, groups_a=["country"], groups_b=["country"], policy=policy)
+    countries = align_plain(reports, hum, hum, metric=metric, groups_a=["country"], groups_b=["country"],
+                            policy=policy)
     countries = countries[["country_a", "country_b", "alignment", "sd", "n_questions"]]
 
-    params = dict(metric=metric, n_boot=n_boot, confidence_level=confidence_level, top_k=top_k,
-                  tolerance=tolerance, ci="question resampling (percentile)")
+    params = dict(metric=metric, n_resamples=int(n_resamples), confidence_level=confidence_level, top_k=top_k,
+                  tolerance=tolerance, resample=list(units), interval=str(scores["interval"].iloc[0]) if len(scores)
+                  else None, design=design.describe() if design is not None else "distributions (no respondents)")
     report = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
     return GlobalResult(scores=scores, models=models, ranking=ranking, countries=countries,
                         per_question=pq, params=params, report=report)

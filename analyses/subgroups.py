@@ -21,7 +21,7 @@ import pandas as pd
 import alignstat
 from alignstat._warnings import SmallCellWarning
 
-from ._common import check_frame, resolve_design, usable
+from ._common import adjust_family, check_frame, resolve_design, usable
 
 __all__ = ["subgroup_alignment", "subgroup_comparisons", "answer_summary", "add_intersections", "OVERALL",
            "SUBGROUP_COLUMNS"]
@@ -661,8 +661,7 @@ def subgroup_comparisons(
     out["pvalue_adj"] = out["pvalue"]
     if adjust:
         for _, idx in out.groupby("family").groups.items():
-            out.loc[idx, "pvalue_adj"] = alignstat.adjust_pvalues(out.loc[idx, "pvalue"].to_numpy(dtype=float),
-                                                                  method=adjust)
+            out.loc[idx, "pvalue_adj"] = adjust_family(out.loc[idx, "pvalue"].to_numpy(dtype=float), adjust)
     out = out[["model", "factor", "comparison", "group_a", "group_b", "difference", "ci_low", "ci_high", "se",
                "interval", "pvalue", "pvalue_adj", "adjust", "family", "n_a", "n_b"]]
     out.attrs["params"] = dict(metric=metric, n_resamples=int(res.n_resamples), adjust=adjust,

@@ -45,7 +45,7 @@ ANS = _dists([(m,) for m in ["m1", "m2"]], ["model"], 2)
 
 
 def test_global_scores_baseline_and_ranking():
-    res = global_alignment(ANS, HUM, n_boot=400, rng=3, top_k=2)
+    res = global_alignment(ANS, HUM, n_resamples=400, rng=3, top_k=2)
     avg = {q: np.mean([_vec(HUM, country=c)[q] for c in "ABCDEF"], axis=0) for q in QS}
     for _, r in res.scores.iterrows():
         a, h = _vec(ANS, model=r["model"]), _vec(HUM, country=r["country"])
@@ -78,18 +78,18 @@ def test_global_validation():
     with pytest.raises(ValueError, match="`top_k` must be a positive integer"):
         global_alignment(ANS, HUM, top_k=0)
     with pytest.raises(ValueError, match="share no question"):
-        global_alignment(ANS.assign(question=ANS["question"] + "x"), HUM, n_boot=0)
+        global_alignment(ANS.assign(question=ANS["question"] + "x"), HUM, n_resamples=0)
     two = pd.concat([ANS.assign(condition="none"), ANS.assign(condition="persona")])
     with pytest.raises(ValueError, match=r"more than one answer for model='m1', question='Q0'; the column\(s\) "
                                          r"\['condition'\] vary"):
-        global_alignment(two, HUM, n_boot=0)
+        global_alignment(two, HUM, n_resamples=0)
     broken = ANS.copy()
     broken.loc[3, "prob"] = np.nan  # a missing probability in an item nobody marked rejected
     with pytest.raises(ValueError, match=r"question 'Q0' \(model='m1'\) has a missing `prob` but is not marked"):
-        global_alignment(broken, HUM, n_boot=0)
+        global_alignment(broken, HUM, n_resamples=0)
     marked = ANS.assign(status="ok")
     marked.loc[marked.question == "Q0", ["prob", "status"]] = [np.nan, "rejected"]
-    res = global_alignment(marked, HUM, n_boot=0)
+    res = global_alignment(marked, HUM, n_resamples=0)
     assert (res.scores["n_questions"] == len(QS) - 1).all()
 
 

@@ -1,0 +1,74 @@
+"""Estimands of the global, temporal, sensitivity and consistency studies, against direct computations."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from alignstat import DiagnosticsWarning
+from analyses import global_alignment
+
+K = 5
+
+
+def _micro(rng, n=600, countries="ABC", qs=("q1", "q2", "q3")):
+    d = pd.DataFrame({q: rng.integers(1, K + 1, n).astype(float) for q in qs})
+    d["country"] = rng.choice(list(countries), n)
+    d["w"] = rng.uniform(0.5, 2, n)
+    return d
+
+
+def _model(rng, qs=("q1", "q2", "q3"), models=("m1", "m2")):
+    rows = []
+    for m in models:
+        for q in qs:
+            p = rng.dirichlet(np.ones(K))
+            rows += [(m, q, float(k + 1), p[k]) for k in range(K)]
+    return pd.DataFrame(rows, columns=["model", "question", "option", "prob"])
+
+
+def test_global_from_microdata_weighted_with_respondent_intervals():
+    rng = np.random.default_rng(0)
+    d = _micro(rng)
+    ans = _model(rng)
+    res = global_alignment(ans, d, weights="w", n_resamples=300, rng=1)
+    # estimate = Wasserstein alignment with the weighted shares, computed here with scipy
+    x = np.arange(1.0, K + 1)
+    for r in res.scores.itertuples():
+        sub = d[d.country == r.country]
+        vals = []
+        for q in ("q1", "q2", "q3"):
+            sh = np.array([sub.loc[sub[q] == v, "w"].sum() for v in x])
+            p = ans[(ans.model == r.model) & (ans.question == q)].sort_values("option")["prob"].to_numpy()
+            vals.append(1 - stats.wasserstein_distance(x, x, sh, p) / (K - 1))
+        assert r.alignment == pytest.approx(np.mean(vals), abs=1e-12)
+        assert r.ci_low <= r.alignment <= r.ci_high
+    assert res.scores["interval"].str.contains("resampled: respondents, questions", regex=False).all()
+    assert res.scores["interval"].str.contains("weights=w", regex=False).all()
+    # the same numbers from tidy distributions: only the interval differs (questions only)
+    tidy = []
+    for c, sub in d.groupby("country"):
+        for q in ("q1", "q2", "q3"):
+            sh = np.array([sub.loc[sub[q] == v, "w"].sum() for v in x])
+            tidy += [(c, q, v, s) for v, s in zip(x, sh / sh.sum())]
+    tidy = pd.DataFrame(tidy, columns=["country", "question", "option", "prob"])
+    res2 = global_alignment(ans, tidy, n_resamples=300, rng=1)
+    m = res.scores.merge(res2.scores, on=["model", "country"], suffixes=("", "_t"))
+    np.testing.assert_allclose(m["alignment"], m["alignment_t"], atol=1e-12)
+    assert m["interval_t"].str.contains("resampled: questions;", regex=False).all()
+    with pytest.raises(ValueError, match="needs respondent microdata"):
+        global_alignment(ans, tidy, resample="respondents")
+    paper = global_alignment(ans, d, n_resamples=50, rng=1, paper_defaults=True)
+    assert paper.scores["interval"].str.contains("resampled: questions;", regex=False).all()
+
+
+def test_global_one_question_interval_is_nan_with_warning():
+    rng = np.random.default_rng(1)
+    ans = _model(rng, qs=("q1",))
+    hum = pd.DataFrame([(c, "q1", float(k + 1), p) for c in "AB" for k, p in enumerate(rng.dirichlet(np.ones(K)))],
+                       columns=["country", "question", "option", "prob"])
+    with pytest.warns(DiagnosticsWarning, match="single question"):
+        res = global_alignment(ans, hum, n_resamples=100, rng=0)
+    assert res.scores["ci_low"].isna().all() and res.scores["se"].isna().all()
