@@ -7,5 +7,6 @@ def all_commands():
     from analyses.study_cli import commands
     from analyses.variance.cli import command as variance_command
     from inference.cli import commands as inference_commands
+    from surveys.cli import commands as survey_commands
 
-    return [*commands, demo_command, *inference_commands, variance_command]
+    return [*commands, demo_command, *inference_commands, variance_command, *survey_commands]

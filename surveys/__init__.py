@@ -30,7 +30,7 @@ synthetic
 
 from . import synthetic
 from ._meta import SurveyData, SurveyMeta
-from .codebook import question_bank
+from .codebook import question_bank, reversed_scale, write_question_bank
 from .designs import Design, design
 from .distributions import distributions, means, ratios, responses, totals
 from .profiles import PROFILES, FactorSpec, Profile, build_factor, get_profile
@@ -54,6 +54,8 @@ __all__ = [
     "totals",
     "ratios",
     "question_bank",
+    "write_question_bank",
+    "reversed_scale",
     "responses",
     "replicate_scheme",
     "RaoWuScheme",
