@@ -72,3 +72,53 @@ def test_global_one_question_interval_is_nan_with_warning():
     with pytest.warns(DiagnosticsWarning, match="single question"):
         res = global_alignment(ans, hum, n_resamples=100, rng=0)
     assert res.scores["ci_low"].isna().all() and res.scores["se"].isna().all()
+
+
+def _wave_dists(rng, countries, qs, wave):
+    rows = []
+    for c in countries:
+        for q in qs:
+            p = rng.dirichlet(np.ones(K))
+            rows += [(c, wave, q, float(k + 1), p[k]) for k in range(K)]
+    return pd.DataFrame(rows, columns=["country", "wave", "question", "option", "prob"])
+
+
+def test_temporal_fixed_question_and_country_sets():
+    from analyses import temporal_alignment
+
+    rng = np.random.default_rng(3)
+    qs = [f"q{i}" for i in range(8)]
+    hum = pd.concat([
+        _wave_dists(rng, "ABCDE", qs[:6], 5),          # wave 5: q0-q5, countries A-E
+        _wave_dists(rng, "ABCDEF", qs[2:], 6),         # wave 6: q2-q7, adds F
+        _wave_dists(rng, "BCDEFG", qs, 7),             # wave 7: all, no A
+    ])
+    ans = _model(rng, qs=tuple(qs), models=("m1",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = temporal_alignment(ans, hum, tau=1.0, n_resamples=200, rng=0)  # tau=1 keeps every country
+    assert res.params["questions"] == qs[2:6] and res.params["countries"] == list("BCDE")
+    allc = res.by_wave[res.by_wave.countries == "all"]
+    assert (allc["sets"] == "fixed").all() and (allc["n_questions"] == 4).all() and (allc["n_countries"] == 4).all()
+    x = np.arange(1.0, K + 1)
+    for r in allc.itertuples():
+        sub = hum[(hum.wave == r.wave) & hum.country.isin(list("BCDE")) & hum.question.isin(qs[2:6])]
+        vals = []
+        for c in "BCDE":
+            per_q = []
+            for q in qs[2:6]:
+                h = sub[(sub.country == c) & (sub.question == q)].sort_values("option")["prob"].to_numpy()
+                a = ans[ans.question == q].sort_values("option")["prob"].to_numpy()
+                per_q.append(1 - stats.wasserstein_distance(x, x, h, a) / (K - 1))
+            vals.append(np.mean(per_q))
+        assert r.mean == pytest.approx(np.mean(vals), abs=1e-12)
+        assert r.ci_low <= r.mean <= r.ci_high and "questions" in r.interval
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = temporal_alignment(ans, hum, tau=1.0, n_resamples=0, fixed_sets=False)
+    o = old.by_wave[old.by_wave.countries == "all"].set_index("wave")
+    assert (o["sets"] == "per wave").all()
+    assert o.loc[5, "n_questions"] == 6 and o.loc[7, "n_countries"] == 6
+    disjoint = pd.concat([_wave_dists(rng, "AB", ["q0"], 5), _wave_dists(rng, "AB", ["q1"], 6)])
+    with pytest.raises(ValueError, match="no answered question is asked in every wave"):
+        temporal_alignment(ans, disjoint, tau=1.0)
