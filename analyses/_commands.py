@@ -2,11 +2,12 @@
 
 
 def all_commands():
-    """The studies' commands, ``demo``, the inference layer's and the variance decomposition's."""
+    """The studies' commands, ``demo``, the inference layer's, the variance decomposition's and ``run`` (sweeps)."""
     from analyses.demo import demo_command
+    from analyses.sweep.cli import command as sweep_command
     from analyses.study_cli import commands
     from analyses.variance.cli import command as variance_command
     from inference.cli import commands as inference_commands
     from surveys.cli import commands as survey_commands
 
-    return [*commands, demo_command, *inference_commands, variance_command, *survey_commands]
+    return [*commands, demo_command, *inference_commands, variance_command, sweep_command, *survey_commands]

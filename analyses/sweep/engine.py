@@ -147,10 +147,10 @@ def compute_cell(cell: Cell, data: pd.DataFrame, answers: pd.DataFrame) -> pd.Da
             out = _compute(cell, data, answers)
     finally:
         numba.set_num_threads(threads)
-    out.insert(0, "condition", cell.condition)
-    out.insert(0, "model", cell.model)
-    out.insert(0, "metric", cell.metric)
-    out.insert(0, "study", cell.study)
+    out = out.drop(columns=[c for c in ("study", "metric", "model", "condition") if c in out.columns])
+    for name, value in (("condition", cell.condition), ("model", cell.model), ("metric", cell.metric),
+                        ("study", cell.study)):
+        out.insert(0, name, value)
     out.attrs = {}
     return out
 
@@ -268,6 +268,10 @@ def run_cells(cells, data, answers, *, cache_dir, executor="serial", workers=2, 
     return tables, stats
 
 
+def _identity(x):
+    return x
+
+
 def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
     from alignstat._optional import require
 
@@ -280,9 +284,13 @@ def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
     else:
         client = distributed.Client(scheduler)
     try:
-        refs = {name: client.scatter(frame, broadcast=True, hash=False) for name, frame in data.items()}
-        needed = {(cells[i].model, cells[i].condition) for i in todo}
-        ans_refs = {k: client.scatter(answers[k], hash=False) for k in needed}
+        # inputs enter the graph as tasks (not scattered): if the worker holding them dies, the
+        # scheduler recomputes them, so the cells that need them can be re-run
+        refs = {name: client.submit(_identity, frame, key=f"alignstat-data-{name}-{id(frame)}", pure=False)
+                for name, frame in data.items()}
+        needed = sorted({(cells[i].model, cells[i].condition) for i in todo})
+        ans_refs = {k: client.submit(_identity, answers[k], key=f"alignstat-answers-{k[0]}-{k[1]}-{id(answers[k])}",
+                                     pure=False) for k in needed}
         futures = {}
         for i in todo:
             c = cells[i]

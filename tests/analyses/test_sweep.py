@@ -96,7 +96,7 @@ def sweep_dir(tmp_path):
         (lambda d: d["models"][0].update(backend="openai"), r"models\[0\]\.base_urls: is required"),
         (lambda d: d["models"][0].update(backend="openai", base_urls=["localhost:8000"]),
          r"models\[0\]\.base_urls: 'localhost:8000' is not an http"),
-        (lambda d: d["models"].append(dict(d["models"][0])), r"models\[1\]\.name: 'm1' is used twice"),
+        (lambda d: d["models"].append(dict(d["models"][0])), r"models\[2\]\.name: 'm1' is used twice"),
         (lambda d: d["studies"][0].update(survey="nope"), r"studies\[0\]\.survey: 'nope' is not a survey"),
         (lambda d: d["studies"][0].update(metrics=["cosine"]), r"studies\[0\]\.metrics: 'cosine' is not one of"),
         (lambda d: d["studies"][0].update(n_resamples=0), r"studies\[0\]\.n_resamples: must be a positive integer"),
