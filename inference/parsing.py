@@ -219,6 +219,14 @@ def _parse_value(raw: str):
     return None
 
 
+class _Rejected(Exception):
+    """Raised by a parsing stage: the answer is rejected with ``code: message``."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
 def parse_distribution(text, keys, *, repair="lenient", question=None) -> ParsedAnswer:
     """Parse a verbalized distribution such as ``{'1': '70%', '2': '30%'}``.
 
@@ -238,111 +246,137 @@ def parse_distribution(text, keys, *, repair="lenient", question=None) -> Parsed
     ParsedAnswer
         ``probs`` aligned with ``keys``; see the module docstring for the
         status, repair and rejection codes.
+
+    Notes
+    -----
+    Stages, each of which may reject the answer or note a repair: find the
+    mapping (:func:`_find_mapping`), read its pairs (:func:`_read_pairs`),
+    put values on the probability scale (:func:`_to_probabilities`), place
+    them on the question's keys (:func:`_place_on_keys`), check the sum
+    (:func:`_check_sum`); last, the repairs are checked against the rules.
+
+    Examples
+    --------
+    >>> parse_distribution("{'1': '70%', '2': '30%'}", ["1", "2"]).probs
+    (0.7, 0.3)
+    >>> r = parse_distribution("Sure! {'1': '70%', '3': '0%', '2': '30%'}", ["1", "2"])
+    >>> r.status, r.repairs
+    ('repaired', ('extracted', 'extra_zero_dropped'))
+    >>> parse_distribution("{'1': '70%'}", ["1", "2"], repair="strict").status
+    'rejected'
     """
     repair = resolve_repair(repair)
     keys = [str(k).strip() for k in keys]
-    n = len(keys)
     qname = f"question {question!r}" if question is not None else "the question"
-    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
-        return _reject(n, "empty", "the response is empty")
-    text = str(text)
-    stripped = text.strip()
     repairs = []
+    try:
+        block = _find_mapping(text, repairs)
+        pairs = _read_pairs(block)
+        resp_keys, probs = _to_probabilities(pairs, repair, repairs)
+        out = _place_on_keys(resp_keys, probs, keys, repair, qname, repairs)
+        out = _check_sum(out, repair, repairs)
+    except _Rejected as exc:
+        return _reject(len(keys), exc.code, exc.message)
+    for code in repairs:
+        if not repair.allows(code):
+            return ParsedAnswer(probs=(math.nan,) * len(keys), status="rejected", reason=repair.refusal(code))
+    if repairs:
+        return ParsedAnswer(probs=tuple(out), status="repaired", repairs=tuple(r for r in REPAIRS if r in repairs))
+    return ParsedAnswer(probs=tuple(out), status="ok")
 
+
+def _find_mapping(text, repairs):
+    """The last ``{...}`` block of the answer (``extracted`` when other text surrounds it)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        raise _Rejected("empty", "the response is empty")
+    stripped = str(text).strip()
     blocks = _DICT_RE.findall(stripped)
     if not blocks:
         if "{" in stripped:
-            return _reject(n, "truncated", "the mapping opens with '{' but never closes")
-        return _reject(n, "no_mapping", "no '{key: probability}' mapping in the response")
-    body_block = blocks[-1]
-    if body_block != stripped:
+            raise _Rejected("truncated", "the mapping opens with '{' but never closes")
+        raise _Rejected("no_mapping", "no '{key: probability}' mapping in the response")
+    if blocks[-1] != stripped:
         repairs.append("extracted")
-    body = body_block[1:-1].strip()
-    if not body:
-        return _reject(n, "no_mapping", "the mapping is empty")
+    if not blocks[-1][1:-1].strip():
+        raise _Rejected("no_mapping", "the mapping is empty")
+    return blocks[-1]
 
-    # --- key/value pairs -------------------------------------------------
-    if _FAST_FULL.fullmatch(body_block):  # the requested format: {'1': '31.01%', ...}
-        pairs = [(_canon(k), (float(v), True, False)) for k, v in _FAST_PAIR.findall(body_block)]
+
+def _read_pairs(block):
+    """``[(canonical key, (value, had_percent, needed_cleaning)), ...]`` of a mapping, keys unique."""
+    if _FAST_FULL.fullmatch(block):  # the requested format: {'1': '31.01%', ...}
+        pairs = [(_canon(k), (float(v), True, False)) for k, v in _FAST_PAIR.findall(block)]
     else:
-        pairs = _slow_pairs(body)
+        pairs = _slow_pairs(block[1:-1].strip())
         if isinstance(pairs, str):
-            return _reject(n, *pairs.split("|", 1))
+            raise _Rejected(*pairs.split("|", 1))
     if not pairs:
-        return _reject(n, "no_mapping", "the mapping has no entries")
-
+        raise _Rejected("no_mapping", "the mapping has no entries")
     seen = set()
     for k, _ in pairs:
         if k in seen:
-            return _reject(n, "duplicate_key", f"key {k!r} is given more than once")
+            raise _Rejected("duplicate_key", f"key {k!r} is given more than once")
         seen.add(k)
+    return pairs
 
-    values = [p[1][0] for p in pairs]
-    has_pct = [p[1][1] for p in pairs]
-    if any(p[1][2] for p in pairs) or (any(has_pct) and not all(has_pct)):
+
+def _to_probabilities(pairs, repair, repairs):
+    """Keys and values on the 0-1 scale (``value_strings``, ``percent_scale``)."""
+    values = [v for _, (v, _, _) in pairs]
+    has_pct = [pct for _, (_, pct, _) in pairs]
+    if any(cleaned for _, (_, _, cleaned) in pairs) or (any(has_pct) and not all(has_pct)):
         repairs.append("value_strings")
     if any(v < 0 for v in values):
-        return _reject(n, "negative", "a probability is negative")
-    total = sum(values)
+        raise _Rejected("negative", "a probability is negative")
     if any(has_pct):
         probs = [v / 100.0 for v in values]
-    elif total > 1 + repair.max_sum_error:
-        # bare numbers on a 0-100 scale
+    elif sum(values) > 1 + repair.max_sum_error:  # bare numbers on a 0-100 scale
         repairs.append("percent_scale")
         probs = [v / 100.0 for v in values]
     else:
         probs = list(values)
+    return [k for k, _ in pairs], probs
 
-    # --- keys --------------------------------------------------------------
+
+def _place_on_keys(resp_keys, probs, keys, repair, qname, repairs):
+    """Probabilities in the order of the question's keys (``keys_rebased``, ``extra_zero_dropped``, ``missing_zero``)."""
     canon_keys = [_canon(k) for k in keys]
     index = {k: i for i, k in enumerate(canon_keys)}
-    resp_keys = [k for k, _ in pairs]
     unknown = [k for k in resp_keys if k not in index]
     if unknown:
         rebased = _try_rebase(resp_keys, canon_keys)
         if rebased is not None:
             repairs.append("keys_rebased")
-            resp_keys = rebased
-            unknown = []
+            resp_keys, unknown = rebased, []
     if unknown:
-        extra_mass = [p for k, p in zip(resp_keys, probs) if k not in index]
-        if all(p == 0 for p in extra_mass):
-            repairs.append("extra_zero_dropped")
-            kept = [(k, p) for k, p in zip(resp_keys, probs) if k in index]
-            resp_keys = [k for k, _ in kept]
-            probs = [p for _, p in kept]
-        else:
-            return _reject(
-                n, "unknown_keys", f"keys {unknown} are not options of {qname} (options {keys})"
-            )
+        if any(p != 0 for k, p in zip(resp_keys, probs) if k not in index):
+            raise _Rejected("unknown_keys", f"keys {unknown} are not options of {qname} (options {keys})")
+        repairs.append("extra_zero_dropped")
+        kept = [(k, p) for k, p in zip(resp_keys, probs) if k in index]
+        resp_keys, probs = [k for k, _ in kept], [p for _, p in kept]
     if len(resp_keys) < repair.min_options:
-        return _reject(n, "too_few_options", f"{len(resp_keys)} option(s) answered, the repair rules need {repair.min_options}")
-    out = [0.0] * n
+        raise _Rejected("too_few_options",
+                        f"{len(resp_keys)} option(s) answered, the repair rules need {repair.min_options}")
+    out = [0.0] * len(keys)
     for k, p in zip(resp_keys, probs):
         out[index[k]] = p
-    if len(resp_keys) < n:
+    if len(resp_keys) < len(keys):
         repairs.append("missing_zero")
+    return out
 
+
+def _check_sum(out, repair, repairs):
+    """Probabilities rescaled to sum to 1 (``renormalized`` beyond the rounding tolerance)."""
     total = sum(out)
     if total <= 0:
-        return _reject(n, "zero_sum", "all probabilities are zero")
+        raise _Rejected("zero_sum", "all probabilities are zero")
     err = abs(total - 1.0)
     if err > repair.max_sum_error:
-        return _reject(
-            n, "sum_out_of_range",
-            f"probabilities sum to {total:.4g}, outside 1 ± {repair.max_sum_error:g}",
-        )
+        raise _Rejected("sum_out_of_range",
+                        f"probabilities sum to {total:.4g}, outside 1 ± {repair.max_sum_error:g}")
     if err > repair.sum_tolerance:
         repairs.append("renormalized")
-    out = [p / total for p in out]
-
-    for r in repairs:
-        if not repair.allows(r):
-            return ParsedAnswer(probs=(math.nan,) * n, status="rejected", reason=repair.refusal(r))
-    if repairs:
-        ordered = tuple(r for r in REPAIRS if r in repairs)
-        return ParsedAnswer(probs=tuple(out), status="repaired", repairs=ordered)
-    return ParsedAnswer(probs=tuple(out), status="ok")
+    return [p / total for p in out]
 
 
 def _slow_pairs(body):
