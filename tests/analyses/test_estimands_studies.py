@@ -122,3 +122,58 @@ def test_temporal_fixed_question_and_country_sets():
     disjoint = pd.concat([_wave_dists(rng, "AB", ["q0"], 5), _wave_dists(rng, "AB", ["q1"], 6)])
     with pytest.raises(ValueError, match="no answered question is asked in every wave"):
         temporal_alignment(ans, disjoint, tau=1.0)
+
+
+def _lin_reference(x, y):
+    """Lin's CCC from its definition (population moments)."""
+    x, y = np.asarray(x), np.asarray(y)
+    return 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+
+def test_sensitivity_agreement_measures_see_what_r_hides():
+    from analyses import prompt_sensitivity
+    from analyses.sensitivity import concordance
+
+    rng = np.random.default_rng(7)
+    qs = [f"q{i}" for i in range(20)]
+    # countries from polarised to consensual: scores vary mostly between countries
+    rows = []
+    for i in range(40):
+        conc = 0.2 + 3 * i / 40
+        for q in qs:
+            p = rng.dirichlet(np.full(K, conc))
+            rows += [(f"c{i}", q, float(k + 1), p[k]) for k in range(K)]
+    hum = pd.DataFrame(rows, columns=["country", "question", "option", "prob"])
+    ans = []
+    for cond in ("none", "shuffled"):  # two unrelated answer sets of the same model
+        for q in qs:
+            p = rng.dirichlet(np.full(K, 2.0))
+            ans += [("m", cond, q, float(k + 1), p[k]) for k in range(K)]
+    ans = pd.DataFrame(ans, columns=["model", "condition", "question", "option", "prob"])
+    table, pairs = prompt_sensitivity(ans, hum, n_resamples=500, rng=0)
+    r = table.iloc[0]
+    x, y = pairs["default"].to_numpy(), pairs["perturbed"].to_numpy()
+    assert r["r"] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-12)
+    assert r["ccc"] == pytest.approx(_lin_reference(x, y), abs=1e-12)
+    assert r["ccc_low"] < r["ccc"] < r["ccc_high"]
+    assert r["mean_abs_diff"] == pytest.approx(np.abs(y - x).mean(), abs=1e-12)
+    assert r["mad_low"] < r["mean_abs_diff"] < r["mad_high"]
+    # the model's own answers under the two prompts, aligned directly with scipy
+    xs = np.arange(1.0, K + 1)
+    own = np.mean([1 - stats.wasserstein_distance(
+        xs, xs, ans[(ans.condition == "none") & (ans.question == q)].sort_values("option")["prob"],
+        ans[(ans.condition == "shuffled") & (ans.question == q)].sort_values("option")["prob"]) / (K - 1)
+        for q in qs])
+    assert r["self_alignment"] == pytest.approx(own, abs=1e-12) and r["n_questions"] == 20
+    # r looks reassuring while the answers are unrelated
+    assert r["r"] > 0.8 and r["self_alignment"] < r["r"]
+    # the CCC interval covers at its nominal rate (simulation with known rho_c)
+    hits = 0
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    true = 2 * 0.6 / (1 + 1 + 0.5 ** 2)
+    r2 = np.random.default_rng(1)
+    for _ in range(300):
+        z = r2.multivariate_normal([0, 0.5], cov, size=60)
+        _, lo, hi = concordance(z[:, 0], z[:, 1], confidence_level=0.9)
+        hits += lo <= true <= hi
+    assert 0.85 <= hits / 300 <= 0.95

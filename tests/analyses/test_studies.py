@@ -203,7 +203,7 @@ def test_sensitivity_pearson_matches_numpy():
         assert r["r"] == pytest.approx(np.corrcoef(pr["default"], pr["perturbed"])[0, 1], abs=1e-12)
         n = len(pr)
         t = r["r"] * np.sqrt((n - 2) / (1 - r["r"] ** 2))
-        assert r["p"] == pytest.approx(2 * stats.t.sf(abs(t), n - 2), rel=1e-6)
+        assert r["pvalue"] == pytest.approx(2 * stats.t.sf(abs(t), n - 2), rel=1e-6)
         assert r["ci_low"] < r["r"] < r["ci_high"]
     # precomputed scores give the same table
     scores = pairs.melt(id_vars=["model", "condition", "country"], value_vars=["perturbed"])
