@@ -40,6 +40,6 @@ def command(spec, out, overwrite, executor, workers, scheduler, quiet):
     try:
         res = run_sweep(spec, executor=executor, workers=workers, scheduler=scheduler, out=out,
                         overwrite=overwrite, progress=None if quiet else sys.stderr)
-    except (SpecError, FileExistsError, ValueError) as exc:
+    except (SpecError, FileExistsError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{res!r}\nwrote {res.out}")

@@ -186,7 +186,8 @@ def _collect_one(spec, bank, m, c, urls, progress):
     folder.mkdir(parents=True, exist_ok=True)
     shards = [(i, url, ids[i::len(urls)]) for i, url in enumerate(urls) if ids[i::len(urls)]]
     kw = dict(answer_method=c.answer_method, steering=c.steering, country=c.country, language=c.language,
-              samples=c.samples, shuffle_options=c.prompt_variant == "shuffled", progress=False,
+              samples=c.samples, n_examples=c.n_examples, shuffle_options=c.prompt_variant == "shuffled",
+              progress=False,
               concurrency=m.concurrency)
 
     def one(shard):
@@ -199,10 +200,17 @@ def _collect_one(spec, bank, m, c, urls, progress):
 
     with ThreadPoolExecutor(max_workers=len(shards)) as pool:
         results = list(pool.map(one, shards))
+    new = sum(s.n_done for _, s in results)
+    missing = sum(s.n_unanswered for _, s in results)
     if progress is not None:
-        asked = sum(getattr(s, "answered", 0) for _, s in results)
-        print(f"collect: {m.name} x {c.name}: {asked} newly answered across {len(results)} store(s)",
-              file=progress, flush=True)
+        print(f"collect: {m.name} x {c.name}: {new} newly answered, {missing} unanswered, "
+              f"{len(results)} store(s)", file=progress, flush=True)
+    if missing:
+        raise RuntimeError(
+            f"collect: {m.name} x {c.name}: {missing} request(s) are not answered (see the stores in {folder}); "
+            "run again to retry transient failures, or ask failed ones again with the inference layer's "
+            "retry_failed option"
+        )
     freetext = "majority" if c.answer_method == "freetext" else None
     frames = []
     with warnings.catch_warnings():

@@ -125,6 +125,7 @@ class ConditionSpec:
     language: str | None = None
     prompt_variant: str = "default"
     samples: int = 1
+    n_examples: int = 5
 
 
 @dataclass(frozen=True)
@@ -367,7 +368,7 @@ def parse_spec(doc: dict, *, root=".", source="<spec>", default_name="sweep") ->
             steering=r.get("steering", str, "none", choices=STEERINGS), country=r.get("country", str, None),
             language=r.get("language", str, None),
             prompt_variant=r.get("prompt_variant", str, "default", choices=PROMPT_VARIANTS),
-            samples=r.positive_int("samples", 1),
+            samples=r.positive_int("samples", 1), n_examples=r.positive_int("n_examples", 5),
         )
         if "persona" in c.steering and not c.country:
             r.fail("country", f"is required for steering {c.steering!r}")
