@@ -97,12 +97,15 @@ def internal_consistency(answers, *, topics=None, by=None, ties="first"):
     Returns
     -------
     pandas.DataFrame
-        Group columns, ``topic``, ``rate`` (NaN when no topic question was
-        answered), ``n_questions`` (topic questions answered),
+        Group columns, ``topic``, ``reading`` (``""``, or the reading of a
+        topic whose grouping is ambiguous: one row per reading, e.g. Q33's
+        middle option, see :mod:`analyses.topics`), ``rate`` (NaN when no
+        topic question was answered), ``n_questions`` (topic questions answered),
         ``n_expected`` (topic questions listed), ``majority`` (the most
         common opinion group; ties between groups: the first in the topic's
         order), ``answers`` (``question=option(group)`` for each answered
-        question) and ``n_ties`` (modal options chosen among tied ones).
+        question), ``n_ties`` (modal options chosen among tied ones) and
+        ``source`` (where the topic's grouping comes from).
 
     Raises
     ------
@@ -110,7 +113,7 @@ def internal_consistency(answers, *, topics=None, by=None, ties="first"):
         When a modal answer is an option that the topic's grouping does not
         cover (the grouping does not fit the question's scale).
     """
-    spec = as_topics(topics)
+    spec = _expand_readings(as_topics(topics))
     by = _group_columns(answers, by)
     modal = modal_answers(answers, by=by, ties=ties)
     topic_qs = spec.drop_duplicates(["topic", "question"])[["topic", "question"]]
@@ -150,4 +153,23 @@ def internal_consistency(answers, *, topics=None, by=None, ties="first"):
             rec["n_ties"] = int(t["tie"].sum()) if n else 0
             rows.append(rec)
     cols = [*by, "topic", "rate", "n_questions", "n_expected", "majority", "answers", "n_ties"]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    key = out["topic"].str.split("\x1f", n=1, expand=True)
+    out["topic"] = key[0]
+    out.insert(len(by) + 1, "reading", key[1].fillna("") if key.shape[1] > 1 else "")
+    src = spec.groupby("topic")["source"].agg(lambda x: " | ".join(dict.fromkeys(x)))
+    out["source"] = [src.get(f"{t}\x1f{r}" if r else t, "") for t, r in zip(out["topic"], out["reading"])]
+    return out
+
+
+def _expand_readings(spec):
+    """One pseudo-topic ``topic\x1freading`` per reading of a topic with ambiguous rows."""
+    parts = []
+    for topic, t in spec.groupby("topic", sort=False):
+        readings = [r for r in pd.unique(t["reading"]) if r]
+        if not readings:
+            parts.append(t)
+            continue
+        for r in readings:
+            parts.append(t.loc[t["reading"].isin(["", r])].assign(topic=f"{topic}\x1f{r}"))
+    return pd.concat(parts, ignore_index=True)

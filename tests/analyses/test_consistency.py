@@ -26,8 +26,11 @@ def test_hand_computed_rates():
     a = _answers("m", {"Q29": 1, "Q30": 2, "Q31": 4, "Q33": 2, "Q165": 1, "Q166": 1, "Q167": 1, "Q168": 1,
                        "Q243": 7, "Q250": 3}, K)
     full = internal_consistency(a)
-    assert list(full.columns[:4]) == ["model", "topic", "rate", "n_questions"]
-    out = full.set_index("topic")
+    assert list(full.columns[:5]) == ["model", "topic", "reading", "rate", "n_questions"]
+    # Q33 = agree: both readings of its middle option give the same rate
+    g = full[full.topic == "gender fairness"]
+    assert sorted(g["reading"]) == ["neither-as-disagree", "neither-separate"] and (g["rate"] == 0.75).all()
+    out = full[full.reading != "neither-separate"].set_index("topic")
     assert out.loc["gender fairness", "rate"] == pytest.approx(0.75)
     assert out.loc["gender fairness", "majority"] == "agree"
     assert out.loc["atheism", "rate"] == 1.0
@@ -39,7 +42,7 @@ def test_missing_question_and_rejected_rows_are_not_counted():
     a = _answers("m", {"Q165": 1, "Q166": 2, "Q167": 2}, K)
     a["status"] = "ok"
     a.loc[a["question"] == "Q165", "status"] = "rejected"
-    out = internal_consistency(a).set_index("topic")
+    out = internal_consistency(a).drop_duplicates("topic").set_index("topic")
     assert out.loc["atheism", "n_questions"] == 2 and out.loc["atheism", "rate"] == 1.0
     assert np.isnan(out.loc["democracy", "rate"]) and out.loc["democracy", "n_questions"] == 0
 
@@ -50,7 +53,7 @@ def test_ties_first_and_drop():
     m = modal_answers(a).set_index("question")
     assert m.loc["Q165", "option"] == 1.0 and bool(m.loc["Q165", "tie"])
     assert "Q165" not in set(modal_answers(a, ties="drop")["question"])
-    out = internal_consistency(a).set_index("topic")
+    out = internal_consistency(a).drop_duplicates("topic").set_index("topic")
     assert out.loc["atheism", "n_ties"] == 1 and out.loc["atheism", "rate"] == 0.5
 
 
@@ -76,9 +79,13 @@ def test_custom_topics_and_validation(tmp_path):
 def test_table11_is_complete():
     t = as_topics()
     assert t.groupby("topic")["question"].nunique().to_dict() == {"atheism": 4, "democracy": 2, "gender fairness": 4}
-    # every option of every scale is covered exactly once
+    # every option of every scale is covered exactly once per reading
     for q, k in K.items():
-        assert sorted(t.loc[t["question"] == q, "option"]) == list(np.arange(1.0, k + 1))
+        for r, tr in t.loc[t["question"] == q].groupby("reading"):
+            assert sorted(tr["option"]) == list(np.arange(1.0, k + 1)), (q, r)
+    assert set(t.loc[t.question == "Q33", "reading"]) == {"neither-as-disagree", "neither-separate"}
+    assert (t.loc[t.question != "Q33", "reading"] == "").all()
+    assert t["source"].str.contains("Table 11").all()
     assert set(TABLE11["democracy"]["Q243"]) == {"important", "not important"}
 
 
@@ -90,8 +97,12 @@ def test_seed_rq1_reproduces_section_7_2(seed_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         answers = read_results(seed_data / "results" / "RQ1")
-    out = internal_consistency(answers)
-    assert out["model"].nunique() == 7
+    full = internal_consistency(answers)
+    assert full["model"].nunique() == 7
+    # the other reading of Q33's middle option: Qwen2.5's neutral modal answer breaks its 100%
+    alt = full[(full.topic == "gender fairness") & (full.reading == "neither-separate")].set_index("model")["rate"]
+    assert (alt < 1).sum() >= 1 and alt.min() == 0.75, alt
+    out = full[full.reading != "neither-separate"]
     rate = out.pivot_table(index="model", columns="topic", values="rate")
     # all models 100% on gender fairness
     assert (rate["gender fairness"] == 1.0).all()
