@@ -31,7 +31,7 @@ from . import _intervals as _iv
 from ._bootstrap_iv import CI_METHODS, bootstrap_iv, choice, confidence, float_array, positive_int
 from ._intervals import ConfidenceInterval, DegenerateIntervalWarning, describe_interval
 from ._kernels.bootstrap import LIKERT, WASSERSTEIN, _mean_as_distribution, group_alignment
-from ._kernels.groupsums import gather_columns, grouped_sums
+from ._kernels.groupsums import gather_columns, group_totals, grouped_sums
 from ._kernels.resample import count_rows
 from ._warnings import SmallCellWarning
 from .resampling import MultinomialScheme, PoissonScheme
@@ -332,15 +332,11 @@ class _Statistic:
 
     # -- sums -------------------------------------------------------------------
     def full_sums(self):
-        """(G, 1, J) full-sample group sums, float64 (one-hot products, no copies)."""
-        S = np.empty((self.G, 1, self.J))
-        for perm, bounds, _, g0, codes in self.groupings:
-            n_g = len(bounds) - 1
-            Z = np.zeros((self.N, n_g))
-            members = np.flatnonzero(codes >= 0)
-            Z[members, codes[members]] = 1.0
-            S[g0 : g0 + n_g, 0, :] = Z.T @ self.X
-        return S
+        """(G, 1, J) full-sample group sums, float64 (one pass over the rows, no copies)."""
+        codes = np.ascontiguousarray(np.stack([g[4] for g in self.groupings], axis=1))
+        starts = np.array([g[3] for g in self.groupings], dtype=np.int64)
+        out = group_totals(self.X, codes, starts, np.zeros((self.G, self.J)))
+        return out[:, None, :]
 
     def group_sums(self, F):
         """(C, N) multipliers -> (G, C, J) group sums in the sum precision."""

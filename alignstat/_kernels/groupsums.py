@@ -22,6 +22,8 @@ from .resample import PARALLEL_MIN_ELEMENTS
 __all__ = [
     "gather_columns",
     "gather_columns_numpy",
+    "group_totals",
+    "group_totals_numpy",
     "grouped_sums",
     "grouped_sums_numpy",
 ]
@@ -112,6 +114,33 @@ def grouped_sums(F, X, perm, bounds, out, *, buffer=None, gather=gather_columns,
             Xg = x_buffer.reshape(-1)[: (e - s) * J].reshape(e - s, J)
             np.take(X, perm[s:e], axis=0, out=Xg)
         np.matmul(Fp[:, s:e], Xg, out=out[g])
+    return out
+
+
+@njit(cache=True)
+def group_totals(X, codes, starts, out):
+    """Full-sample group sums of every grouping: ``out[starts[f] + codes[i, f]] += X[i]`` (numba).
+
+    ``X`` ``(N, J)`` float64; ``codes`` int64 ``(N, F)`` (-1: in no group of
+    grouping ``f``); ``starts`` int64 ``(F,)`` the first row of each grouping
+    in ``out`` ``(G, J)``, which must be zeroed.  No copy of ``X`` is made.
+    """
+    n, J = X.shape
+    for i in range(n):
+        for f in range(codes.shape[1]):
+            c = codes[i, f]
+            if c >= 0:
+                row = starts[f] + c
+                for j in range(J):
+                    out[row, j] += X[i, j]
+    return out
+
+
+def group_totals_numpy(X, codes, starts, out):
+    """Pure-NumPy twin of :func:`group_totals`."""
+    for f in range(codes.shape[1]):
+        ok = codes[:, f] >= 0
+        np.add.at(out, starts[f] + codes[ok, f], X[ok])
     return out
 
 

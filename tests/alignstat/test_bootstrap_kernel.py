@@ -181,3 +181,19 @@ def test_interval_column_names_design_and_questions():
     assert list(cmp.columns) == ["model", "group_a", "group_b", "difference", "ci_low", "ci_high",
                                  "interval", "se", "pvalue", "n_resamples_valid"]
     assert cmp["interval"][0] == "90% percentile bootstrap; resampled: respondents, questions; B=20"
+
+
+def test_group_totals_equals_twin_and_loop():
+    from alignstat._kernels.groupsums import group_totals, group_totals_numpy
+
+    rng = np.random.default_rng(8)
+    N, J = 50, 3
+    X = rng.random((N, J))
+    codes = np.stack([rng.integers(-1, 3, N), rng.integers(0, 4, N)], axis=1)
+    starts = np.array([0, 3], dtype=np.int64)
+    a = group_totals(X, codes, starts, np.zeros((7, J)))
+    b = group_totals_numpy(X, codes, starts, np.zeros((7, J)))
+    loop = np.array([X[codes[:, 0] == g].sum(axis=0) for g in range(3)]
+                    + [X[codes[:, 1] == g].sum(axis=0) for g in range(4)])
+    np.testing.assert_allclose(a, loop, rtol=1e-13)
+    np.testing.assert_allclose(b, loop, rtol=1e-13)
