@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -114,19 +116,18 @@ def align(
     policy = Policy.coerce(policy)
     da = as_distributions(a, name="a", groups=groups_a, policy=policy)
     db = as_distributions(b, name="b", groups=groups_b, policy=policy)
-    shared = da._questions.intersection(db._questions, sort=False)
+    shared = set(da._questions).intersection(db._questions)
     if questions is not None:
-        want = pd.Index([str(q) for q in _as_columns(questions, "questions")], dtype=object)
-        missing = want.difference(shared)
-        if len(missing):
-            raise ValueError(f"questions {list(missing)[:10]} are not present on both sides.")
-        shared = want
+        want = [str(q) for q in _as_columns(questions, "questions")]
+        missing = [q for q in want if q not in shared]
+        if missing:
+            raise ValueError(f"questions {missing[:10]} are not present on both sides.")
+        shared = pd.Index(want, dtype=object)
     else:
-        shared = shared.sort_values()
+        shared = pd.Index(sorted(shared), dtype=object)
     if len(shared) == 0:
         raise ValueError("`a` and `b` share no question; nothing to compare.")
-    ga_, gb_ = joint_grids([da, db], questions=shared, positions=positions, ordinal=metric in _ORDINAL,
-                           policy=policy)
+    ga_, gb_ = _cached_grids(da, db, shared, positions, metric in _ORDINAL, policy)
     new_report = list(ga_.report) + list(gb_.report)
     pos, nk = ga_.positions, ga_.n_options
     if metric in _ORDINAL:
@@ -153,33 +154,46 @@ def align(
     # output columns
     cols_a, cols_b = list(da.groups), list(db.groups)
     common = set(cols_a) & set(cols_b)
-    la = ga_.group_labels.rename(columns={c: c + suffixes[0] for c in cols_a if c in common})
-    lb = gb_.group_labels.rename(columns={c: c + suffixes[1] for c in cols_b if c in common})
+    ren_a = {c: c + suffixes[0] for c in cols_a if c in common}
+    ren_b = {c: c + suffixes[1] for c in cols_b if c in common}
+    la, lb = ga_.group_values, gb_.group_values
     if level == "group":
         summ = _k.summarize_over_questions if engine == "numba" else _k.summarize_over_questions_numpy
         mean, sd, cnt = summ(vals, int(ddof))
         ia, ib = np.nonzero(cnt > 0)
-        data = {**_take(la, ia), **_take(lb, ib), "alignment": mean[ia, ib], "sd": sd[ia, ib],
+        data = {**_take(la, ia, ren_a), **_take(lb, ib, ren_b), "alignment": mean[ia, ib], "sd": sd[ia, ib],
                 "n_questions": cnt[ia, ib]}
     else:
         ia, ib, iq = np.nonzero(~np.isnan(vals))
-        data = {**_take(la, ia), **_take(lb, ib), "question": np.asarray(shared, dtype=object)[iq],
+        data = {**_take(la, ia, ren_a), **_take(lb, ib, ren_b), "question": np.asarray(shared, dtype=object)[iq],
                 "alignment": vals[ia, ib, iq]}
+    data["metric"] = np.full(len(ia), metric, dtype=object)
     out = pd.DataFrame(data)
-    out["metric"] = metric
     _warn_report(new_report, "align", stacklevel=3)
     out.attrs["report"] = [*da.report, *db.report, *new_report]
     out.attrs["metric"] = metric
     out.attrs["level"] = level
-    out.attrs["groups_a"] = list(la.columns)
-    out.attrs["groups_b"] = list(lb.columns)
+    out.attrs["groups_a"] = [ren_a.get(c, c) for c in cols_a]
+    out.attrs["groups_b"] = [ren_b.get(c, c) for c in cols_b]
     return out
 
 
-def _take(labels: pd.DataFrame, idx) -> dict:
-    """Columns of `labels` at rows `idx` (dtype kept)."""
-    return {c: labels[c].to_numpy()[idx] if labels[c].dtype == object else labels[c].take(idx).to_numpy()
-            for c in labels.columns}
+def _cached_grids(da, db, shared, positions, ordinal, policy):
+    """:func:`joint_grids` of two prepared sides, cached on `da` (a repeated call skips packing)."""
+    if positions is not None:
+        return joint_grids([da, db], questions=shared, positions=positions, ordinal=ordinal, policy=policy)
+    key = ("joint", id(db), tuple(shared), ordinal, policy.zero_mass)
+    hit = da._cache.get(key)
+    if hit is not None and hit[0]() is db:
+        return hit[1]
+    grids = joint_grids([da, db], questions=shared, ordinal=ordinal, policy=policy)
+    da._cache[key] = (weakref.ref(db), grids)
+    return grids
+
+
+def _take(values: dict, idx, rename) -> dict:
+    """Group label columns at rows `idx`, renamed."""
+    return {rename.get(c, c): v[idx] for c, v in values.items()}
 
 
 def _missing_options(grid, policy, side, report):
@@ -187,12 +201,11 @@ def _missing_options(grid, policy, side, report):
     bad = np.flatnonzero(grid.incomplete)
     if not len(bad):
         return grid
-    gl = grid.group_labels
+    values = grid.group_values
     cols = list(grid.groups)
 
     def who(i):
-        g = gl.iloc[grid.item_group[i]]
-        return grid.questions[grid.item_question[i]], [g[c] for c in cols]
+        return grid.questions[grid.item_question[i]], [values[c][grid.item_group[i]] for c in cols]
 
     if policy.missing_options == "error":
         i = bad[0]
@@ -219,7 +232,8 @@ def _missing_options(grid, policy, side, report):
     return grid
 
 
-def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=("_a", "_b"), **kwargs):
+def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=("_a", "_b"), index=None,
+                     columns=None, **kwargs):
     """Wide matrix of group alignments: rows are `a`'s groups, columns `b`'s groups.
 
     Parameters
@@ -231,6 +245,11 @@ def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=(
     b : DataFrame or OpinionDistributions, optional
     metric, policy, suffixes, **kwargs
         Passed to :func:`align` when `b` is given.
+    index, columns : str or sequence of str, optional
+        Group columns of the rows and of the columns, for a result whose
+        ``attrs`` were lost (e.g. after ``pd.concat`` of results with
+        different reports); default from ``attrs``, or the two group
+        columns when there are exactly two.
 
     Returns
     -------
@@ -252,7 +271,7 @@ def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=(
     """
     if b is None:
         long = a
-        if not isinstance(long, pd.DataFrame) or "alignment" not in long.columns or "groups_a" not in long.attrs:
+        if not isinstance(long, pd.DataFrame) or "alignment" not in long.columns:
             raise TypeError("alignment_matrix(a) without `b` needs a result of alignstat.align; "
                             "pass both sides to compute one.")
         if long.attrs.get("level", "group") != "group" or "question" in long.columns:
@@ -262,7 +281,16 @@ def alignment_matrix(a, b=None, *, metric="wasserstein", policy=None, suffixes=(
                              "select one, e.g. res[res.metric == 'wasserstein'].")
     else:
         long = align(a, b, metric=metric, level="group", policy=policy, suffixes=suffixes, **kwargs)
-    rows, cols = list(long.attrs["groups_a"]), list(long.attrs["groups_b"])
+    rows, cols = _as_columns(index, "index"), _as_columns(columns, "columns")
+    if rows is None or cols is None:
+        if "groups_a" in long.attrs:
+            rows, cols = list(long.attrs["groups_a"]), list(long.attrs["groups_b"])
+        else:
+            found = [c for c in long.columns if c not in ("alignment", "sd", "n_questions", "metric")]
+            if len(found) != 2:
+                raise ValueError(f"cannot tell the group columns of each side among {found} (the result's attrs "
+                                 "are gone); name them with `index=` and `columns=`.")
+            rows, cols = [found[0]], [found[1]]
     if not rows or not cols:
         raise ValueError("alignment_matrix needs group columns on both sides.")
     rc, ru = _codes(long, rows)

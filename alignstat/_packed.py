@@ -50,10 +50,9 @@ class Grid:
     item_offsets : ndarray of int64, shape (Q + 1,)
         Items of question ``q`` are ``item_offsets[q]:item_offsets[q + 1]``.
     item_group : ndarray of int64, shape (items,)
-        Row of `group_labels` of each item.
-    group_labels : pandas.DataFrame
-        One row per group code, one column per group column (a single row
-        and no column when there are no group columns).
+        Row of `group_labels` (index into each of `group_values`) of each item.
+    group_values : dict
+        ``{group column: ndarray}``, the labels of each group code.
     groups : tuple of str
         The group columns.
     incomplete : ndarray of bool, shape (items,)
@@ -72,7 +71,7 @@ class Grid:
     item_question: np.ndarray
     item_offsets: np.ndarray
     item_group: np.ndarray
-    group_labels: pd.DataFrame
+    group_values: dict
     groups: tuple
     incomplete: np.ndarray
     report: tuple = ()
@@ -84,9 +83,17 @@ class Grid:
         return self.positions[q, np.maximum(self.n_options, 1) - 1] - self.positions[:, 0]
 
     @property
+    def group_labels(self) -> pd.DataFrame:
+        """One row per group code, one column per group column (a single row
+        and no column when there are no group columns)."""
+        from .distributions import _labels_frame
+
+        return _labels_frame(self.group_values)
+
+    @property
     def n_groups(self) -> int:
         """Number of group codes."""
-        return len(self.group_labels)
+        return len(next(iter(self.group_values.values()))) if self.group_values else 1
 
     def take(self, keep) -> "Grid":
         """The grid restricted to the items where `keep` is true (same questions and columns)."""
@@ -161,48 +168,51 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
     """
     views = [s._view(ordinal, policy) for s in sides]
     if questions is None:
-        allq = pd.Index([]).append([s._questions for s in sides]) if sides else pd.Index([])
-        target = pd.Index(sorted(set(allq.astype(str))), dtype=object)
+        target = pd.Index(sorted(set().union(*[s._questions for s in sides])), dtype=object)
     else:
         target = pd.Index([str(q) for q in questions], dtype=object)
         if target.has_duplicates:
             raise ValueError(f"`questions` lists a question twice: {target[target.duplicated()][0]!r}.")
     nq = len(target)
     scale = scale_positions(positions, target)
+    row_of = {q: i for i, q in enumerate(target)}
+    qmaps = [np.array([row_of.get(q, -1) for q in s._questions], dtype=np.int64) for s in sides]
     # per side: target row of each kept row
-    tq_rows, keep_rows = [], []
-    for s, v in zip(sides, views):
-        qmap = target.get_indexer(s._questions)
+    tq_rows, keep_rows, all_kept = [], [], []
+    for s, v, qmap in zip(sides, views, qmaps):
         tq = qmap[s._item_q[v.row_item]]
-        keep_rows.append(tq >= 0)
+        k = tq >= 0
+        all_kept.append(bool(k.all()))
+        keep_rows.append(slice(None) if all_kept[-1] else k)
         tq_rows.append(tq)
-    # value codes: positioned options by global position rank, then labels
-    pos_parts = [v.pos[k & ~np.isnan(v.pos)] for v, k in zip(views, keep_rows)]
-    ext_q = np.concatenate([np.full(len(x), target.get_loc(q), dtype=np.int64) for q, x in scale.items()]) if scale else np.zeros(0, np.int64)
+    # value codes: positioned options by global position rank (from each side's cached distinct
+    # positions), then labels
+    ext_q = (np.concatenate([np.full(len(x), row_of[q], dtype=np.int64) for q, x in scale.items()])
+             if scale else np.zeros(0, np.int64))
     ext_x = np.concatenate(list(scale.values())) if scale else np.zeros(0)
-    upos = np.unique(np.concatenate(pos_parts + [ext_x]))
+    upos = np.unique(np.concatenate([v.upos for v in views] + [ext_x]))
     npos = len(upos)
     if ordinal:
         ulab = np.zeros(0, dtype=object)
     else:
-        lab_parts = [s._labels[v.lab[k & (v.lab >= 0)]] for s, v, k in zip(sides, views, keep_rows)]
+        lab_parts = [s._labels[v.lab[k][v.lab[k] >= 0]] for s, v, k in zip(sides, views, keep_rows)]
         ulab = np.unique(np.concatenate(lab_parts)) if lab_parts else np.zeros(0, dtype=object)
     nv = npos + len(ulab)
-    vcodes = []
-    for s, v, k in zip(sides, views, keep_rows):
-        vc = np.empty(len(v.pos), dtype=np.int64)
-        isp = ~np.isnan(v.pos)
-        vc[isp] = np.searchsorted(upos, v.pos[isp])
-        if not ordinal and (~isp).any():
-            vc[~isp] = npos + np.searchsorted(ulab, s._labels[v.lab[~isp]])
-        vcodes.append(vc)
-    keys = [tq[k] * nv + vc[k] for tq, vc, k in zip(tq_rows, vcodes, keep_rows)]
+    keys = []
+    for s, v, k, tq in zip(sides, views, keep_rows, tq_rows):
+        remap = np.searchsorted(upos, v.upos)
+        pc = v.pcode[k]
+        vc = remap[np.maximum(pc, 0)] if len(remap) else np.zeros(len(pc), dtype=np.int64)
+        if not ordinal and (pc < 0).any():
+            un = pc < 0
+            vc[un] = npos + np.searchsorted(ulab, s._labels[v.lab[k][un]])
+        keys.append(tq[k] * nv + vc)
     ext_keys = ext_q * nv + np.searchsorted(upos, ext_x)
     if scale:
         # a question with a given scale takes its columns from the scale alone
         fixed = np.zeros(nq, dtype=bool)
         fixed[ext_q] = True
-        for s, v, k, key in zip(sides, views, keep_rows, keys):
+        for s, key in zip(sides, keys):
             rq = key // nv
             rv = key % nv
             off = fixed[rq] & (rv < npos) & ~np.isin(key, ext_keys)
@@ -213,7 +223,15 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
                     f"{s.name}: question {q!r}: option {upos[rv[i]]:g} is not on the question's scale "
                     f"{scale[q].tolist()}; fix the answer or the scale given in `positions`."
                 )
-    ukeys = np.unique(np.concatenate(keys + [ext_keys]))
+    n_cells = nq * nv
+    if n_cells <= 50_000_000:
+        present = np.zeros(n_cells, dtype=bool)
+        for key in keys:
+            present[key] = True
+        present[ext_keys] = True
+        ukeys = np.flatnonzero(present)
+    else:
+        ukeys = np.unique(np.concatenate(keys + [ext_keys]))
     gq = ukeys // nv
     gv = ukeys % nv
     nk = np.bincount(gq, minlength=nq).astype(np.int64)
@@ -226,14 +244,27 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
     pos[gq[isp], col_of_key[isp]] = upos[gv[isp]]
     if (~isp).any():
         labels[gq[~isp], col_of_key[~isp]] = ulab[gv[~isp] - npos]
+    if n_cells <= 50_000_000:
+        colmap = np.zeros(n_cells, dtype=np.int64)
+        colmap[ukeys] = col_of_key
+
+        def column(key):
+            return colmap[key]
+    else:
+
+        def column(key):
+            return np.searchsorted(ukeys, key) - qstart[key // nv]
+
     out = []
     target_set = set(target)
-    for s, v, k, key in zip(sides, views, keep_rows, keys):
-        col = np.searchsorted(ukeys, key) - qstart[key // nv]
+    for s, v, k, key, qmap in zip(sides, views, keep_rows, keys, qmaps):
+        col = column(key)
         rows_item = v.row_item[k]
         # items kept: those of target questions (rows of one item are contiguous, items ascending)
-        item_ids, row_local = np.unique(rows_item, return_inverse=True)
-        item_q = target.get_indexer(s._questions)[s._item_q[item_ids]]
+        new = np.r_[True, rows_item[1:] != rows_item[:-1]] if len(rows_item) else np.zeros(0, bool)
+        item_ids = rows_item[new]
+        row_local = np.cumsum(new) - 1
+        item_q = qmap[s._item_q[item_ids]]
         order = np.argsort(item_q, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
@@ -251,7 +282,7 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
                 item_question=iq.astype(np.int64),
                 item_offsets=np.searchsorted(iq, np.arange(nq + 1)).astype(np.int64),
                 item_group=s._item_g[item_ids][order].astype(np.int64),
-                group_labels=s._group_labels,
+                group_values=s._group_values,
                 groups=s.groups,
                 incomplete=n_listed < nk[iq],
                 report=tuple(r for r in v.report if r["question"] in target_set),

@@ -165,7 +165,10 @@ class _Checked:
     frame: pd.DataFrame  # rows kept (rejected rows removed), original columns
     value: str
     groups: list
-    question: np.ndarray  # str
+    qcodes: np.ndarray  # int64 codes into `qids`
+    qids: pd.Index  # question ids as str, in order of first appearance
+    gcodes: list  # per group column: int64 codes into `guniques`
+    guniques: list  # per group column: pd.Index of distinct values (NaN kept)
     option: np.ndarray  # float, NaN = unpositioned
     label: np.ndarray  # object str, "" where none
     mass: np.ndarray
@@ -176,11 +179,12 @@ def _check_codes(col, values, name):
     """Factorize one key column; raise when two distinct values print alike (``1`` and ``"1"``)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     u = pd.Index(uniques)
-    nonnull = u[~u.isna()]
-    as_str = nonnull.astype(str)
-    if as_str.has_duplicates:
-        dup = as_str[as_str.duplicated()][0]
-        kinds = sorted({type(v).__name__ for v in nonnull[as_str == dup]})
+    vals = [v for v in u.tolist() if not pd.isna(v)]
+    as_str = [str(v) for v in vals]
+    if len(set(as_str)) < len(as_str):
+        seen = set()
+        dup = next(x for x in as_str if x in seen or seen.add(x))
+        kinds = sorted({type(v).__name__ for v, x in zip(vals, as_str) if x == dup})
         raise ValueError(
             f"{name}: column {col!r} holds values that differ only in type ({dup!r} as {', '.join(kinds)}); "
             f"convert the column to one type first, e.g. df[{col!r}].astype(str)."
@@ -192,29 +196,30 @@ def _iv(df, value, groups, name) -> _Checked:
     """Input validation of :meth:`OpinionDistributions.from_frame` (no arithmetic)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{name}: expected a pandas DataFrame or OpinionDistributions, got {type(df).__name__}.")
+    columns = set(df.columns)
     for col in ("question", "option"):
-        if col not in df.columns:
+        if col not in columns:
             raise ValueError(f"{name}: column {col!r} is missing (columns: {list(df.columns)}).")
     if value is None:
         present = [c for c in _VALUE_COLUMNS if c in df.columns]
         if not present:
             raise ValueError(f"{name}: no value column; expected one of {list(_VALUE_COLUMNS)}.")
         value = present[0]
-    elif value not in df.columns:
+    elif value not in columns:
         raise ValueError(f"{name}: value column {value!r} is missing.")
     groups = _as_columns(groups, "groups")
     if groups is None:
         groups = [c for c in df.columns if c not in RESERVED_COLUMNS]
     else:
         for g in groups:
-            if g not in df.columns:
+            if g not in columns:
                 raise ValueError(f"{name}: group column {g!r} is missing.")
             if g in ("question", "option", "label", "status", value):
                 raise ValueError(f"{name}: {g!r} cannot be a group column.")
         if len(set(groups)) != len(groups):
             raise ValueError(f"{name}: `groups` lists a column twice: {groups}.")
     report = []
-    if "status" in df.columns:
+    if "status" in columns:
         rejected = (df["status"].astype("string") == "rejected").fillna(False).to_numpy(dtype=bool)
         if rejected.any():
             rej = df.loc[rejected, ["question", *groups]]
@@ -227,27 +232,31 @@ def _iv(df, value, groups, name) -> _Checked:
     if df.empty:
         raise ValueError(f"{name}: no rows to build distributions from.")
     qcol = df["question"]
-    qmiss = qcol.isna().to_numpy()
-    if qmiss.any():
-        raise ValueError(f"{name}: row {df.index[np.flatnonzero(qmiss)[0]]!r}: the question id is missing (NaN); "
-                         "every row needs a question id.")
-    qstr = qcol.astype(str).to_numpy(dtype=object)
     qcodes, quni = pd.factorize(qcol)
-    qs = pd.Index(quni).astype(str)
+    if (qcodes < 0).any():
+        i = int(np.flatnonzero(qcodes < 0)[0])
+        raise ValueError(f"{name}: row {df.index[i]!r}: the question id is missing (NaN); "
+                         "every row needs a question id.")
+    qs = pd.Index([str(q) for q in quni.tolist()], dtype=object)
     if qs.has_duplicates:
         dup = qs[qs.duplicated()][0]
         raise ValueError(f"{name}: column 'question' holds ids that differ only in type ({dup!r}); "
                          "convert it to str first.")
-    blank = np.flatnonzero(qs.str.strip() == "")
+    blank = [i for i, q in enumerate(qs) if not q.strip()]
     if len(blank):
         i = int(np.flatnonzero(qcodes == blank[0])[0])
         raise ValueError(f"{name}: row {df.index[i]!r}: the question id is empty; every row needs a question id.")
+    gcodes, guniques = [], []
+    for g in groups:
+        c, u = _check_codes(g, df[g], name)
+        gcodes.append(c)
+        guniques.append(u)
 
     def where(i):
-        return _describe(qstr[i], [df[g].iloc[i] for g in groups], groups)
+        return _describe(qs[qcodes[i]], [u[c[i]] for u, c in zip(guniques, gcodes)], groups)
 
     raw_opt = df["option"]
-    opt = pd.to_numeric(raw_opt, errors="coerce").to_numpy(dtype=float)
+    opt = _numeric(raw_opt)
     bad = raw_opt.notna().to_numpy() & np.isnan(opt)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -257,7 +266,7 @@ def _iv(df, value, groups, name) -> _Checked:
         raise ValueError(f"{name}: {where(int(np.flatnonzero(np.isinf(opt))[0]))}: option position is infinite.")
     unpos = np.isnan(opt)
     label = np.full(len(df), "", dtype=object)
-    if "label" in df.columns:
+    if "label" in columns:
         lab = df["label"].astype("string").fillna("").to_numpy(dtype=object)
         label[unpos] = lab[unpos]
         nolab = unpos & (label == "")
@@ -266,7 +275,7 @@ def _iv(df, value, groups, name) -> _Checked:
     elif unpos.any():
         raise ValueError(f"{name}: {where(int(np.flatnonzero(unpos)[0]))}: an option has no position (NaN); give a "
                          "`label` column to keep options without an ordinal position.")
-    vals = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    vals = _numeric(df[value])
     badv = ~np.isfinite(vals) | (vals < 0)
     if badv.any():
         i = int(np.flatnonzero(badv)[0])
@@ -275,18 +284,28 @@ def _iv(df, value, groups, name) -> _Checked:
         o = opt[i] if not np.isnan(opt[i]) else label[i]
         raise ValueError(f"{name}: {where(i)}: {value} {shown!r} for option {_py(o)!r} is {what}; "
                          "values must be finite and non-negative.")
-    return _Checked(frame=df, value=value, groups=groups, question=qstr, option=opt, label=label, mass=vals,
+    return _Checked(frame=df, value=value, groups=groups, qcodes=qcodes.astype(np.int64), qids=qs, gcodes=gcodes,
+                    guniques=guniques, option=opt, label=label, mass=vals,
                     report=report)
+
+
+def _numeric(col: pd.Series) -> np.ndarray:
+    """Float64 values of a column (non-numbers as NaN)."""
+    if col.dtype.kind in "fiub":
+        return col.to_numpy(dtype=float)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
 def _sorted_uniques(u: pd.Index) -> np.ndarray:
     """Order of `u` sorted (by value, or by str when types are mixed); NaN last."""
+    vals = u.to_numpy()
+    na = np.asarray(pd.isna(vals), dtype=bool)
+    idx = np.flatnonzero(~na)
     try:
-        return np.asarray(u.argsort(na_position="last"))
+        order = idx[np.argsort(vals[idx], kind="stable")]
     except TypeError:
-        key = pd.Index(u.astype(str))
-        key = key.where(~u.isna(), "\uffff")
-        return np.asarray(key.argsort())
+        order = idx[np.argsort(np.array([str(v) for v in vals[idx]]), kind="stable")]
+    return np.r_[order, np.flatnonzero(na)].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -298,6 +317,21 @@ class _View:
     lab: np.ndarray
     prob: np.ndarray
     report: tuple
+    upos: np.ndarray  # distinct positions, ascending
+    pcode: np.ndarray  # row -> index into upos (-1: no position)
+
+
+def _make_view(row_item, pos, lab, prob, report) -> _View:
+    # hash factorize, then rank the few distinct positions (no sort of the rows)
+    codes, uniq = pd.factorize(pos, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=float)
+    order = np.argsort(uniq)
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # code -1 (NaN) stays -1
+    pcode = rank[codes]
+    upos = uniq[order]
+    return _View(row_item, pos, lab, prob, tuple(report), upos, pcode)
 
 
 class OpinionDistributions:
@@ -329,10 +363,10 @@ class OpinionDistributions:
     label; positions (NaN = unpositioned); masses normalised per item.
     """
 
-    def __init__(self, *, questions, group_labels, groups, item_q, item_g, item_start, pos, lab, labels, prob,
+    def __init__(self, *, questions, group_values, groups, item_q, item_g, item_start, pos, lab, labels, prob,
                  report, name, policy):
         self._questions = questions
-        self._group_labels = group_labels
+        self._group_values = group_values
         self.groups = tuple(groups)
         self._item_q = item_q
         self._item_g = item_g
@@ -406,35 +440,25 @@ class OpinionDistributions:
         frame, groups, value = chk.frame, chk.groups, chk.value
         report = list(chk.report)
         # question codes, sorted by id
-        qcodes, quni = pd.factorize(chk.question)
-        qorder = np.argsort(quni.astype(str), kind="stable")
+        qorder = np.argsort(np.asarray(chk.qids, dtype=object), kind="stable")
         qrank = np.empty_like(qorder)
         qrank[qorder] = np.arange(len(qorder))
-        qcode = qrank[qcodes].astype(np.int64)
-        questions = pd.Index(np.asarray(quni, dtype=object)[qorder], dtype=object)
-        # group codes: per column, then the combination
+        qcode = qrank[chk.qcodes].astype(np.int64)
+        questions = chk.qids[qorder]
+        # group codes: per column (ranked), then their combination
         gcode = np.zeros(len(frame), dtype=np.int64)
         col_codes, col_uniques = [], []
-        for g in groups:
-            c, u = _check_codes(g, frame[g], name)
+        for c, u in zip(chk.gcodes, chk.guniques):
             order = _sorted_uniques(u)
             rank = np.empty_like(order)
             rank[order] = np.arange(len(order))
             col_codes.append(rank[c])
             col_uniques.append(u[order])
             gcode = gcode * len(u) + rank[c]
-        if groups:
-            gc, gu = pd.factorize(gcode, sort=True)
+        if len(groups) > 1:
+            gc, _ = pd.factorize(gcode, sort=True)
             gcode = gc.astype(np.int64)
-            combos = np.asarray(gu, dtype=np.int64)
-            first = np.zeros(len(gu), dtype=np.int64)
-            first[gcode[::-1]] = np.arange(len(gcode))[::-1]
-            group_labels = pd.DataFrame(
-                {g: u.take(cc[first]) for g, u, cc in zip(groups, col_uniques, col_codes)}
-            ).reset_index(drop=True)
-            del combos
-        else:
-            group_labels = pd.DataFrame(index=pd.RangeIndex(1))
+        n_groups = int(gcode.max()) + 1 if groups else 1
         # labels of unpositioned options
         unpos = np.isnan(chk.option)
         lab = np.full(len(frame), -1, dtype=np.int64)
@@ -443,24 +467,39 @@ class OpinionDistributions:
             lc, labels = pd.factorize(chk.label[unpos], sort=True)
             lab[unpos] = lc
             labels = np.asarray(labels, dtype=object)
-        okey = np.where(unpos, 0.0, chk.option)
-        order = np.lexsort((lab, okey, unpos, gcode, qcode))
-        qs, gs, ok, un, lb = qcode[order], gcode[order], okey[order], unpos[order], lab[order]
-        new_item = np.r_[True, (qs[1:] != qs[:-1]) | (gs[1:] != gs[:-1])]
-        same = ~new_item[1:] & (un[1:] == un[:-1]) & (ok[1:] == ok[:-1]) & (lb[1:] == lb[:-1])
+            top = np.nanmax(chk.option) if (~unpos).any() else 0.0
+            okey = np.where(unpos, top + 1.0 + lab, chk.option)
+        else:
+            okey = chk.option
+        ikey = qcode * n_groups + gcode
+        order = _item_order(ikey, okey)
+        ik, ok = ikey[order], okey[order]
+        if unpos.any():
+            un, lb = unpos[order], lab[order]
+        else:
+            un, lb = np.zeros(len(ik), dtype=bool), lab
+        new_item = np.r_[True, ik[1:] != ik[:-1]]
+        same = ~new_item[1:] & (ok[1:] == ok[:-1])
         if same.any():
             _raise_duplicate(frame, order, same, groups, chk, name)
+        if groups:
+            first = np.zeros(n_groups, dtype=np.int64)
+            first[gcode[::-1]] = np.arange(len(gcode))[::-1]
+            group_values = {g: u.to_numpy()[cc[first]] for g, u, cc in zip(groups, col_uniques, col_codes)}
+        else:
+            group_values = {}
+        ok = np.where(un, 0.0, ok)
         starts = np.flatnonzero(new_item)
-        item_q, item_g = qs[starts], gs[starts]
+        item_q, item_g = ik[starts] // n_groups, ik[starts] % n_groups
         mass = chk.mass[order]
         total = np.add.reduceat(mass, starts)
         row_item = np.cumsum(new_item) - 1
 
         def who(i):
-            return questions[item_q[i]], _group_label(group_labels.iloc[item_g[i]]) if groups else ""
+            return questions[item_q[i]], _group_label([group_values[g][item_g[i]] for g in groups])
 
         def describe(i):
-            return _describe(questions[item_q[i]], group_labels.iloc[item_g[i]].tolist(), groups)
+            return _describe(questions[item_q[i]], [group_values[g][item_g[i]] for g in groups], groups)
 
         zero = total <= 0
         if zero.any():
@@ -492,7 +531,7 @@ class OpinionDistributions:
         item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
         pos = np.where(un, np.nan, ok)
         _warn_report(report, name)
-        return cls(questions=questions, group_labels=group_labels, groups=groups, item_q=item_q, item_g=item_g,
+        return cls(questions=questions, group_values=group_values, groups=groups, item_q=item_q, item_g=item_g,
                    item_start=item_start, pos=pos, lab=lb, labels=labels, prob=prob, report=report, name=name,
                    policy=policy)
 
@@ -504,7 +543,7 @@ class OpinionDistributions:
         if key in self._cache:
             return self._cache[key]
         if not ordinal or not np.isnan(self._pos).any():
-            v = _View(self._row_item, self._pos, self._lab, self._prob, ())
+            v = _make_view(self._row_item, self._pos, self._lab, self._prob, ())
             self._cache[key] = v
             return v
         unpos = np.isnan(self._pos)
@@ -515,7 +554,7 @@ class OpinionDistributions:
         side = self.name
 
         def who(i):
-            g = _group_label(self._group_labels.iloc[self._item_g[i]]) if self.groups else ""
+            g = _group_label([self._group_values[c][self._item_g[i]] for c in self.groups])
             return self._questions[self._item_q[i]], g
 
         for i in np.flatnonzero((lost > 0) & (kept > 0)):
@@ -533,7 +572,7 @@ class OpinionDistributions:
         if not keep.any():
             raise ValueError(f"{side}: no item has mass on options with an ordinal position.")
         ri = self._row_item[keep]
-        v = _View(ri, self._pos[keep], self._lab[keep], self._prob[keep] / kept[ri], tuple(report))
+        v = _make_view(ri, self._pos[keep], self._lab[keep], self._prob[keep] / kept[ri], report)
         self._cache[key] = v
         return v
 
@@ -566,7 +605,7 @@ class OpinionDistributions:
             Frozen dataclass with ``questions`` (Index), ``positions``
             (Q, K; ascending, NaN-padded), ``n_options`` (Q,), ``labels``,
             ``prob`` (items, K), ``item_question``, ``item_offsets``,
-            ``item_group``, ``group_labels``, ``groups``, ``incomplete``
+            ``item_group``, ``group_values`` (and ``group_labels``), ``groups``, ``incomplete``
             (items that do not list every option: their missing options are
             0 in ``prob``) and ``report``.
 
@@ -597,9 +636,8 @@ class OpinionDistributions:
         ri = self._row_item
         out = {"question": np.asarray(self._questions, dtype=object)[self._item_q[ri]]}
         if self.groups:
-            gl = self._group_labels.iloc[self._item_g[ri]].reset_index(drop=True)
             for g in self.groups:
-                out[g] = gl[g]
+                out[g] = self._group_values[g][self._item_g[ri]]
         out["option"] = self._pos
         if (self._lab >= 0).any():
             out["label"] = np.where(self._lab >= 0, self._labels[np.maximum(self._lab, 0)] if len(self._labels) else "", "")
@@ -617,7 +655,7 @@ class OpinionDistributions:
     @property
     def group_labels(self) -> pd.DataFrame:
         """One row per group (columns :attr:`groups`)."""
-        return self._group_labels.copy()
+        return _labels_frame(self._group_values)
 
     @property
     def n_items(self) -> int:
@@ -628,13 +666,39 @@ class OpinionDistributions:
         return f"OpinionDistributions({self.n_items} items, {len(self._questions)} questions, groups={list(self.groups)})"
 
 
+def _item_order(ikey, okey):
+    """Order of rows by (item, option key): usually a cheap stable sort of runs, else one lexsort."""
+    n = len(ikey)
+    if n < 2:
+        return np.arange(n)
+    d_i = np.diff(ikey)
+    within = d_i == 0
+    if not (np.diff(okey)[within] > 0).all():
+        return np.lexsort((okey, ikey))
+    if (d_i > 0).all() or (d_i >= 0).all():
+        return np.arange(n)  # already sorted
+    # each item one contiguous run with ascending options: a stable sort of the item key keeps them
+    top = int(ikey.max()) + 1
+    n_runs = 1 + int(np.count_nonzero(~within))
+    if top <= 4 * n + 1_000_000 and np.count_nonzero(np.bincount(ikey, minlength=top)) == n_runs:
+        return np.argsort(ikey, kind="stable")
+    return np.lexsort((okey, ikey))
+
+
+def _labels_frame(group_values: dict) -> pd.DataFrame:
+    """Frame of group labels (one row and no column without group columns)."""
+    if not group_values:
+        return pd.DataFrame(index=pd.RangeIndex(1))
+    return pd.DataFrame(group_values)
+
+
 def _raise_duplicate(frame, order, same, groups, chk, name):
     """Duplicate options: name the item, and any other column (reserved or not) that varies within them."""
     j = int(np.flatnonzero(same)[0])
     i0, i1 = order[j], order[j + 1]
     opt = chk.option[i1]
     shown = _py(opt) if not np.isnan(opt) else chk.label[i1]
-    where = _describe(chk.question[i1], [frame[g].iloc[i1] for g in groups], groups)
+    where = _describe(chk.qids[chk.qcodes[i1]], [u[c[i1]] for u, c in zip(chk.guniques, chk.gcodes)], groups)
     msg = f"{name}: {where}: option {shown!r} appears more than once."
     skip = {"question", "option", "label", chk.value, *groups}
     varying = []

@@ -134,7 +134,7 @@ def prepare_respondents(
             f"question {qs[few[0]]!r}: the answers list fewer than two options; list the full scale "
             "(zeros allowed) or pass `positions` (a mapping or an alignstat.QuestionBank)."
         )
-    models = list(grid.group_labels["model"])
+    models = list(grid.group_values["model"])
     # responses
     resp = np.empty((len(data), nq))
     for i, q in enumerate(qs):

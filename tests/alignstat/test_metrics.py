@@ -222,3 +222,76 @@ def test_jsd_subnormal_mass_does_not_underflow():
     args = (pos, np.array([3]), p[None], np.array([0]), np.array([0, 1]), q[None], np.array([0]), np.array([0, 1]), 1, 1)
     assert K.pairwise_question_alignment(K.JSD, *args)[0, 0, 0] == pytest.approx(1.0, abs=1e-12)
     assert K.pairwise_question_alignment_numpy(K.JSD, *args)[0, 0, 0] == pytest.approx(1.0, abs=1e-12)
+
+
+# ----------------------------------------------------------------- one kernel per metric
+@pytest.mark.parametrize("k", [2, 3, 5, 11])
+def test_per_item_kernels_equal_their_numpy_twins(rng, k):
+    n = 40
+    p = np.stack([_dist(rng, k, zeros=i % 3 == 0) for i in range(n)])
+    r = np.stack([_dist(rng, k, zeros=i % 4 == 0) for i in range(n)])
+    x = np.sort(rng.choice(np.arange(0.0, 30.0, 0.5), k, replace=False))
+    pos = np.vstack([x, x + 1.0])  # two questions; the kernel reads row q
+    for i in range(n):
+        for j in (i, (i + 7) % n):
+            xs = (p[i], r[j])
+            assert K.wasserstein_item(p, i, r, j, pos, 1, k) == pytest.approx(K.wasserstein_numpy(*xs, x + 1.0), abs=1e-12)
+            assert K.likert_item(p, i, r, j, pos, 0, k) == pytest.approx(K.likert_numpy(*xs, x), abs=1e-12)
+            assert K.jsd_item(p, i, r, j, k) == pytest.approx(K.jsd_numpy(*xs), abs=1e-12)
+            assert K.tvd_item(p, i, r, j, k) == pytest.approx(K.tvd_numpy(*xs), abs=1e-12)
+            # and the twins equal the independent references
+            ref_w = 1 - wasserstein_distance(x, x, p[i], r[j]) / (x[-1] - x[0])
+            assert K.wasserstein_numpy(*xs, x) == pytest.approx(ref_w, abs=1e-12)
+            assert K.jsd_numpy(*xs) == pytest.approx(1 - jensenshannon(p[i], r[j], base=2), abs=1e-12)
+
+
+def test_respondent_wasserstein_is_the_one_hot_kernel(rng):
+    # a respondent's answer x compared with a model distribution is the Wasserstein alignment of the
+    # one-hot distribution at x: the same kernel, checked against the array API and scipy
+    x = np.array([0.0, 1.0, 2.5, 4.0, 10.0])
+    models = np.stack([_dist(rng, 5) for _ in range(3)])[:, None, :]  # (M, Q=1, K)
+    resp = rng.choice(np.r_[x, np.nan], size=(50, 1))
+    for metric, api in (("wasserstein", al.wasserstein_alignment), ("likert", al.likert_alignment)):
+        got = al.respondent_alignment(resp, models, x[None, :], metric=metric)
+        twin = al.respondent_alignment(resp, models, x[None, :], metric=metric, engine="numpy")
+        np.testing.assert_allclose(got, twin, atol=1e-12, equal_nan=True)
+        for i in range(50):
+            if np.isnan(resp[i, 0]):
+                assert np.isnan(got[:, i, 0]).all()
+                continue
+            onehot = (x == resp[i, 0]).astype(float)
+            for m in range(3):
+                assert got[m, i, 0] == pytest.approx(api(onehot, models[m, 0], positions=x), abs=1e-12)
+                if metric == "wasserstein":
+                    ref = 1 - wasserstein_distance([resp[i, 0]], x, None, models[m, 0]) / 10.0
+                    assert got[m, i, 0] == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: al.wasserstein_alignment([1.0], [1.0]), "ordinal alignment needs at least two options, got 1"),
+        (lambda: al.likert_alignment([1.0], 1.0), "ordinal alignment needs at least two options, got 1"),
+        (lambda: al.wasserstein_alignment(np.zeros((0, 3)), np.zeros((0, 3))), r"`p` is empty \(shape \(0, 3\)\)"),
+        (lambda: al.js_similarity([], []), r"`p` is empty"),
+        (lambda: al.tvd_similarity(np.zeros((2, 0)), np.zeros((2, 0))), r"`p` is empty"),
+        (lambda: al.wasserstein_alignment([0.5, 0.5], [0.5, 0.5], [3.0, 3.0]), "zero span or a repeated position"),
+        (lambda: al.js_similarity([0.5, 0.5], [0.2, 0.3, 0.5]), "same number of options, got 2 and 3"),
+    ],
+)
+def test_degenerate_input_is_a_clear_error_not_nan(call, match):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy RuntimeWarning would fail here
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_array_api_calls_the_twins_and_sorts_positions(rng):
+    p, q = _dist(rng, 4), _dist(rng, 4)
+    x = np.array([3.0, 0.0, 1.5, 7.0])
+    o = np.argsort(x)
+    assert al.wasserstein_alignment(p, q, x) == pytest.approx(K.wasserstein_numpy(p[o], q[o], x[o]), abs=1e-15)
+    assert al.likert_alignment(p, q, x) == pytest.approx(K.likert_numpy(p[o], q[o], x[o]), abs=1e-15)
+    assert al.likert_alignment(p, 1.5, x) == pytest.approx(1 - abs(p @ x - 1.5) / 7.0, abs=1e-15)
