@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "PromptTemplate",
+    "PromptTemplates",
+    "TEMPLATE_FORMAT",
     "METHODS",
     "STEERINGS",
     "FewShotExamples",
@@ -57,12 +60,203 @@ def _read_templates(path: str) -> dict:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def load_templates(path=None) -> dict:
-    """Prompt templates keyed by language name (default: the packaged file)."""
+def load_templates(path=None):
+    """Prompt templates: the packaged per-language ones, or a user template file.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        Default: the packaged :file:`inference/templates.json` (the
+        package's own prompts, keyed by language).  A JSON file whose
+        ``format`` is :data:`TEMPLATE_FORMAT` is read as user templates.
+
+    Returns
+    -------
+    dict or PromptTemplates
+        The packaged language templates (a dict keyed by language), or the
+        user templates.
+    """
     path = Path(path) if path is not None else Path(__file__).with_name("templates.json")
     if not path.exists():
         raise FileNotFoundError(f"templates file {str(path)!r} does not exist.")
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON template file ({exc}).") from None
+    if isinstance(head, dict) and "format" in head:
+        return PromptTemplates.from_file(path)
     return _read_templates(str(path))
+
+
+TEMPLATE_FORMAT = "alignstat-prompts/1"
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+)\s*\}\}")
+_FIELDS = ("question", "options", "examples", "country")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """One user prompt template (see :class:`PromptTemplates`)."""
+
+    text: str
+    answer_method: str = "verbalized"
+    steering: str = "none"
+    country: str | None = None
+    language: str = "English"
+    examples: str | None = None
+    study: str | None = None
+
+    def render(self, question, *, option_format="{key}. {label}", option_separator="\n", examples=None,
+               country=None) -> str:
+        """The prompt for `question`: each ``{{field}}`` replaced once, nothing else touched."""
+
+        def value(m):
+            name = m.group(1)
+            if name == "question":
+                return question.text
+            if name == "options":
+                return option_separator.join(option_format.replace("{key}", str(k)).replace("{label}", str(c))
+                                             for k, c in zip(question.keys, question.choices))
+            if name == "examples":
+                ex = self.examples if self.examples is not None else examples
+                if ex is None:
+                    raise ValueError(f"template for {self.describe()} uses {{{{examples}}}} but has no examples_file "
+                                     "and no `examples` were given.")
+                return ex
+            return country if country is not None else (self.country or "")
+
+        return _PLACEHOLDER.sub(value, self.text)
+
+    def describe(self) -> str:
+        """``answer_method/steering/country/language`` of the template, for messages."""
+        return f"answer_method={self.answer_method!r}, steering={self.steering!r}, country={self.country!r}, " \
+               f"language={self.language!r}"
+
+
+class PromptTemplates:
+    """User prompt templates: exact prompts such as a paper's, from a JSON file.
+
+    The file format (``"format": "alignstat-prompts/1"``)::
+
+        {
+          "format": "alignstat-prompts/1",
+          "system": "You are a helpful assistant.",   # optional system message
+          "temperature": 0,                           # optional, sent with every request
+          "option_format": "{key}. {label}",          # one option line (default shown)
+          "option_separator": "\\n",                  # between option lines (default shown)
+          "examples_dir": "inputs/few_shot",          # optional, relative to this file
+          "templates": [
+            {"steering": "persona", "country": "Germany", "language": "English",
+             "answer_method": "verbalized",             # optional (default shown)
+             "examples_file": "lang-En_dist-random.txt",  # optional, inserted verbatim
+             "text": "...instructions...{{examples}}\\nQuestion: {{question}}\\n{{options}}\\nAnswer:"}
+          ]
+        }
+
+    A template's ``text`` is sent as the user message, with each
+    ``{{question}}`` (the question's wording), ``{{options}}`` (one
+    ``option_format`` line per option, joined by ``option_separator``),
+    ``{{examples}}`` (the ``examples_file``'s bytes, or the builder's
+    examples) and ``{{country}}`` replaced once; every other character,
+    single braces included, is kept as is.  A template applies to the
+    ``(answer_method, steering, country, language)`` it names
+    (``country`` null or absent: no country).
+
+    Parameters
+    ----------
+    templates : sequence of PromptTemplate
+    system : str, optional
+    temperature : float, optional
+    option_format, option_separator : str
+    source : str
+        Where the templates came from (for messages).
+    """
+
+    def __init__(self, templates, *, system=None, temperature=None, option_format="{key}. {label}",
+                 option_separator="\n", source=""):
+        self.templates = list(templates)
+        self.system = system
+        self.temperature = None if temperature is None else float(temperature)
+        self.option_format = option_format
+        self.option_separator = option_separator
+        self.source = source
+        self._index = {}
+        for t in self.templates:
+            k = (t.answer_method, t.steering, t.country, t.language)
+            if k in self._index:
+                raise ValueError(f"{source or 'templates'}: two templates for {t.describe()}.")
+            self._index[k] = t
+
+    def __len__(self):
+        return len(self.templates)
+
+    def __iter__(self):
+        return iter(self.templates)
+
+    def __repr__(self):
+        return f"PromptTemplates({len(self)} templates from {self.source or 'memory'})"
+
+    @classmethod
+    def from_file(cls, path):
+        """Read a template file (see the class docstring for the format)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable JSON template file ({exc}).") from None
+        if not isinstance(data, dict) or data.get("format") != TEMPLATE_FORMAT:
+            raise ValueError(f"{path}: 'format' must be {TEMPLATE_FORMAT!r}; got {data.get('format')!r}.")
+        unknown = sorted(set(data) - {"format", "system", "temperature", "option_format", "option_separator",
+                                      "examples_dir", "templates", "about"})
+        if unknown:
+            raise ValueError(f"{path}: unknown top-level field(s) {unknown}.")
+        if not isinstance(data.get("templates"), list) or not data["templates"]:
+            raise ValueError(f"{path}: 'templates' must be a non-empty list.")
+        ex_dir = path.parent / data.get("examples_dir", ".")
+        out = []
+        for i, t in enumerate(data["templates"]):
+            where = f"{path}: templates[{i}]"
+            if not isinstance(t, dict) or not isinstance(t.get("text"), str):
+                raise ValueError(f"{where}: needs a 'text' string.")
+            bad = sorted(set(t) - {"text", "answer_method", "steering", "country", "language", "examples_file",
+                                   "study"})
+            if bad:
+                raise ValueError(f"{where}: unknown field(s) {bad}.")
+            fields_used = set(_PLACEHOLDER.findall(t["text"]))
+            if fields_used - set(_FIELDS):
+                raise ValueError(f"{where}: unknown placeholder(s) {sorted(fields_used - set(_FIELDS))}; "
+                                 f"known: {['{{' + f + '}}' for f in _FIELDS]}.")
+            steering = str(t.get("steering", "none")).replace("_", "-")
+            if steering not in STEERINGS:
+                raise ValueError(f"{where}: steering {steering!r} is not one of {list(STEERINGS)}.")
+            method = t.get("answer_method", "verbalized")
+            if method not in METHODS:
+                raise ValueError(f"{where}: answer_method {method!r} is not one of {list(METHODS)}.")
+            examples = None
+            if t.get("examples_file"):
+                ex_path = ex_dir / t["examples_file"]
+                if not ex_path.exists():
+                    raise FileNotFoundError(f"{where}: examples_file {str(ex_path)!r} does not exist.")
+                with open(ex_path, encoding="utf-8", newline="") as fh:  # verbatim, line ends included
+                    examples = fh.read()
+            out.append(PromptTemplate(text=t["text"], answer_method=method, steering=steering,
+                                      country=t.get("country"), language=t.get("language", "English"),
+                                      examples=examples, study=t.get("study")))
+        return cls(out, system=data.get("system"), temperature=data.get("temperature"),
+                   option_format=data.get("option_format", "{key}. {label}"),
+                   option_separator=data.get("option_separator", "\n"), source=str(path))
+
+    def find(self, *, answer_method="verbalized", steering="none", country=None, language="English"):
+        """The template for these settings; a ValueError listing what exists otherwise."""
+        t = self._index.get((answer_method, steering, country, language))
+        if t is None:
+            have = sorted({(x.steering, x.country or "-", x.language) for x in self.templates
+                           if x.answer_method == answer_method})
+            raise ValueError(
+                f"{self.source or 'templates'}: no template for answer_method={answer_method!r}, "
+                f"steering={steering!r}, country={country!r}, language={language!r}; templates exist for "
+                f"(steering, country, language) {have[:12]}{' ...' if len(have) > 12 else ''}."
+            )
+        return t
 
 
 def format_question(question, template, *, order=None) -> str:
@@ -220,8 +414,20 @@ class PromptBuilder:
         Show options in a random order (keys unchanged; sensitivity study).
     rng : seed or Generator, optional
         For random examples and option shuffling.
-    templates : dict, optional
-        Override :func:`load_templates`.
+    templates : dict, PromptTemplates, str or path-like, optional
+        Override :func:`load_templates`: a dict of language templates (the
+        packaged format), or user templates (:class:`PromptTemplates` or the
+        path of a file in that format) that give the exact prompt text for
+        this builder's answer method, steering, country and language, with
+        the system message and temperature of the file.
+
+    Examples
+    --------
+    >>> from alignstat import QuestionBank, Question
+    >>> bank = QuestionBank([Question("Q1", "Happy?", ("Yes", "No"), ("1", "2"), (1.0, 2.0))])
+    >>> t = PromptTemplates([PromptTemplate("Question: {{question}}\\n{{options}}\\nAnswer:")], system="Be brief.")
+    >>> PromptBuilder(templates=t).messages(bank["Q1"], bank)
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Question: Happy?\\n1. Yes\\n2. No\\nAnswer:'}]
     """
 
     def __init__(self, *, answer_method="verbalized", steering="none", country=None, language=None, examples=None,
@@ -232,14 +438,26 @@ class PromptBuilder:
             raise ValueError(f"`steering` must be one of {list(STEERINGS)}; got {steering!r}.")
         if ("persona" in steering or "few-shot" in steering) and not country:
             raise ValueError(f"steering {steering!r} needs `country`.")
-        if "few-shot" in steering and examples is None:
+        if "few-shot" in steering and examples is None and not (
+                isinstance(templates, PromptTemplates) or isinstance(templates, (str, Path))):
             raise ValueError(
                 f"steering {steering!r} needs `examples` (real distributions of {country!r}: "
                 "FewShotExamples.from_distributions or .from_file)."
             )
+        if isinstance(templates, (str, Path)):
+            templates = load_templates(templates)
+        self.user_templates = templates if isinstance(templates, PromptTemplates) else None
+        if self.user_templates is not None:
+            templates = load_templates()
         templates = templates if templates is not None else load_templates()
         if language is None:
             language = "English"
+        self.user_template = None
+        if self.user_templates is not None:
+            self.user_template = self.user_templates.find(answer_method=answer_method, steering=steering,
+                                                          country=country, language=language)
+            templates = dict(templates)
+            templates.setdefault(language, templates["English"])
         if language not in templates:
             raise ValueError(f"no prompt template for language {language!r}; templates exist for {sorted(templates)}.")
         if steering.startswith("language") and language == "English":
@@ -266,8 +484,20 @@ class PromptBuilder:
                                         rng=self._seed)
         return ex
 
+    def _user_messages(self, question, bank):
+        ut, uts = self.user_template, self.user_templates
+        examples = None
+        if ut.examples is None and "{{examples}}" in ut.text.replace(" ", ""):
+            examples = self._examples_for(question, bank).text
+        text = ut.render(question, option_format=uts.option_format, option_separator=uts.option_separator,
+                         examples=examples, country=self.country)
+        system = [{"role": "system", "content": uts.system}] if uts.system is not None else []
+        return [*system, {"role": "user", "content": text}]
+
     def messages(self, question, bank):
-        """Chat messages (a single user turn) asking ``question``."""
+        """Chat messages asking ``question`` (a system turn only with user templates that give one)."""
+        if self.user_template is not None:
+            return self._user_messages(question, bank)
         t = self.template
         order = None
         if self.shuffle_options:
@@ -307,6 +537,8 @@ class PromptBuilder:
             "freetext": {"max_tokens": 600},
         }[self.answer_method]
         out = dict(defaults)
+        if self.user_templates is not None and self.user_templates.temperature is not None:
+            out["temperature"] = self.user_templates.temperature
         if temperature is not None:
             out["temperature"] = float(temperature)
         if max_tokens is not None:

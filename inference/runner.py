@@ -275,11 +275,11 @@ def collect(bank, *, backend, store, answer_method="verbalized", steering="none"
     >>> from alignstat import QuestionBank, Question
     >>> from inference import OpenAIChatBackend
     >>> from inference.testing import LocalOpenAIServer
-    >>> bank = QuestionBank([Question(id="Q1", text="Happy?", choices=("Yes", "No"), keys=("1", "2"))])
+    >>> bank = QuestionBank([Question("Q1", "Happy?", ("Yes", "No"), ("1", "2"), (1.0, 2.0))])
     >>> store = pathlib.Path(tempfile.mkdtemp()) / "answers.jsonl"
     >>> with LocalOpenAIServer() as srv:
     ...     backend = OpenAIChatBackend("toy", base_url=srv.base_url, api_key_env=None)
-    ...     summary = collect(bank, backend=backend, store=store, progress=False)
+    ...     summary = collect(bank, backend=backend, store=store, answer_method="freetext", progress=False)
     >>> summary.n_answered, summary.exit_code
     (1, 0)
     """
