@@ -78,9 +78,9 @@ def run_collect(bank, base_url, store, samples, concurrency):
     t = time.perf_counter()
     s = collect(bank, backend=backend, store=store, samples=samples, concurrency=concurrency, progress=False)
     dt = time.perf_counter() - t
-    if s.n_done + s.n_failed != s.n_planned:
-        raise RuntimeError(f"collect did not finish: {s}")
-    return dt, s.n_done + s.n_failed
+    if s.n_answered != s.n_planned or s.exit_code != 0:
+        raise RuntimeError(f"collect did not answer everything: {s}")
+    return dt, s.n_requests
 
 
 def run_raw_loop(bank, base_url, samples, n_limit=None):
@@ -90,7 +90,7 @@ def run_raw_loop(bank, base_url, samples, n_limit=None):
     from inference.prompts import PromptBuilder
 
     client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
-    builder = PromptBuilder(method="verbalized", rng=0)
+    builder = PromptBuilder(answer_method="verbalized", rng=0)
     prompts = [builder.messages(q, bank) for q in bank]
     n = 0
     t = time.perf_counter()
