@@ -78,31 +78,45 @@ def check_one_item(frame, keys, name):
     raise ValueError(f"`{name}` holds more than one answer for {where}{hint}.")
 
 
+WEIGHT_COLUMN = "__design_weight__"
+
+
 class StudyDesign:
     """Respondent frame and its survey design, as resolved by :func:`resolve_design`.
 
     Attributes
     ----------
     frame : DataFrame
+        The respondents (with the weights in column :data:`WEIGHT_COLUMN` when weighted).
     weights : str or None
-        Weight column (None: equal weights).
+        Name of the weights (for reports); None: equal weights.
     strata, psu : str or None
-        Design columns (None: none).
+        Names of the design's strata and PSUs (None: none).
+    strata_codes, psu_codes : ndarray or None
+        Stratum and PSU of each respondent.
     lonely_psu : str
-        Handling of strata with one PSU (``"fail"``, ``"collapse"``, ``"certainty"``).
+        Handling of strata with one PSU.
     source : str
-        Where the design came from, in words (``"surveys.Design"``, ``"profile 'ess'"``,
-        ``"arguments"``, ``"paper defaults"``, ``"none"``).
+        Where the design came from, in words.
     """
 
-    def __init__(self, frame, weights=None, strata=None, psu=None, lonely_psu="fail", source="none"):
+    def __init__(self, frame, weights=None, weight_values=None, strata=None, psu=None, strata_codes=None,
+                 psu_codes=None, lonely_psu="fail", source="none"):
+        if weights is not None:
+            frame = frame.assign(**{WEIGHT_COLUMN: np.asarray(weight_values, dtype=float)})
         self.frame, self.weights, self.strata, self.psu = frame, weights, strata, psu
+        self.strata_codes, self.psu_codes = strata_codes, psu_codes
         self.lonely_psu, self.source = lonely_psu, source
 
+    @property
+    def weight_column(self):
+        """Column of :attr:`frame` holding the weights, or None."""
+        return WEIGHT_COLUMN if self.weights is not None else None
+
     def describe(self):
-        """One line: weights and design columns."""
+        """One line: weights and design."""
         w = f"weights={self.weights}" if self.weights else "unweighted"
-        d = f"strata={self.strata}, psu={self.psu}" if self.psu else "no PSUs (respondents)"
+        d = f"strata={self.strata}, psu={self.psu}" if self.psu_codes is not None else "no PSUs (respondents)"
         return f"{w}; {d}; from {self.source}"
 
 
@@ -116,20 +130,34 @@ def _column_name(x, frame, role):
     raise TypeError(f"`{role}` must be a column name (str) or None, got {type(x).__name__}.")
 
 
+def _from_surveys_design(d, frame, source):
+    """Weights, strata and PSUs of a ``surveys.Design`` (arrays) over the rows of `frame`."""
+    if len(d.data) != len(frame):
+        raise ValueError(f"the design has {len(d.data)} respondents but the data have {len(frame)}.")
+    wname = getattr(d, "weights_name", None)
+    w = np.asarray(d.weights, dtype=float) if wname else None
+    sc = np.asarray(d.strata_codes) if getattr(d, "has_strata", False) else None
+    pc = np.asarray(d.psu_codes) if getattr(d, "has_psu", False) else None
+    if sc is not None and pc is None:
+        pc = np.arange(len(frame))
+    return dict(weights=wname, weight_values=w, strata="design strata" if sc is not None else None,
+                psu="design PSUs" if pc is not None else None, strata_codes=sc, psu_codes=pc,
+                lonely_psu=getattr(d, "lonely_psu", "fail"), source=source)
+
+
 def resolve_design(data, *, weights="auto", strata="auto", psu="auto", paper_defaults=False, lonely_psu=None):
     """Respondent frame and design of a study's `data`.
 
     Parameters
     ----------
-    data : DataFrame, surveys.Design, or a survey object with ``responses()`` and ``weight``/``strata``/``psu``
-        A ``surveys.Design`` (anything with a ``data`` frame and ``weights``,
-        ``strata``, ``psu`` column names) carries its design; a frame whose
-        columns a survey profile recognises (ESS: ``anweight``, ``stratum``,
-        ``psu``) carries the profile's; a :class:`surveys.SyntheticSurvey`
-        carries its own.
+    data : DataFrame, surveys.Design or survey object
+        A ``surveys.Design`` carries its design; a frame or survey whose
+        profile ``surveys.design`` recognises (ESS: ``anweight``, strata
+        ``cntry`` x ``stratum``, ``psu``) carries the profile's; a plain frame
+        none.
     weights, strata, psu : "auto", str or None
-        ``"auto"``: from the design or profile.  A column name overrides it;
-        None switches it off.
+        ``"auto"``: from the design or profile.  A column name replaces the
+        whole design by the one the arguments give (None: switched off).
     paper_defaults : bool
         Unweighted, no design (a plain respondent bootstrap), whatever the
         data carry: the choices of the ESS paper.
@@ -140,66 +168,54 @@ def resolve_design(data, *, weights="auto", strata="auto", psu="auto", paper_def
     -------
     StudyDesign
     """
-    source = "none"
-    dw = ds = dp = None
-    lp = "fail"
+    d = None
     if isinstance(data, pd.DataFrame):
         frame = data
-        try:
-            from surveys.profiles import get_profile
-            from surveys.readers import guess_profile
-
-            name = data.attrs.get("profile") if isinstance(data.attrs.get("profile"), str) else guess_profile(data)
-            prof = get_profile(name) if name else None
-        except Exception:  # noqa: BLE001 - a profile is a convenience, never required
-            prof = None
-        if prof is not None:
-            dw, ds, dp = (prof.column(data, r) for r in ("weight", "strata", "psu"))
-            if dp is not None and ds is None:
-                ds = prof.column(data, "country")
-            if dw or dp:
-                source = f"profile {prof.name!r}"
-                lp = "collapse"
     elif hasattr(data, "responses") and callable(data.responses):
         frame = data.responses()
-        for a in ("weight", "strata", "psu"):
-            v = getattr(data, a, None)
-            if isinstance(v, str) and v not in frame.columns:
-                col = getattr(data, "data", None)
-                if isinstance(col, pd.DataFrame) and v in col.columns and len(col) == len(frame):
-                    frame = frame.assign(**{v: col[v].to_numpy()})
-        dw, ds, dp = (getattr(data, a, None) for a in ("weight", "strata", "psu"))
-        dw, ds, dp = (v if isinstance(v, str) and v in frame.columns else None for v in (dw, ds, dp))
-        if dp is not None and ds is None and "country" in frame.columns:
-            ds = "country"
-        source = type(data).__name__
-    elif hasattr(data, "data") and isinstance(getattr(data, "data"), pd.DataFrame) and hasattr(data, "psu"):
-        frame = data.data
-        dw, ds, dp = (getattr(data, a, None) for a in ("weights", "strata", "psu"))
-        lp = getattr(data, "lonely_psu", None) or "fail"
-        source = type(data).__name__
+    elif hasattr(data, "data") and isinstance(getattr(data, "data"), pd.DataFrame) and hasattr(data, "psu_codes"):
+        frame, d = data.data, data
     else:
-        raise TypeError(f"`data` must be a pandas DataFrame or a survey design, got {type(data).__name__}.")
+        raise TypeError(f"`data` must be a pandas DataFrame, a survey or a surveys.Design, got {type(data).__name__}.")
+    explicit = any(v != "auto" for v in (weights, strata, psu))
     if paper_defaults:
         for name, v in (("weights", weights), ("strata", strata), ("psu", psu)):
             if v not in ("auto", None):
                 raise ValueError(f"`paper_defaults=True` is unweighted without a design; drop `{name}={v!r}`.")
-        return StudyDesign(frame, None, None, None, lp, "paper defaults (unweighted, respondent bootstrap)")
-    explicit = False
-    if weights != "auto":
-        dw, explicit = weights, True
-    if strata != "auto":
-        ds, explicit = strata, True
-    if psu != "auto":
-        dp, explicit = psu, True
+        return StudyDesign(frame, source="paper defaults (unweighted, respondent bootstrap)")
     if explicit:
-        source = "arguments" if source == "none" else f"{source} and arguments"
-    dw = _column_name(dw, frame, "weights")
-    ds = _column_name(ds, frame, "strata")
-    dp = _column_name(dp, frame, "psu")
-    if ds is not None and dp is None:
-        raise ValueError(f"`strata={ds!r}` needs `psu=` (a respondent id column when the design has no clusters).")
-    return StudyDesign(frame, dw, ds, dp, lonely_psu or lp, source if (dw or dp) else "none")
+        w = _column_name(None if weights == "auto" else weights, frame, "weights")
+        sc = _column_name(None if strata == "auto" else strata, frame, "strata")
+        pc = _column_name(None if psu == "auto" else psu, frame, "psu")
+        if sc is not None and pc is None:
+            raise ValueError(f"`strata={sc!r}` needs `psu=` (a respondent id column when the design has no clusters).")
+        wv = None
+        if w is not None:
+            wv = pd.to_numeric(frame[w], errors="coerce").to_numpy(dtype=float)
+            if not np.all(np.isfinite(wv)) or np.any(wv < 0) or wv.sum() <= 0:
+                raise ValueError(f"weights column {w!r} must be finite, non-negative and not all zero.")
+        return StudyDesign(frame, weights=w, weight_values=wv, strata=sc, psu=pc,
+                           strata_codes=None if sc is None else pd.factorize(frame[sc].astype(str))[0],
+                           psu_codes=None if pc is None else pd.factorize(frame[pc].astype(str))[0],
+                           lonely_psu=lonely_psu or "fail", source="arguments")
+    if d is None:
+        try:
+            import surveys
+
+            d = surveys.design(data)
+            src = f"profile {getattr(d.profile, 'name', '?')!r} (surveys.design)"
+        except Exception:  # noqa: BLE001 - no profile: a plain frame has no design
+            d = None
+    else:
+        src = "surveys.Design"
+    if d is None:
+        return StudyDesign(frame)
+    kw = _from_surveys_design(d, frame, src)
+    if lonely_psu:
+        kw["lonely_psu"] = lonely_psu
+    if kw["weights"] is None and kw["psu_codes"] is None:
+        return StudyDesign(frame)
+    return StudyDesign(frame, **kw)
 
 
 def adjust_family(p, adjust):

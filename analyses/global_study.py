@@ -96,7 +96,9 @@ def question_bootstrap(per_question, keys, *, n_resamples=1000, confidence_level
 
     wide = per_question.pivot_table(index=keys, columns="question", values="alignment", aggfunc="first")
     vals = wide.to_numpy(dtype=float)
-    res = bootstrap_questions(vals, n_resamples=int(n_resamples), confidence_level=confidence_level, rng=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiagnosticsWarning)  # the single-question case is reported below, once
+        res = bootstrap_questions(vals, n_resamples=int(n_resamples), confidence_level=confidence_level, rng=rng)
     out = wide.index.to_frame(index=False)
     ci = getattr(res, "confidence_interval", None)
     out["ci_low"] = np.asarray(ci.low, dtype=float)
@@ -136,7 +138,7 @@ def _respondent_intervals(ans, design, country, questions, metric, units, n_resa
     from .subgroups import _engine, _scheme_for, interval_label
 
     frame = design.frame
-    rd = alignstat.prepare_respondents(frame, ans, factors=[country], weight=design.weights, questions=questions,
+    rd = alignstat.prepare_respondents(frame, ans, factors=[country], weight=design.weight_column, questions=questions,
                                        positions=positions)
     dist = rd.answers.copy()
     dist[dist.sum(axis=2) <= 0] = np.nan
@@ -252,7 +254,7 @@ def global_alignment(
         if not qs:
             raise ValueError("`answers` and `human` share no question (no answered question is a column of "
                              "the respondent data).")
-        hum = _microdata_shares(frame, qs, country, design.weights)
+        hum = _microdata_shares(frame, qs, country, design.weight_column)
         ans = ans.loc[ans["question"].astype(str).isin(qs)]
     else:
         check_frame(human, "human", ["question", "option", "prob", country])

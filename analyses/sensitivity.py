@@ -236,12 +236,9 @@ def prompt_sensitivity(
             pairs.append(pd.DataFrame({"model": m, "condition": c, "country": w.index[ok],
                                        "default": x[ok], "perturbed": y[ok]}))
             n = int(ok.sum())
-            res = pearson_r(x[ok], y[ok], confidence_level=confidence_level)
-            ci = getattr(res, "confidence_interval", None)
-            if callable(ci):
-                ci = ci(confidence_level)
-            lo = float(ci.low) if ci is not None else float(res.ci_low)
-            hi = float(ci.high) if ci is not None else float(res.ci_high)
+            res = pearson_r(x[ok], y[ok])
+            ci = res.confidence_interval(confidence_level)
+            lo, hi = float(ci.low), float(ci.high)
             ccc = concordance(x[ok], y[ok], confidence_level=confidence_level)
             mad = _mean_abs_diff(y[ok] - x[ok], rng, int(n_resamples), confidence_level)
             sa, nq = self_al.get((m, c), (np.nan, 0))

@@ -167,7 +167,7 @@ def interval_label(confidence_level, ci_method, resample, design, scheme_name, n
     for r in resample:
         if r == "respondents":
             units.append(f"design ({scheme_name}; {design.strata or 'one stratum'} x {design.psu})"
-                         if design.psu else "respondents")
+                         if design.psu_codes is not None else "respondents")
         elif r == "samples":
             units.append("model samples (re-voted)")
         else:
@@ -192,12 +192,15 @@ def _engine(**kw):
 def _scheme_for(design, frame, scheme):
     if scheme is not None:
         return scheme
-    if design.psu is None:
+    if design.psu_codes is None:
         return "multinomial"
+    import inspect
+
     from surveys import RaoWuScheme
 
-    strata = None if design.strata is None else frame[design.strata].to_numpy()
-    return RaoWuScheme(strata, frame[design.psu].to_numpy(), singleton=design.lonely_psu)
+    lonely = design.lonely_psu if design.lonely_psu in ("fail", "collapse", "certainty") else "collapse"
+    key = "lonely_psu" if "lonely_psu" in inspect.signature(RaoWuScheme.__init__).parameters else "singleton"
+    return RaoWuScheme(design.strata_codes, design.psu_codes, **{key: lonely})
 
 
 def _observed_scales(frame, ans):
@@ -423,7 +426,7 @@ def subgroup_alignment(
         frame = frame.assign(**{OVERALL: OVERALL})
         all_factors = [OVERALL] + all_factors
     rd = alignstat.prepare_respondents(
-        frame, ans, factors=all_factors, weight=design.weights, questions=questions, positions=positions,
+        frame, ans, factors=all_factors, weight=design.weight_column, questions=questions, positions=positions,
         missing_as_group=missing_as_group, missing_label=missing_label,
     )
     scheme_obj = _scheme_for(design, frame, scheme)
@@ -467,9 +470,7 @@ def subgroup_alignment(
     out["interval"] = interval_label(confidence_level, ci_method, res_units, design, scheme_name, B_used)
 
     # bias correction, random-group null, ceiling
-    strata_arr = None if design.strata is None else frame[design.strata].to_numpy()
-    psu_arr = None if design.psu is None else frame[design.psu].to_numpy()
-    pack = GroupPack(rd, rd.weights, strata_arr, psu_arr)
+    pack = GroupPack(rd, rd.weights, design.strata_codes, design.psu_codes)
     members = pack.members()
     null = random_group_null(pack, [len(m[2]) for m in members], metric, int(n_null), rng_null)
     G = len(members)
@@ -609,7 +610,7 @@ def subgroup_comparisons(
             cols[name] = np.where(col.isna(), None, np.where(col == lev, "a", "b")).astype(object)
             spec.append((f, lev, name))
     ind = frame.assign(**{k: pd.Series(v, index=frame.index) for k, v in cols.items()})
-    rd = alignstat.prepare_respondents(ind, ans, factors=[s[2] for s in spec], weight=design.weights,
+    rd = alignstat.prepare_respondents(ind, ans, factors=[s[2] for s in spec], weight=design.weight_column,
                                        questions=questions, positions=positions)
     scheme_obj = _scheme_for(design, ind, scheme)
     dist = rd.answers.copy()
@@ -651,7 +652,7 @@ def subgroup_comparisons(
             for r in cmp.itertuples(index=False):
                 rows.append(dict(model=r.model, factor=f, comparison=kind, group_a=str(la), group_b=str(lb),
                                  difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high, se=r.se,
-                                 pvalue=r.p_boot, n_a=n_of.get((ga[0], code_a), np.nan),
+                                 pvalue=getattr(r, "pvalue", getattr(r, "p_boot", np.nan)), n_a=n_of.get((ga[0], code_a), np.nan),
                                  n_b=n_of.get((gb[0], code_b), np.nan)))
     out = pd.DataFrame(rows, columns=["model", "factor", "comparison", "group_a", "group_b", "difference", "ci_low",
                                       "ci_high", "se", "pvalue", "n_a", "n_b"])

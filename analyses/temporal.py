@@ -199,8 +199,10 @@ def temporal_alignment(
             if n_resamples > 0 and len(v) >= 2:
                 from alignstat.bootstrap import bootstrap_questions
 
-                r = bootstrap_questions(v[None, :], n_resamples=int(n_resamples), confidence_level=confidence_level,
-                                        rng=rng)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DiagnosticsWarning)
+                    r = bootstrap_questions(v[None, :], n_resamples=int(n_resamples),
+                                            confidence_level=confidence_level, rng=rng)
                 lo.append(float(np.asarray(r.confidence_interval.low).ravel()[0]))
                 hi.append(float(np.asarray(r.confidence_interval.high).ravel()[0]))
                 se.append(float(np.asarray(r.standard_error).ravel()[0]))
