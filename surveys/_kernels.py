@@ -5,7 +5,11 @@ Kernels take validated contiguous arrays and never raise.
 * :func:`scan_codes` -- min, max, all-integer flag of a float column (NaN skipped);
 * :func:`code_presence` -- counts of each integer code in ``[lo, lo + size)``;
 * :func:`map_codes` -- option index and state per respondent via code lookup tables;
-* :func:`accumulate` -- per group x option weighted sums and per-group totals.
+* :func:`accumulate` -- per group x option weighted sums and per-group totals;
+* :func:`tabulate_block` -- the one-pass tabulator: for every question of a
+  block (a 2-D array of any strides, or a list of columns), weighted sums,
+  squared-weight sums and counts per group x integer code in a window, codes
+  found and counted in the same pass, parallel over questions, no copies.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "scan_codes", "scan_codes_numpy", "code_presence", "code_presence_numpy",
     "map_codes", "map_codes_numpy", "accumulate", "accumulate_numpy",
     "tabulate_codes", "tabulate_codes_numpy", "window_presence", "window_presence_numpy",
+    "tabulate_block", "tabulate_block_numpy",
 ]
 
 #: Integer codes in [WINDOW_LO, WINDOW_LO + WINDOW_SIZE) are counted in one pass.
@@ -96,8 +101,92 @@ def tabulate_codes_numpy(vals, lo, table_opt, table_state, sys_state, g, w, G, K
     return accumulate_numpy(opt, state, g, w, G, K, values)
 
 
+def tabulate_block_numpy(columns, g, w, G, lo, W):
+    """Per question: sums, squared-weight sums and counts per group x code (window ``[lo, lo + W)``).
+
+    ``columns`` is a sequence of 1-D float arrays (or a 2-D array, one
+    question per column).  Returns ``sums``, ``sq`` (float, ``(Q, G, W)``),
+    ``cnt`` (int, ``(Q, G, W)``), ``nan_w``, ``nan_n`` (``(Q, G)``) and
+    ``ok`` (``(Q,)``: every non-NaN value of the question is an integer in
+    the window; otherwise its tables are not filled).
+    """
+    cols = [columns[:, q] for q in range(columns.shape[1])] if isinstance(columns, np.ndarray) else list(columns)
+    Q = len(cols)
+    sums = np.zeros((Q, G, W))
+    sq = np.zeros((Q, G, W))
+    cnt = np.zeros((Q, G, W), dtype=np.int64)
+    nan_w = np.zeros((Q, G))
+    nan_n = np.zeros((Q, G), dtype=np.int64)
+    ok = np.ones(Q, dtype=bool)
+    inside = g >= 0
+    for q, v in enumerate(cols):
+        v = np.asarray(v, dtype=np.float64)[inside]
+        gi, wi = g[inside], w[inside]
+        nan = np.isnan(v)
+        t = v[~nan] - lo
+        if not np.all((t >= 0) & (t < W) & (t == np.floor(t))):
+            ok[q] = False
+            continue
+        nan_w[q] = np.bincount(gi[nan], weights=wi[nan], minlength=G)
+        nan_n[q] = np.bincount(gi[nan], minlength=G)
+        key = gi[~nan] * W + t.astype(np.int64)
+        sums[q] = np.bincount(key, weights=wi[~nan], minlength=G * W).reshape(G, W)
+        sq[q] = np.bincount(key, weights=wi[~nan] ** 2, minlength=G * W).reshape(G, W)
+        cnt[q] = np.bincount(key, minlength=G * W).reshape(G, W)
+    return sums, sq, cnt, nan_w, nan_n, ok
+
+
 # --------------------------------------------------------------------------- numba kernels
 if HAVE_NUMBA:
+    from numba import prange
+
+    @njit(inline="always")
+    def _tab_one(col, q, g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok):
+        for i in range(col.shape[0]):
+            gi = g[i]
+            if gi < 0:
+                continue
+            v = col[i]
+            wi = w[i]
+            if v != v:
+                nan_w[q, gi] += wi
+                nan_n[q, gi] += 1
+                continue
+            t = v - lo
+            if t < 0 or t >= W or t != np.floor(t):
+                ok[q] = False
+                return
+            k = np.int64(t)
+            sums[q, gi, k] += wi
+            sq[q, gi, k] += wi * wi
+            cnt[q, gi, k] += 1
+
+    @njit(parallel=True, cache=True)
+    def _tabulate_2d_nb(X, g, w, G, lo, W):
+        Q = X.shape[1]
+        sums = np.zeros((Q, G, W))
+        sq = np.zeros((Q, G, W))
+        cnt = np.zeros((Q, G, W), dtype=np.int64)
+        nan_w = np.zeros((Q, G))
+        nan_n = np.zeros((Q, G), dtype=np.int64)
+        ok = np.ones(Q, dtype=np.bool_)
+        for q in prange(Q):
+            _tab_one(X[:, q], np.int64(q), g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok)
+        return sums, sq, cnt, nan_w, nan_n, ok
+
+    @njit(parallel=True, cache=True)
+    def _tabulate_list_nb(cols, g, w, G, lo, W):
+        Q = len(cols)
+        sums = np.zeros((Q, G, W))
+        sq = np.zeros((Q, G, W))
+        cnt = np.zeros((Q, G, W), dtype=np.int64)
+        nan_w = np.zeros((Q, G))
+        nan_n = np.zeros((Q, G), dtype=np.int64)
+        ok = np.ones(Q, dtype=np.bool_)
+        for q in prange(Q):
+            qq = np.int64(q)
+            _tab_one(cols[qq], qq, g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok)
+        return sums, sq, cnt, nan_w, nan_n, ok
 
     @njit(cache=True)
     def _window_presence_nb(vals, lo, size):
@@ -284,3 +373,44 @@ def window_presence(vals, lo=WINDOW_LO, size=WINDOW_SIZE):
         out, ok = _window_presence_nb(vals, float(lo), int(size))
         return out, bool(ok)
     return window_presence_numpy(vals, lo, size)  # pragma: no cover
+
+
+def _as_2d_view(cols):
+    """One strided 2-D view of equally spaced columns of one buffer (no copy), or None."""
+    if len(cols) < 2:
+        return cols[0][:, None] if len(cols) == 1 else None
+    s0 = cols[0].strides[0]
+    ptr = [c.__array_interface__["data"][0] for c in cols]
+    d = ptr[1] - ptr[0]
+    if d == 0 or any(c.strides[0] != s0 for c in cols) or any(b - a != d for a, b in zip(ptr, ptr[1:])):
+        return None
+    base = cols[0]
+    while base.base is not None and isinstance(base.base, np.ndarray):
+        base = base.base
+    lo_ptr = base.__array_interface__["data"][0]
+    hi_ptr = lo_ptr + base.nbytes
+    last = ptr[-1] + (cols[0].shape[0] - 1) * s0
+    if not (lo_ptr <= min(ptr) and max(ptr[-1], last) + 8 <= hi_ptr):
+        return None
+    return np.lib.stride_tricks.as_strided(cols[0], shape=(cols[0].shape[0], len(cols)), strides=(s0, d),
+                                           writeable=False)
+
+
+def tabulate_block(cols, g, w, G, lo, W):
+    """One pass per question over a block of float64 columns (see :func:`tabulate_block_numpy`).
+
+    Columns that are equally spaced views of one buffer (a consolidated
+    2-D frame, C- or F-ordered) are read through one strided 2-D view;
+    otherwise through a typed list of the column arrays.  Nothing is copied.
+    """
+    if not HAVE_NUMBA:  # pragma: no cover
+        return tabulate_block_numpy(cols, g, w, G, lo, W)
+    X = _as_2d_view(cols)
+    if X is not None:
+        return _tabulate_2d_nb(X, g, w, int(G), float(lo), int(W))
+    from numba.typed import List
+
+    lst = List()
+    for c in cols:
+        lst.append(c if c.flags.c_contiguous else np.ascontiguousarray(c))
+    return _tabulate_list_nb(lst, g, w, int(G), float(lo), int(W))

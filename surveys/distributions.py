@@ -46,6 +46,7 @@ from .encoding import (
 )
 from .profiles import build_factor
 from .replicates import _check_n_resamples, jackknife_se, replicate_scheme, replicate_se
+from .tabulation import tabulate
 
 __all__ = ["distributions", "means", "totals", "ratios", "responses"]
 
@@ -210,17 +211,22 @@ def _tabulate(what, data, *, variables, by, weights, profile, positions, missing
     df = derive_groups(df, by, meta, prof)
     g, keys = groups(df, by, missing_group, src)
     G = len(keys)
-    enc = encode_all(df, variables, meta, prof, positions=positions, missing=missing,
-                     indicators=indicators, system_missing=system_missing, src=src)
+    if system_missing not in ("structural", "nonresponse"):
+        raise ValueError(f"`system_missing` must be 'structural' or 'nonresponse', got {system_missing!r}.")
+    if positions is not None and not isinstance(positions, dict):
+        raise TypeError("`positions` must be a dict {variable: {code: position}}.")
+    g = np.ascontiguousarray(g, dtype=np.int64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    enc = tabulate(df, variables, meta, prof, g, w, G, positions=positions, missing=missing,
+                   indicators=indicators, system_missing=system_missing, src=src,
+                   keep_encoded=st.se is not None)
     value = {"distributions": "prob", "means": "mean", "totals": "total"}[what]
     cols = {k: [] for k in ("option", value, "n", "n_weighted", "n_eff", "nonresponse")}
     rep_all, qnames = [], []
     builder = _TargetBuilder(len(w)) if st.se is not None else None
-    g = np.ascontiguousarray(g, dtype=np.int64)
-    w = np.ascontiguousarray(w, dtype=np.float64)
     for qi, e in enumerate(enc):
         K = len(e.positions)
-        cell, sw, sw2, swv, n, wnr, nnr, nstruct = e.accumulate(g, w, G)
+        cell, sw, sw2, swv, n, wnr, nnr, nstruct = e.acc
         gk = np.flatnonzero(_empty_groups(e, keys, n, sw, nnr, nstruct, on_empty))
         with np.errstate(invalid="ignore", divide="ignore"):
             neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
@@ -239,7 +245,7 @@ def _tabulate(what, data, *, variables, by, weights, profile, positions, missing
         cols["n_eff"].append(neff[rep_g])
         cols["nonresponse"].append(nonresp[rep_g])
         if builder is not None:
-            _add_question(builder, what, e, g, gk, G, K)
+            _add_question(builder, what, e.encoded, g, gk, G, K)
     rep = np.concatenate(rep_all) if rep_all else np.zeros(0, dtype=np.int64)
     qidx = np.concatenate(qnames) if qnames else np.zeros(0, dtype=np.int64)
     out = {col: keys[col].to_numpy()[rep] for col in by}

@@ -203,16 +203,7 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
         return _encode_text(col, var, pos_map, miss_map, sys_kind, src)
     vals = np.ascontiguousarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
     uniq, lo, hi, fast = _distinct_codes(vals)
-    code_rule = prof.code_rule if prof is not None else None
-    labels = meta.value_labels.get(var, {})
-    label_codes = np.array([float(k) for k in labels if not isinstance(k, str)], dtype=np.float64)
-    every = np.union1d(uniq, label_codes)
-    states_all = classify_values(every, variable=var, meta=meta, code_rule=code_rule, missing=miss_map)
-    if code_rule is None and pos_map is None:
-        states_all = _flag_missing_like(var, every, states_all, uniq, labels, miss_map, src)
-    sst = states_all[np.searchsorted(every, uniq)] if uniq.size else np.zeros(0, dtype=np.int8)
-    codes, pos = _option_codes(var, every, states_all, uniq[sst == VALID], pos_map, src)
-    opt_pos, u_opt, u_state = _code_options(codes, pos, uniq, sst)
+    opt_pos, u_opt, u_state = numeric_options(var, uniq, meta, prof, pos_map, miss_map, src)
     if fast:
         size = max(int(hi - lo) + 1, 1) if hi >= lo else 1
         table_opt = np.full(size, -1, dtype=np.int64)
@@ -226,6 +217,24 @@ def _encode(df, var, meta, prof, *, positions, missing, system_missing, src):
     opt = np.where(shit, u_opt[sidx] if uniq.size else -1, -1).astype(np.int64)
     state = np.where(shit, u_state[sidx] if uniq.size else 0, sys_kind).astype(np.int8)
     return _Encoded(var, opt, state, opt_pos)
+
+
+def numeric_options(var, uniq, meta, prof, pos_map, miss_map, src):
+    """Options of a numeric variable from its distinct values and metadata.
+
+    Returns the option positions, and the option index (-1: none) and state
+    of each distinct value in ``uniq`` (sorted).
+    """
+    code_rule = prof.code_rule if prof is not None else None
+    labels = meta.value_labels.get(var, {})
+    label_codes = np.array([float(k) for k in labels if not isinstance(k, str)], dtype=np.float64)
+    every = np.union1d(uniq, label_codes)
+    states_all = classify_values(every, variable=var, meta=meta, code_rule=code_rule, missing=miss_map)
+    if code_rule is None and pos_map is None:
+        states_all = _flag_missing_like(var, every, states_all, uniq, labels, miss_map, src)
+    sst = states_all[np.searchsorted(every, uniq)] if uniq.size else np.zeros(0, dtype=np.int8)
+    codes, pos = _option_codes(var, every, states_all, uniq[sst == VALID], pos_map, src)
+    return _code_options(codes, pos, uniq, sst)
 
 
 def _encode_text(col, var, pos_map, miss_map, sys_kind, src):
@@ -326,7 +335,7 @@ def _flag_missing_like(var, every, states, present, labels, miss_map, src):
         "(negative, 7/8/9-type codes beyond the scale or outside the labelled range) and are left out "
         f"of the answers; declare them with missing={{{var!r}: {{code: 'nonresponse' | 'structural' | "
         "'valid'}} to silence this.",
-        DataPolicyWarning, stacklevel=5,
+        DataPolicyWarning, stacklevel=6,
     )
     out = states.copy()
     out[np.isin(every, codes)] = STRUCTURAL

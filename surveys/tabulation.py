@@ -1,0 +1,146 @@
+"""Tabulation: weighted sums per domain x option for every question, in one pass each.
+
+:func:`tabulate` reads each numeric question column once: the one-pass
+kernel (:func:`surveys._kernels.tabulate_block`) finds the integer codes of
+a window and sums weights, squared weights and counts per domain x code in
+the same pass, parallel over questions, straight from the frame's memory (a
+consolidated 2-D block through one strided view, separate column blocks
+through a typed list) -- nothing is copied.  The codes found are then
+classified once per question (value labels, declarations, profile rules; see
+:mod:`surveys.encoding`) and the code tables folded into options, item
+nonresponse and structural missing.  Text columns, multi-indicator concepts,
+codes outside the window and calls that need per-respondent option indices
+(standard errors) take the per-question path of :mod:`surveys.encoding`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._codes import NONRESPONSE, STRUCTURAL, VALID, is_text
+from ._kernels import tabulate_block
+from .encoding import encode_all, numeric_options
+
+__all__ = ["Tabulated", "tabulate"]
+
+#: Integer codes in ``[WINDOW_LO, WINDOW_LO + WINDOW_SIZE)`` are tabulated in one pass.
+WINDOW_LO = -128
+WINDOW_SIZE = 256
+#: Cells (questions x domains x codes) of one kernel call; larger calls are split.
+_CELL_BUDGET = 24_000_000
+
+
+@dataclass
+class Tabulated:
+    """Sums of one question: ``acc`` as :func:`surveys._kernels.accumulate_numpy` returns them."""
+
+    name: str
+    positions: np.ndarray
+    acc: tuple
+    encoded: object = None
+
+
+def _fold(sums, sq, cnt, nan_w, nan_n, opt_pos, u_opt, u_state, present, sys_kind):
+    """Code tables ``(G, W)`` of one question -> the per-domain sums of :func:`accumulate_numpy`."""
+    G = sums.shape[0]
+    K = len(opt_pos)
+    valid = u_opt >= 0
+    onehot = np.zeros((present.size, K))
+    onehot[np.flatnonzero(valid), u_opt[valid]] = 1.0
+    s, q2, c = sums[:, present], sq[:, present], cnt[:, present].astype(np.float64)
+    cell = s @ onehot
+    ncell = c @ onehot
+    sw = cell.sum(axis=1)
+    sw2 = q2[:, valid].sum(axis=1)
+    swv = cell @ np.asarray(opt_pos, dtype=np.float64)
+    n = np.rint(ncell.sum(axis=1)).astype(np.int64)
+    nr = (~valid) & (u_state == NONRESPONSE)
+    st = (~valid) & (u_state != NONRESPONSE)
+    wnr = s[:, nr].sum(axis=1)
+    nnr = np.rint(c[:, nr].sum(axis=1)).astype(np.int64)
+    nstruct = np.rint(c[:, st].sum(axis=1)).astype(np.int64)
+    if sys_kind == NONRESPONSE:
+        wnr = wnr + nan_w
+        nnr = nnr + nan_n
+    else:
+        nstruct = nstruct + nan_n
+    return cell.reshape(G * K), sw, sw2, swv, n, wnr, nnr, nstruct
+
+
+def _numeric_column(df, var):
+    col = df[var]
+    if is_text(col):
+        return None
+    arr = col.to_numpy(dtype=np.float64, na_value=np.nan) if col.dtype != np.float64 else col.to_numpy()
+    return arr
+
+
+def tabulate(df, variables, meta, prof, g, w, G, *, positions, missing, indicators, system_missing, src,
+             keep_encoded=False):
+    """Per-domain sums of every question (see module notes).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    variables : list of str
+    meta, prof
+        Metadata and profile.
+    g : numpy.ndarray of int64
+        Domain code per respondent (-1: in no domain).
+    w : numpy.ndarray
+        Weights.
+    G : int
+        Number of domains.
+    positions, missing, indicators, system_missing, src
+        As in :func:`surveys.distributions`.
+    keep_encoded : bool
+        Keep per-respondent encodings (needed for standard errors): every
+        question then takes the per-question path.
+
+    Returns
+    -------
+    list of Tabulated
+        In the order of ``variables``.
+    """
+    from .encoding import _SYSTEM_MISSING
+
+    indicators = indicators or {}
+    sys_kind = _SYSTEM_MISSING.get(system_missing, STRUCTURAL)
+    out = {}
+    fast = []
+    if not keep_encoded:
+        for v in variables:
+            if v in indicators or v not in df.columns or v in fast:
+                continue
+            arr = _numeric_column(df, v)
+            if arr is not None:
+                fast.append((v, arr))
+    if fast:
+        per = max(1, _CELL_BUDGET // max(G * WINDOW_SIZE, 1))
+        for start in range(0, len(fast), per):
+            chunk = fast[start:start + per]
+            sums, sq, cnt, nan_w, nan_n, ok = tabulate_block([a for _, a in chunk], g, w, G, WINDOW_LO,
+                                                             WINDOW_SIZE)
+            for j, (v, _) in enumerate(chunk):
+                if not ok[j]:
+                    continue
+                present = np.flatnonzero(cnt[j].any(axis=0))
+                uniq = WINDOW_LO + present.astype(np.float64)
+                pos_map = positions.get(v) if positions else None
+                miss_map = missing.get(v) if isinstance(missing, dict) and v in missing else None
+                opt_pos, u_opt, u_state = numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)
+                out[v] = Tabulated(v, opt_pos, _fold(sums[j], sq[j], cnt[j], nan_w[j], nan_n[j], opt_pos, u_opt,
+                                                     u_state, present, sys_kind))
+    rest = [v for v in variables if v not in out]
+    if rest:
+        for e in encode_all(df, rest, meta, prof, positions=positions, missing=missing, indicators=indicators,
+                            system_missing=system_missing, src=src):
+            out[e.name] = Tabulated(e.name, e.positions, e.accumulate(g, w, G), e)
+    return [out[v] for v in variables]
+
+
+__all__ += ["WINDOW_LO", "WINDOW_SIZE"]
+del pd, VALID
