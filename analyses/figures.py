@@ -248,19 +248,41 @@ def steering_figure(table, country, *, vlim=None):
 
 
 def temporal_figure(by_wave, *, wave="wave"):
-    """Fig. 3: mean alignment per wave over the tau-filtered countries, shaded ± sd."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    """Fig. 3: mean alignment per wave over countries, shaded ± sd.
+
+    Consecutive waves are joined by a line only when they cover the same
+    set: the same ``questions`` and ``countries_set`` (or, failing that, the
+    same ``n_countries``) where the table has those columns; a wave whose
+    set differs stands alone as a point.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    keys = [c for c in ("questions", "countries_set") if c in by_wave.columns]
+    if "countries_set" not in by_wave.columns and "n_countries" in by_wave.columns:
+        keys.append("n_countries")
+    broken = False
     for m, g in by_wave.groupby("model", sort=True):
         g = g.sort_values(wave)
         x = g[wave].to_numpy(dtype=float)
         y = g["mean"].to_numpy(dtype=float)
         s = np.nan_to_num(g["sd"].to_numpy(dtype=float))
-        line, = ax.plot(x, y, marker="o", label=f"{_short(m, 30)}")
-        ax.fill_between(x, y - s, y + s, color=line.get_color(), alpha=0.15)
+        sets = [tuple(str(v) for v in row) for row in g[keys].itertuples(index=False)] if keys else [()] * len(g)
+        # runs of consecutive waves over the same set
+        runs, start = [], 0
+        for i in range(1, len(g) + 1):
+            if i == len(g) or sets[i] != sets[start]:
+                runs.append(slice(start, i))
+                start = i
+        broken |= len(runs) > 1
+        color = None
+        for k, r in enumerate(runs):
+            line, = ax.plot(x[r], y[r], marker="o", color=color, label=f"{_short(m, 30)}" if k == 0 else None)
+            color = line.get_color()
+            ax.fill_between(x[r], y[r] - s[r], y[r] + s[r], color=color, alpha=0.15)
     ax.set_xlabel("WVS wave")
     ax.set_ylabel("mean alignment over countries")
     ax.set_xticks(sorted(by_wave[wave].unique()))
-    ax.set_title("Alignment across waves (band: ± sd over countries)", fontsize=10)
+    ax.set_title("Alignment across waves (band: ± sd over countries)"
+                 + ("\nlines join only waves with the same countries and questions" if broken else ""), fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
@@ -333,7 +355,10 @@ def forest_figure(table, model, *, overall=None, factors=None, title=None, xlim=
     handles, _ = ax.get_legend_handles_labels()
     if handles:  # above the plot, where it cannot hide a group's interval
         ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
-    ax.set_xlabel(f"alignment (point: estimate; bar: {interval or '95% CI'}; † small cell)", fontsize=8)
+    import textwrap
+
+    ax.set_xlabel(textwrap.fill(f"alignment (point: estimate; bar: {interval or '95% CI'}; † small cell)", 95),
+                  fontsize=8)
     ax.set_title(title or f"Alignment by socio-demographic group: {_short(model, 50)}", fontsize=10, pad=22)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -130,10 +130,47 @@ def _tab(w, summary, name, frame):
     summary.tables.append(name)
 
 
-def _done(w, s, report):
+class _Warnings:
+    """Record the warnings of a run (for the headlines, provenance and report), then issue them again."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings(record=True)
+        self.caught = self._ctx.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def messages(self):
+        seen = []
+        for c in self.caught:
+            m = f"{c.category.__name__}: {c.message}"
+            if m not in seen:
+                seen.append(m)
+        return seen
+
+    def __exit__(self, *exc):
+        import warnings
+
+        caught = list(self.caught)
+        self._ctx.__exit__(*exc)
+        if exc[0] is None:
+            done = set()
+            for c in caught:
+                key = (c.category, str(c.message))
+                if key not in done:
+                    done.add(key)
+                    warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
+        return False
+
+
+def _done(w, s, report, rec=None):
     """Headlines into provenance, the report into the folder, then move the folder into place."""
     from .report import write_report
 
+    if rec is not None and rec.messages() and "warnings" not in s.headlines:
+        msgs = rec.messages()
+        s.headlines["warnings"] = "; ".join(msgs)[:600] + (" ..." if len("; ".join(msgs)) > 600 else "")
     for k, v in s.headlines.items():
         w.headline(k, v)
     if report:
@@ -181,7 +218,7 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
 
     seed = rng if isinstance(rng, (int, np.integer)) else None
     params = dict(metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance)
-    with _writer(out, "global", params, seed, note, inputs, overwrite) as w:
+    with _writer(out, "global", params, seed, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("global", w.folder)
         res = _call(global_alignment, answers, human, metric=metric, n_resamples=n_resamples, top_k=top_k,
                     tolerance=tolerance, rng=rng)
@@ -220,7 +257,7 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
         s.previews.append(("Model-level summary: mean, sd, median, min and max of each model's alignment over "
                            "countries, and how many countries it over-, under- or appropriately aligns with.",
                            res.models))
-        return _done(w, s, report)
+        return _done(w, s, report, rec)
 
 
 def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=None, note=None, inputs=None,
@@ -235,7 +272,7 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=
     from .tables import format_pvalue
 
     params = dict(metric=metric, test=test, adjust=adjust)
-    with _writer(out, "steering", params, None, note, inputs, overwrite) as w:
+    with _writer(out, "steering", params, None, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("steering", w.folder, description=(
             "Alignment per target country, model and steering method; stars: paired test across questions "
             "of per-question alignment, steered vs no steering, same model and country (paper 000, RQ2)."))
@@ -259,7 +296,7 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=
         s.previews.append(("Alignment per country, steering method and model; difference from no steering, and "
                            f"the paired {test}-test across questions" + (f" ({adjust}-adjusted over the table)"
                                                                          if adjust else "") + ".", shown))
-        return _done(w, s, report)
+        return _done(w, s, report, rec)
 
 
 def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_wave=None, note=None, inputs=None,
@@ -273,7 +310,7 @@ def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_
     from .temporal import temporal_alignment
 
     params = dict(tau=tau, metric=metric, filter_wave=filter_wave)
-    with _writer(out, "temporal", params, None, note, inputs, overwrite) as w:
+    with _writer(out, "temporal", params, None, note, inputs, overwrite) as w, _Warnings() as rec:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallCellWarning)
             res = temporal_alignment(answers, human, tau=tau, metric=metric, filter_wave=filter_wave)
@@ -300,7 +337,7 @@ def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_
             s.headlines["warnings"] = "; ".join(str(c.message) for c in caught)[:300]
         s.previews.append(("Mean alignment per model and wave (mean and sd over countries), for the tau-filtered "
                            "countries and for all countries.", res.by_wave))
-        return _done(w, s, report)
+        return _done(w, s, report, rec)
 
 
 def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwrite=False, report=True):
@@ -309,7 +346,7 @@ def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwr
     from .consistency import internal_consistency
 
     params = dict(topics="Table 11" if topics is None else str(topics))
-    with _writer(out, "consistency", params, None, note, inputs, overwrite) as w:
+    with _writer(out, "consistency", params, None, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("consistency", w.folder, description=(
             "Share of a topic's questions whose modal answer falls in the topic's majority opinion group "
             "(paper 000, section 7.2, Table 11)."))
@@ -322,7 +359,7 @@ def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwr
         s.headlines = {"fully consistent models": str(int((wide.drop(columns="model") == 1).all(axis=1).sum())),
                        "models": str(int(len(wide)))}
         s.previews.append(("Internal-consistency rate per model (rows) and topic (columns).", wide))
-        return _done(w, s, report)
+        return _done(w, s, report, rec)
 
 
 def run_sensitivity(answers, human, out, *, default="none", conditions=None, metric="wasserstein", note=None,
@@ -333,7 +370,7 @@ def run_sensitivity(answers, human, out, *, default="none", conditions=None, met
     from .tables import format_pvalue
 
     params = dict(default=default, conditions=conditions, metric=metric)
-    with _writer(out, "sensitivity", params, None, note, inputs, overwrite) as w:
+    with _writer(out, "sensitivity", params, None, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("sensitivity", w.folder, description=(
             "Pearson's r across countries between alignment under the default prompt and under each perturbed "
             "prompt (paper 000, Table 2)."))
@@ -348,7 +385,7 @@ def run_sensitivity(answers, human, out, *, default="none", conditions=None, met
                        "largest p-value": format_pvalue(table[pcol].max()) if len(table) else "n/a"}
         s.previews.append((f"Pearson's r across countries between the default prompt ({default}) and each "
                            "perturbed prompt, per model (CI: Fisher z).", table))
-        return _done(w, s, report)
+        return _done(w, s, report, rec)
 
 
 def _subgroup_preview(res, factors_shown):
@@ -426,7 +463,7 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
     facs = factors + ([country] if country and country not in factors else [])
     params = {**{k: getattr(v, "name", v) for k, v in options.items()}, "factors": facs,
               "design_scheme": getattr(design_scheme, "name", None)}
-    with _writer(out, "subgroups", params, seed, note, inputs, overwrite) as w:
+    with _writer(out, "subgroups", params, seed, note, inputs, overwrite) as w, _Warnings() as rec:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallCellWarning)
             res = _call(subgroup_alignment, data, answers, factors=facs, rng=rng, **options)
@@ -494,7 +531,21 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
             int(res.drop_duplicates(["factor", "group"])["small_cell"].sum()))
         if caught:
             s.headlines["warnings"] = f"{len(caught)} small-cell warning(s); see the small_cell column"
+        null_preview = []
+        if {"p_null", "null_low", "null_high"} <= set(res.columns):
+            out_null = res[(res.factor != OVERALL) & (res["p_null"] < 0.05)]
+            cols = [c for c in ["model", "factor", "group", "n", "alignment", "alignment_bc", "null_low", "null_high",
+                                "p_null", "ceiling", "alignment_rel"] if c in res.columns]
+            s.headlines["groups outside the random-group null (p_null < 0.05)"] = (
+                f"{len(out_null)} of {int((res.factor != OVERALL).sum())} model x group rows")
+            if len(out_null):
+                null_preview.append((
+                    "Groups whose alignment lies outside what random groups of the same size give (p_null < 0.05, "
+                    "unadjusted): estimate, bias-corrected estimate (alignment_bc), the random-group null's 95% range "
+                    "(null_low, null_high), the ceiling a perfect model could reach and the score as a share of it "
+                    f"(alignment_rel). All {len(out_null)} such rows.", out_null[cols].sort_values(["model", "p_null"])))
         s.previews.append((f"Alignment of every group with each model (columns): estimate [{shown_ci}]; "
                            f"n: respondents; † small cell (n < {min_n}).",
                            _subgroup_preview(plot, [OVERALL] + list(pd.unique(res["factor"][res.factor != OVERALL])))))
-        return _done(w, s, report)
+        s.previews += null_preview
+        return _done(w, s, report, rec)

@@ -144,3 +144,14 @@ def test_import_analyses_loads_no_matplotlib():
     code = "import analyses, analyses.figures, analyses.runners, analyses.report, sys; " \
            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_temporal_never_joins_waves_over_different_sets():
+    bw = pd.DataFrame({"model": "m", "wave": [5, 6, 7], "mean": [0.8, 0.82, 0.7], "sd": 0.01,
+                       "n_countries": [10, 10, 10], "questions": ["q1, q2", "q1, q2", "q1"]})
+    ax = F.temporal_figure(bw).axes[0]
+    lines = [ln for ln in ax.lines if len(ln.get_xdata())]
+    assert sorted(len(ln.get_xdata()) for ln in lines) == [1, 2]  # 5-6 joined, 7 alone
+    assert "same countries and questions" in ax.get_title()
+    same = F.temporal_figure(bw.assign(questions="q1")).axes[0]
+    assert [len(ln.get_xdata()) for ln in same.lines if len(ln.get_xdata())] == [3]
