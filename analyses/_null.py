@@ -320,16 +320,17 @@ def random_group_null(pack, sizes, metric, n_null, rng, *, chunk_elements=1 << 2
     top = int(sizes[-1])
     starts = np.concatenate([[0], sizes[:-1]])
     wv = pack.w[:, None] * pack.valid
+    # single precision: the null is a Monte-Carlo distribution; relative rounding ~1e-7 of a group sum
     if metric == "likert":
-        D = np.concatenate([wv, wv * pack.x], axis=1)
+        D = np.concatenate([wv, wv * pack.x], axis=1).astype(np.float32)
     else:
-        D = np.zeros((pack.N, pack.Q * pack.K))
+        D = np.zeros((pack.N, pack.Q * pack.K), dtype=np.float32)
         for q in range(pack.Q):
             v = pack.valid[:, q]
             D[np.flatnonzero(v), q * pack.K + pack.opt[v, q]] = pack.w[v]
     for r in range(n_null):
         perm = rng.permutation(pack.N)[:top]
-        cs = np.cumsum(np.add.reduceat(D[perm], starts, axis=0), axis=0)  # (n_sizes, C)
+        cs = np.cumsum(np.add.reduceat(D[perm], starts, axis=0).astype(np.float64), axis=0)  # (n_sizes, C)
         if metric == "likert":
             W = cs[:, : pack.Q]
             with np.errstate(invalid="ignore", divide="ignore"):

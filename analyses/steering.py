@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alignstat.stats import adjust_pvalues, paired_ttest, significance_stars, wilcoxon_signed_rank
+from alignstat.stats import paired_ttest, significance_stars, wilcoxon_signed_rank
 
-from ._common import align_plain, check_frame, concat_reports, usable
+from ._common import adjust_family, align_plain, check_frame, concat_reports, usable
 
 __all__ = ["steering_alignment", "steering_table", "METHOD_ORDER"]
 
@@ -53,7 +53,7 @@ def steering_alignment(
     metric="wasserstein",
     baseline="none",
     test="t",
-    correction=None,
+    adjust="holm",
     model="model",
     condition="condition",
     country="country",
@@ -76,15 +76,18 @@ def steering_alignment(
         The condition tested against (default ``"none"``).
     test : {"t", "wilcoxon"}
         Paired test across questions (see the module notes).
-    correction : {None, "holm", "bh"}
-        Multiple-testing correction over all tests of the table.
+    adjust : {"holm", "bh", None}
+        Multiple-testing adjustment over all tests of the table (one family,
+        named in the ``family`` column); ``None`` gives the unadjusted stars
+        of the paper's Tables 1 and 9.
 
     Returns
     -------
     DataFrame
         ``country, method, model, alignment, sd, n_questions, difference``
         (minus the baseline's alignment over the same paired questions),
-        ``statistic, p, p_adjusted, stars, n_pairs, test``; one ``AVG`` model
+        ``statistic, pvalue, pvalue_adj, adjust, family, stars`` (from
+        ``pvalue_adj``), ``n_pairs, test``; one ``AVG`` model
         row per country and method.  Rows are ordered as in Tables 1 and 9.
         ``attrs["repairs"]`` lists the repairs made while aligning.
     """
@@ -92,8 +95,8 @@ def steering_alignment(
     check_frame(human, "human", ["question", "option", "prob", country])
     if test not in ("t", "wilcoxon"):
         raise ValueError(f"`test` must be 't' or 'wilcoxon', got {test!r}.")
-    if correction not in (None, "holm", "bh"):
-        raise ValueError(f"`correction` must be None, 'holm' or 'bh', got {correction!r}.")
+    if adjust not in (None, "holm", "bh"):
+        raise ValueError(f"`adjust` must be None, 'holm' or 'bh', got {adjust!r}.")
     ans = usable(answers).rename(columns={model: "model", condition: "method"})
     if country in ans.columns:
         ans = ans.rename(columns={country: "target"})
@@ -143,27 +146,29 @@ def steering_alignment(
                    "sd": np.nanstd(x, ddof=1) if np.isfinite(x).sum() > 1 else np.nan,
                    "n_questions": int(np.isfinite(x).sum())}
             if meth == baseline or baseline not in w.columns:
-                rec.update(difference=np.nan, statistic=np.nan, p=np.nan, n_pairs=0)
+                rec.update(difference=np.nan, statistic=np.nan, pvalue=np.nan, n_pairs=0)
             else:
                 y = w[baseline].to_numpy(dtype=float)
                 ok = np.isfinite(x) & np.isfinite(y)
                 stat, p, n = _paired(x, y, test)
                 rec.update(difference=float(np.mean(x[ok] - y[ok])) if ok.any() else np.nan,
-                           statistic=stat, p=p, n_pairs=n)
+                           statistic=stat, pvalue=p, n_pairs=n)
             rows.append(rec)
     out = pd.DataFrame(rows)
     out["test"] = {"t": "paired t-test across questions", "wilcoxon": "Wilcoxon signed-rank across questions"}[test]
-    out["p_adjusted"] = adjust_pvalues(out["p"].to_numpy(), adjust=correction) if correction else out["p"]
-    out["stars"] = significance_stars(out["p_adjusted"].to_numpy())
+    out["pvalue_adj"] = adjust_family(out["pvalue"].to_numpy(), adjust)
+    out["adjust"] = adjust if adjust else "none"
+    out["family"] = f"all {int(np.isfinite(out['pvalue'].to_numpy(dtype=float)).sum())} tests against {baseline!r}"
+    out["stars"] = significance_stars(out["pvalue_adj"].to_numpy())
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
     models = sorted(set(out["model"]) - {AVERAGE}, key=str) + [AVERAGE]
     out["_m"] = out["method"].map(lambda v: order.get(v, len(order)))
     out["_k"] = out["model"].map({m: i for i, m in enumerate(models)})
     out = out.sort_values(["country", "_m", "method", "_k"], kind="stable").drop(columns=["_m", "_k"])
-    cols = ["country", "method", "model", "alignment", "sd", "n_questions", "difference", "statistic", "p",
-            "p_adjusted", "stars", "n_pairs", "test"]
+    cols = ["country", "method", "model", "alignment", "sd", "n_questions", "difference", "statistic", "pvalue",
+            "pvalue_adj", "adjust", "family", "stars", "n_pairs", "test"]
     out = out[cols].reset_index(drop=True)
-    out.attrs["params"] = dict(metric=metric, baseline=baseline, test=test, correction=correction)
+    out.attrs["params"] = dict(metric=metric, baseline=baseline, test=test, adjust=adjust)
     # repairs made while aligning (see alignstat.Policy), as records so that the frame stays mergeable
     out.attrs["repairs"] = concat_reports(reports).to_dict("records")
     return out

@@ -102,7 +102,8 @@ def _steering_answers():
 
 def test_steering_paired_t_test_matches_scipy():
     ans = _steering_answers()
-    res = steering_alignment(ans, HUM, correction="holm")
+    res = steering_alignment(ans, HUM, adjust="holm")
+    assert (res["adjust"] == "holm").all() and res["family"].nunique() == 1
     for _, r in res[(res.model != "AVG") & (res.method != "none")].iterrows():
         s = _vec(ans, model=r["model"], condition=r["method"], country=r["country"])
         b = _vec(ans, model=r["model"], condition="none")
@@ -111,7 +112,7 @@ def test_steering_paired_t_test_matches_scipy():
         ys = np.array([_wass(b[q], h[q]) for q in QS])
         t = stats.ttest_rel(xs, ys)
         assert r["alignment"] == pytest.approx(xs.mean(), abs=1e-12)
-        assert r["p"] == pytest.approx(t.pvalue, rel=1e-9)
+        assert r["pvalue"] == pytest.approx(t.pvalue, rel=1e-9)
         assert r["statistic"] == pytest.approx(t.statistic, rel=1e-9)
         assert r["difference"] == pytest.approx((xs - ys).mean(), abs=1e-12)
     # AVG row: per-question mean over models, then the same paired test
@@ -120,16 +121,16 @@ def test_steering_paired_t_test_matches_scipy():
     xs = np.mean([[_wass(_vec(ans, model=m, condition="persona", country="A")[q], h[q]) for q in QS]
                   for m in ["m1", "m2"]], axis=0)
     ys = np.mean([[_wass(_vec(ans, model=m, condition="none")[q], h[q]) for q in QS] for m in ["m1", "m2"]], axis=0)
-    assert r["p"] == pytest.approx(stats.ttest_rel(xs, ys).pvalue, rel=1e-9)
+    assert r["pvalue"] == pytest.approx(stats.ttest_rel(xs, ys).pvalue, rel=1e-9)
     # Holm by hand
-    p = res["p"].to_numpy()
+    p = res["pvalue"].to_numpy()
     ok = np.isfinite(p)
     order = np.argsort(p[ok])
     m = ok.sum()
     holm = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[ok][order]))
-    np.testing.assert_allclose(np.sort(res["p_adjusted"].to_numpy()[ok]), np.sort(holm))
+    np.testing.assert_allclose(np.sort(res["pvalue_adj"].to_numpy()[ok]), np.sort(holm))
     stars = res["stars"].to_numpy()
-    pa = res["p_adjusted"].to_numpy()
+    pa = res["pvalue_adj"].to_numpy()
     assert all((s == "***") == (q < 0.001) for s, q in zip(stars, pa) if np.isfinite(q))
     # the table layout puts methods in the paper's order
     tab = steering_table(res, "A")
@@ -144,13 +145,15 @@ def test_steering_wilcoxon_and_validation():
     h = _vec(HUM, country="B")
     xs = [_wass(_vec(ans, model="m1", condition="persona", country="B")[q], h[q]) for q in QS]
     ys = [_wass(_vec(ans, model="m1", condition="none")[q], h[q]) for q in QS]
-    assert r["p"] == pytest.approx(stats.wilcoxon(xs, ys).pvalue, rel=1e-9)
+    assert r["pvalue"] == pytest.approx(stats.wilcoxon(xs, ys).pvalue, rel=1e-9)
     with pytest.raises(ValueError, match="no distribution in `human`"):
         steering_alignment(ans.replace({"country": {"A": "Z"}}), HUM)
     with pytest.raises(ValueError, match="baseline condition 'none'"):
         steering_alignment(ans[ans.condition != "none"], HUM)
-    with pytest.raises(ValueError, match="`correction` must be"):
-        steering_alignment(ans, HUM, correction="bonf")
+    with pytest.raises(ValueError, match="`adjust` must be"):
+        steering_alignment(ans, HUM, adjust="bonf")
+    raw = steering_alignment(ans, HUM, adjust=None)
+    np.testing.assert_array_equal(raw["pvalue_adj"].to_numpy(), raw["pvalue"].to_numpy())
 
 
 def test_bh_adjustment_matches_scipy():
