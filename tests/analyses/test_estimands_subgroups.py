@@ -294,3 +294,49 @@ def test_answer_summary_refusal_share_per_question():
     per_m = answer_summary(v).set_index("model")
     assert per_m.loc["m", "refusal_share"] == pytest.approx(4 / 9)
     assert per_m.loc["m", "questions_rejected"] == 1 and per_m.loc["m", "n_ties"] == 1
+
+
+def test_surveys_design_object_is_used_and_changes_intervals_not_estimates():
+    import surveys
+
+    rng = np.random.default_rng(12)
+    d = _population(rng, 1200)
+    d["grp"] = rng.choice(["a", "b"], len(d))
+    d["w"] = rng.uniform(0.5, 2.0, len(d))
+    d["stratum"] = np.repeat(np.arange(6), 200)
+    d["cluster"] = np.arange(len(d)) // 10
+    ans = _point_answers({q: 2.0 for q in QS})
+    des = surveys.Design(d, weights="w", strata="stratum", psu="cluster")
+    res = _run(des, ans, factors="grp", n_resamples=200, n_null=50, rng=0)
+    by_args = _run(d, ans, factors="grp", n_resamples=200, n_null=50, rng=0, weights="w", strata="stratum",
+                   psu="cluster")
+    plain = _run(d, ans, factors="grp", n_resamples=200, n_null=50, rng=0, weights="w", psu=None)
+    np.testing.assert_allclose(res["alignment"], by_args["alignment"], atol=1e-12)
+    np.testing.assert_allclose(res["alignment"], plain["alignment"], atol=1e-12)
+    np.testing.assert_allclose(res["se"], by_args["se"], rtol=1e-12)
+    assert res["interval"].str.contains("design (rao-wu", regex=False).all()
+    assert plain["interval"].str.contains("resampled: respondents;", regex=False).all()
+    # reference: weighted mean alignment of group a, computed directly
+    sub = d[d.grp == "a"]
+    ref = np.mean([1 - abs(np.average(sub[q].dropna(), weights=sub.loc[sub[q].notna(), "w"]) - 2.0) / (R[q] - 1)
+                   for q in QS])
+    assert res.loc[res.group == "a", "alignment"].iloc[0] == pytest.approx(ref, abs=1e-12)
+
+
+def test_wasserstein_bias_correction_moves_random_groups_towards_population():
+    rng = np.random.default_rng(21)
+    d = _population(rng, 3000)
+    d["rand"] = _random_groups(rng, len(d), 30)
+    rows = []
+    for q in QS:
+        p = np.bincount(d[q].dropna().astype(int), minlength=R[q] + 1)[1:].astype(float)
+        p /= p.sum()
+        rows += [("m", q, float(o + 1), p[o]) for o in range(R[q])]  # the population's own distribution
+    ans = pd.DataFrame(rows, columns=["model", "question", "option", "prob"])
+    res = _run(d, ans, factors="rand", metric="wasserstein", n_resamples=200, n_null=0, n_splits=0, rng=0)
+    pop = res.loc[res.factor == "(all)", "alignment"].iloc[0]
+    g = res[res.factor == "rand"]
+    assert pop == pytest.approx(1.0, abs=1e-12)
+    raw_gap = g["alignment"].mean() - pop
+    bc_gap = g["alignment_bc"].mean() - pop
+    assert raw_gap < -0.02 and abs(bc_gap) < 0.6 * abs(raw_gap), (raw_gap, bc_gap)
