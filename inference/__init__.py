@@ -33,7 +33,16 @@ from .backends import (
 from .extract import extract_choice, is_refusal, logprobs_to_distribution, majority_vote, parse_sequence
 from .ingest import StatusReport, read_results, read_results_csv, read_tidy, status_report
 from .parsing import ParsedAnswer, RepairRules, parse_distribution, resolve_repair
-from .prompts import METHODS, STEERINGS, TEMPLATE_FORMAT, FewShotExamples, PromptBuilder, PromptTemplate, PromptTemplates, load_templates
+from .prompts import (
+    METHODS,
+    STEERINGS,
+    TEMPLATE_FORMAT,
+    FewShotExamples,
+    PromptBuilder,
+    PromptTemplate,
+    PromptTemplates,
+    load_templates,
+)
 from .runner import EXIT_FATAL, EXIT_INCOMPLETE, EXIT_OK, CollectSummary, collect
 from .store import AnswerStore, StoreBusyError, read_store, request_key
 

@@ -158,6 +158,7 @@ class Backend:
     secrets: tuple = ()
 
     def complete(self, request: Request) -> Completion:  # pragma: no cover - interface
+        """Answer one request."""
         raise NotImplementedError
 
 
@@ -267,6 +268,7 @@ class OpenAIChatBackend(Backend):
             return
 
     def complete(self, request: Request) -> Completion:
+        """Answer one request through the chat-completions endpoint."""
         try:
             resp = self.client.chat.completions.create(model=self.model, messages=request.messages, **request.params)
         except Exception as exc:  # noqa: BLE001 - classified below
@@ -502,6 +504,7 @@ class TransformersBackend(Backend):
         return ids
 
     def complete(self, request: Request) -> Completion:
+        """Answer one request with the local model."""
         torch = self._torch
         ids = self._prompt_ids(request.messages)
         p = request.params

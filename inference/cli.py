@@ -109,7 +109,7 @@ def collect(questions_path, model, base_url, backend_name, api_key_env, answer_m
         OPENAI_API_KEY=... alignstat collect --questions WV7_English.jsonl \\
             --model gpt-4o-mini --answer-method verbalized --steering persona \\
             --country Germany --concurrency 16 --store answers.jsonl
-    """
+    """  # noqa: D301 - click's \b marker must be a real backspace escape
     from alignstat import load_question_bank
 
     from .backends import FatalError, OpenAIBatchBackend, OpenAIChatBackend, TransformersBackend
@@ -162,7 +162,7 @@ def answers(inputs, output, repair, model, condition):
 
     \b
         alignstat answers answers.jsonl seed-data/results/RQ1 -o tidy.parquet
-    """
+    """  # noqa: D301 - click's \b marker must be a real backspace escape
     from .ingest import read_results, status_report
 
     out = Path(output)
@@ -192,7 +192,7 @@ commands = [collect, answers]
 
 @click.group()
 def main():
-    """alignstat inference commands (collect model answers, read them)."""
+    """Alignstat inference commands (collect model answers, read them)."""
 
 
 for _c in commands:

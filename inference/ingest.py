@@ -23,11 +23,11 @@ rejected item keeps one row per option with ``prob`` NaN.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
 import json
 import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -514,6 +514,7 @@ class StatusReport:
         return "\n".join(lines)
 
     def summary(self) -> str:
+        """Return the counts as text."""
         return str(self)
 
 

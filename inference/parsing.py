@@ -128,7 +128,7 @@ class RepairRules:
         return bool(getattr(self, code))
 
     def refusal(self, code: str, detail: str = "") -> str:
-        """The ``reason`` of an answer rejected because it needs repair `code`, which these rules forbid."""
+        """Return the ``reason`` of an answer rejected because it needs repair `code`, which these rules forbid."""
         what = f"{code!r} ({detail})" if detail else repr(code)
         return f"not_allowed: needs repair {what}, which repair rules {self.name!r} do not allow"
 
@@ -286,7 +286,7 @@ def parse_distribution(text, keys, *, repair="lenient", question=None) -> Parsed
 
 
 def _find_mapping(text, repairs):
-    """The last ``{...}`` block of the answer (``extracted`` when other text surrounds it)."""
+    """Return the last ``{...}`` block of the answer (``extracted`` when other text surrounds it)."""
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         raise _Rejected("empty", "the response is empty")
     stripped = str(text).strip()

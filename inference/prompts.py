@@ -107,7 +107,7 @@ class PromptTemplate:
 
     def render(self, question, *, option_format="{key}. {label}", option_separator="\n", examples=None,
                country=None) -> str:
-        """The prompt for `question`: each ``{{field}}`` replaced once, nothing else touched."""
+        """Render the prompt for `question`: each ``{{field}}`` replaced once, nothing else touched."""
 
         def value(m):
             name = m.group(1)
@@ -133,7 +133,7 @@ class PromptTemplate:
 
 
 class PromptTemplates:
-    """User prompt templates: exact prompts such as a paper's, from a JSON file.
+    r"""User prompt templates: exact prompts such as a paper's, from a JSON file.
 
     The file format (``"format": "alignstat-prompts/1"``)::
 
@@ -142,13 +142,13 @@ class PromptTemplates:
           "system": "You are a helpful assistant.",   # optional system message
           "temperature": 0,                           # optional, sent with every request
           "option_format": "{key}. {label}",          # one option line (default shown)
-          "option_separator": "\\n",                  # between option lines (default shown)
+          "option_separator": "\n",                  # between option lines (default shown)
           "examples_dir": "inputs/few_shot",          # optional, relative to this file
           "templates": [
             {"steering": "persona", "country": "Germany", "language": "English",
              "answer_method": "verbalized",             # optional (default shown)
              "examples_file": "lang-En_dist-random.txt",  # optional, inserted verbatim
-             "text": "...instructions...{{examples}}\\nQuestion: {{question}}\\n{{options}}\\nAnswer:"}
+             "text": "...instructions...{{examples}}\nQuestion: {{question}}\n{{options}}\nAnswer:"}
           ]
         }
 
@@ -246,7 +246,7 @@ class PromptTemplates:
                    option_separator=data.get("option_separator", "\n"), source=str(path))
 
     def find(self, *, answer_method="verbalized", steering="none", country=None, language="English"):
-        """The template for these settings; a ValueError listing what exists otherwise."""
+        """Return the template for these settings; a ValueError lists what exists otherwise."""
         t = self._index.get((answer_method, steering, country, language))
         if t is None:
             have = sorted({(x.steering, x.country or "-", x.language) for x in self.templates
@@ -268,7 +268,7 @@ def format_question(question, template, *, order=None) -> str:
 
 
 def format_distribution(keys, probs) -> str:
-    """The answer format of the paper: ``{'1': '31.01%', '2': '3.21%'}``."""
+    """Format a distribution as the paper does: ``{'1': '31.01%', '2': '3.21%'}``."""
     return "{" + ", ".join(f"'{k}': '{100 * p:.2f}%'" for k, p in zip(keys, probs)) + "}"
 
 
@@ -389,7 +389,7 @@ class FewShotExamples:
 
 
 class PromptBuilder:
-    """Build chat messages for one answer method and steering condition.
+    r"""Build chat messages for one answer method and steering condition.
 
     Parameters
     ----------
@@ -425,9 +425,9 @@ class PromptBuilder:
     --------
     >>> from alignstat import QuestionBank, Question
     >>> bank = QuestionBank([Question("Q1", "Happy?", ("Yes", "No"), ("1", "2"), (1.0, 2.0))])
-    >>> t = PromptTemplates([PromptTemplate("Question: {{question}}\\n{{options}}\\nAnswer:")], system="Be brief.")
+    >>> t = PromptTemplates([PromptTemplate("Question: {{question}}\n{{options}}\nAnswer:")], system="Be brief.")
     >>> PromptBuilder(templates=t).messages(bank["Q1"], bank)
-    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Question: Happy?\\n1. Yes\\n2. No\\nAnswer:'}]
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Question: Happy?\n1. Yes\n2. No\nAnswer:'}]
     """
 
     def __init__(self, *, answer_method="verbalized", steering="none", country=None, language=None, examples=None,
@@ -529,7 +529,7 @@ class PromptBuilder:
         return [{"role": "user", "content": instr + "\n\n" + qblock + f"\n{t['answer_label']}:"}]
 
     def params(self, *, temperature=None, max_tokens=None):
-        """Generation parameters of the method (merged with explicit ones)."""
+        """Return the answer method's generation parameters (merged with explicit ones)."""
         defaults = {
             "verbalized": {"max_tokens": 400},
             "logprobs": {"max_tokens": 1, "logprobs": True, "top_logprobs": 20, "temperature": 0.0},

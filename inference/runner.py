@@ -168,7 +168,7 @@ def _usable(answer_method, completion, meta, repair):
 
 
 def _is_retryable(rec):
-    """A stored failure the next run asks again (store v1 wrote transient failures as 'failed')."""
+    """Tell whether the next run asks a stored failure again (store v1 wrote transient failures as 'failed')."""
     if rec.get("status") == "transient":
         return True
     return rec.get("status") == "failed" and int(rec.get("v", 1)) < 2 and str(rec.get("error", "")).startswith(
@@ -317,7 +317,7 @@ def collect(bank, *, backend, store, answer_method="verbalized", steering="none"
 
 def _collect_locked(plan, store, backend, builder, summary, secrets, *, repair, rng, concurrency, max_retries,
                     parse_retries, max_attempts, backoff, max_backoff, retry_failed, progress, sleep):
-    """The body of :func:`collect` while the store's lock is held."""
+    """Run the body of :func:`collect` while the store's lock is held."""
     answer_method = builder.answer_method
     history = store.history()  # read under the lock: what another process wrote is seen
     pending, seen = [], set()

@@ -224,6 +224,7 @@ class AnswerStore:
                 os.fsync(self._fd)
 
     def close(self):
+        """Close the file (the next append opens it again)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)

@@ -131,6 +131,7 @@ class IllustrativeAnswerModel:
         return [x / s for x in w]
 
     def __call__(self, body, n):
+        """Answer one chat request body."""
         text = request_text(body)
         block = text.split("------")[-1]
         keys = _OPTION_RE.findall(block)
@@ -246,6 +247,7 @@ class LocalOpenAIServer:
         self.stop()
 
     def start(self):
+        """Start serving on 127.0.0.1 (a free port)."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -290,6 +292,7 @@ class LocalOpenAIServer:
         self._listen()
 
     def stop(self):
+        """Stop serving and close the listening socket."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -298,14 +301,16 @@ class LocalOpenAIServer:
 
     @property
     def port(self):
+        """Return the port the server listens on."""
         return self._port
 
     @property
     def base_url(self):
+        """Return ``http://127.0.0.1:<port>/v1``."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     def chat_requests(self):
-        """Logged chat-completion requests (bodies), in arrival order."""
+        """Return the logged chat-completion requests, in arrival order."""
         with self._lock:
             return [e for e in self.log if e["path"].endswith("/chat/completions")]
 
