@@ -5,13 +5,11 @@ Likert mean, Jensen--Shannon, total variation), the average-human baseline,
 respondent-level helpers, the bootstrap engine and tests of significance.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
-#: The one small-cell threshold of every layer: an estimate from fewer respondents is flagged.
-SMALL_CELL_N = 30
-
-from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
 from ._align import METRICS, align, alignment_matrix
+from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
 from .bootstrap import (
     BootstrapResult,
     ConfidenceInterval,
@@ -43,6 +41,9 @@ from .stats import (
     significance_stars,
     wilcoxon_signed_rank,
 )
+
+#: The one small-cell threshold of every layer: an estimate from fewer respondents is flagged.
+SMALL_CELL_N = 30
 
 try:
     __version__ = _version("alignstat")

@@ -169,7 +169,7 @@ def align(
                 "alignment": vals[ia, ib, iq]}
     data["metric"] = np.full(len(ia), metric, dtype=object)
     out = pd.DataFrame(data)
-    _warn_report(new_report, "align", stacklevel=3)
+    _warn_report(new_report, "align")
     out.attrs["report"] = [*da.report, *db.report, *new_report]
     out.attrs["metric"] = metric
     out.attrs["level"] = level
@@ -187,6 +187,9 @@ def _cached_grids(da, db, shared, positions, ordinal, policy):
     if hit is not None and hit[0]() is db:
         return hit[1]
     grids = joint_grids([da, db], questions=shared, ordinal=ordinal, policy=policy)
+    joint = [k for k in da._cache if k[0] == "joint"]
+    for k in joint[: max(0, len(joint) - 7)]:  # keep the last few pairings
+        del da._cache[k]
     da._cache[key] = (weakref.ref(db), grids)
     return grids
 

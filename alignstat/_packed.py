@@ -84,8 +84,10 @@ class Grid:
 
     @property
     def group_labels(self) -> pd.DataFrame:
-        """One row per group code, one column per group column (a single row
-        and no column when there are no group columns)."""
+        """One row per group code, one column per group column.
+
+        A single row and no column when there are no group columns.
+        """
         from .distributions import _labels_frame
 
         return _labels_frame(self.group_values)
@@ -96,7 +98,7 @@ class Grid:
         return len(next(iter(self.group_values.values()))) if self.group_values else 1
 
     def take(self, keep) -> "Grid":
-        """The grid restricted to the items where `keep` is true (same questions and columns)."""
+        """Return the grid restricted to the items where `keep` is true (same questions and columns)."""
         keep = np.asarray(keep, dtype=bool)
         iq = self.item_question[keep]
         return replace(

@@ -74,6 +74,7 @@ class Policy:
 
     @classmethod
     def coerce(cls, policy) -> "Policy":
+        """Return a :class:`Policy` from ``None`` (the default), a Policy, a dict of its fields or a preset name."""
         if policy is None:
             return cls()
         if isinstance(policy, cls):
@@ -110,7 +111,7 @@ def _record(side, question, group, issue, action, detail=""):
 
 
 def report_frame(result) -> pd.DataFrame:
-    """The repair report of a result as a DataFrame.
+    """Return the repair report of a result as a DataFrame.
 
     Parameters
     ----------
@@ -147,7 +148,7 @@ def report_frame(result) -> pd.DataFrame:
 
 
 def _as_columns(cols, what):
-    """A string means one column."""
+    """Return a list of column names (a string means one column)."""
     if cols is None:
         return None
     if isinstance(cols, str):
@@ -257,7 +258,11 @@ def _iv(df, value, groups, name) -> _Checked:
 
     raw_opt = df["option"]
     opt = _numeric(raw_opt)
-    bad = raw_opt.notna().to_numpy() & np.isnan(opt)
+    bad = np.isnan(opt)
+    if raw_opt.dtype.kind not in "fiub" and bad.any():
+        bad &= raw_opt.notna().to_numpy()
+    else:
+        bad = np.zeros(len(opt), dtype=bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name}: {where(i)}: option {_py(raw_opt.iloc[i])!r} is not a number; "
@@ -453,7 +458,7 @@ class OpinionDistributions:
             rank = np.empty_like(order)
             rank[order] = np.arange(len(order))
             col_codes.append(rank[c])
-            col_uniques.append(u[order])
+            col_uniques.append(u.array[order])
             gcode = gcode * len(u) + rank[c]
         if len(groups) > 1:
             gc, _ = pd.factorize(gcode, sort=True)
@@ -482,10 +487,13 @@ class OpinionDistributions:
         same = ~new_item[1:] & (ok[1:] == ok[:-1])
         if same.any():
             _raise_duplicate(frame, order, same, groups, chk, name)
-        if groups:
+        if len(groups) == 1:
+            group_values = {groups[0]: col_uniques[0]}
+        elif groups:
             first = np.zeros(n_groups, dtype=np.int64)
-            first[gcode[::-1]] = np.arange(len(gcode))[::-1]
-            group_values = {g: u.to_numpy()[cc[first]] for g, u, cc in zip(groups, col_uniques, col_codes)}
+            starts_ = np.flatnonzero(np.r_[True, ik[1:] != ik[:-1]])
+            first[ik[starts_] % n_groups] = order[starts_]
+            group_values = {g: u[cc[first]] for g, u, cc in zip(groups, col_uniques, col_codes)}
         else:
             group_values = {}
         ok = np.where(un, 0.0, ok)
@@ -619,7 +627,9 @@ class OpinionDistributions:
         """
         from ._packed import joint_grids
 
-        return joint_grids([self], questions=questions, positions=positions, ordinal=ordinal)[0]
+        g = joint_grids([self], questions=questions, positions=positions, ordinal=ordinal)[0]
+        _warn_report(list(g.report), self.name)
+        return g
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: ``question``, group columns, ``option``, ``prob`` (and ``label`` if any option has one).
@@ -720,10 +730,26 @@ def _raise_duplicate(frame, order, same, groups, chk, name):
     raise ValueError(msg)
 
 
-def _warn_report(records, name: str, stacklevel: int = 4):
+def _user_stacklevel() -> int:
+    """Stack level of the first frame outside alignstat (so a warning points at the user's call)."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    level = 1
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(here):
+        f = f.f_back
+        level += 1
+    return level
+
+
+def _warn_report(records, name: str, stacklevel=None):
     """One DataPolicyWarning summarising repair records (none: no warning)."""
     if not records:
         return
+    if stacklevel is None:
+        stacklevel = _user_stacklevel()
     counts = {}
     for r in records:
         k = (r["issue"], r["action"])

@@ -38,7 +38,7 @@ def _prob(p, name):
 
 
 def _positions(positions, k):
-    """Validated ordinal positions (ascending) and the order that sorts them."""
+    """Return validated ordinal positions (ascending) and the order that sorts them."""
     if k < 2:
         raise ValueError(f"ordinal alignment needs at least two options, got {k}.")
     if positions is None:
@@ -229,7 +229,7 @@ def tvd_similarity(p, q):
 
 
 def average_distribution(dist, *, over, policy=None) -> pd.DataFrame:
-    """The average-human baseline: the unweighted mean of group distributions.
+    """Return the average-human baseline: the unweighted mean of group distributions.
 
     Liu, Kaneko & Chu (2025, section 4.3) compare a model with the *average
     human opinion distribution*: for each question, the mean over countries

@@ -79,6 +79,7 @@ class Question:
 
     @property
     def n_options(self) -> int:
+        """Number of options."""
         return len(self.keys)
 
     def position_of(self, key) -> float:
@@ -128,9 +129,11 @@ class QuestionBank:
 
     @property
     def ids(self):
+        """Question ids, in bank order."""
         return [q.id for q in self.questions]
 
     def subset(self, ids) -> "QuestionBank":
+        """Return a bank of the questions `ids`, in that order."""
         return QuestionBank([self[i] for i in ids], source=self.source)
 
     def options_frame(self) -> pd.DataFrame:

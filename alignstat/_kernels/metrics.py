@@ -1,4 +1,4 @@
-"""The one implementation of each alignment metric: a numba per-item kernel and its NumPy twin.
+r"""The one implementation of each alignment metric: a numba per-item kernel and its NumPy twin.
 
 Per-item kernels (numba, ``@njit(inline="always")``; callable from any other
 numba function, e.g. a bootstrap loop)::
@@ -22,10 +22,10 @@ numba function, e.g. a bootstrap loop)::
 
 Each returns a similarity in [0, 1], 1 for identical distributions:
 
-* Wasserstein: :math:`1 - \\sum_{t<k-1} |F_p(t) - F_r(t)| (x_{t+1} - x_t) / (x_{k-1} - x_0)`
-* Likert: :math:`1 - |\\sum_t p_t x_t - \\sum_t r_t x_t| / (x_{k-1} - x_0)`
-* JSD: :math:`1 - \\sqrt{\\mathrm{JSD}_2(p, r)}` (base-2 Jensen--Shannon distance)
-* TVD: :math:`1 - \\tfrac12 \\sum_t |p_t - r_t|`
+* Wasserstein: :math:`1 - \sum_{t<k-1} |F_p(t) - F_r(t)| (x_{t+1} - x_t) / (x_{k-1} - x_0)`
+* Likert: :math:`1 - |\sum_t p_t x_t - \sum_t r_t x_t| / (x_{k-1} - x_0)`
+* JSD: :math:`1 - \sqrt{\mathrm{JSD}_2(p, r)}` (base-2 Jensen--Shannon distance)
+* TVD: :math:`1 - \tfrac12 \sum_t |p_t - r_t|`
 
 NumPy twins (fallback and test oracle), broadcasting over leading axes of
 ``p`` and ``r`` (last axis = the ``k`` options) with ``x`` the ``(k,)``
