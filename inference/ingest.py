@@ -418,6 +418,10 @@ def read_results(path_or_paths, *, repair="lenient", model=None, condition=None,
     from .store import read_store
 
     repair = resolve_repair(repair)
+    bad = sorted(set(groups or {}) & RESERVED)
+    if bad:
+        raise ValueError(f"`groups`: {bad} are reserved column names (alignstat.RESERVED_COLUMNS and 'type'), "
+                         "never group columns; choose other names.")
     frames = []
     seed_rows = None
     for p in _expand(path_or_paths):

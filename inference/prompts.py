@@ -462,8 +462,9 @@ class PromptBuilder:
             raise ValueError(f"no prompt template for language {language!r}; templates exist for {sorted(templates)}.")
         if steering.startswith("language") and language == "English":
             raise ValueError(f"steering {steering!r} needs a target `language` other than English.")
-        if int(n_examples) < 1 or int(n_sequence) < 1:
-            raise ValueError("`n_examples` and `n_sequence` must be positive integers.")
+        for name, val in (("n_examples", n_examples), ("n_sequence", n_sequence)):
+            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+                raise ValueError(f"`{name}` must be a positive integer; got {val!r}.")
         self.answer_method, self.steering, self.country, self.language = answer_method, steering, country, language
         self.template = templates[language]
         self.examples = examples

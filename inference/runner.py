@@ -118,8 +118,7 @@ class CollectSummary:
 
 def plan_requests(bank, builder, *, model, samples=1, temperature=None, max_tokens=None, questions=None):
     """List ``(Request, metadata)`` for every question and sample."""
-    if int(samples) != samples or samples < 1:
-        raise ValueError(f"`samples` must be a positive integer; got {samples!r}.")
+    _check_count("samples", samples, 1)
     if questions is not None:
         unknown = [q for q in questions if q not in bank]
         if unknown:
@@ -290,8 +289,12 @@ def collect(bank, *, backend, store, answer_method="verbalized", steering="none"
     _check_count("max_retries", max_retries, 0)
     _check_count("parse_retries", parse_retries, 0)
     _check_count("max_attempts", max_attempts, 1)
-    if lock_timeout is not None and not (float(lock_timeout) >= 0):
-        raise ValueError(f"`lock_timeout` must be >= 0 seconds or None; got {lock_timeout!r}.")
+    for name, val in (("backoff", backoff), ("max_backoff", max_backoff), ("lock_timeout", lock_timeout)):
+        if name == "lock_timeout" and val is None:
+            continue
+        if isinstance(val, bool) or not isinstance(val, (int, float, np.integer, np.floating)) or not (
+                0 <= float(val) < float("inf")):
+            raise ValueError(f"`{name}` must be a finite number of seconds >= 0; got {val!r}.")
     if language is None and steering.startswith("language"):
         language = bank.questions[0].language if len(bank) else None
     builder = PromptBuilder(answer_method=answer_method, steering=steering, country=country, language=language,

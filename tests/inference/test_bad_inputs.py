@@ -90,3 +90,21 @@ def test_answers_output_into_a_missing_folder_is_a_clear_error(tmp_path):
         r = CliRunner().invoke(answers, [str(path), "-o", str(tmp_path / "nodir" / "x.csv")])
     assert r.exit_code == 1 and "does not exist; create it first" in r.output
     assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_reserved_group_names_and_fractional_counts_are_errors(tmp_path, bank):
+    from inference import OpenAIChatBackend, PromptBuilder, collect
+
+    path = results(tmp_path, HEADER + ROW)
+    with pytest.raises(ValueError, match=r"`groups`: \['source'\] are reserved column names"):
+        read_results(path, groups={"source": "x"})
+    with pytest.raises(ValueError, match=r"`n_examples` must be a positive integer; got 2.7"):
+        PromptBuilder(n_examples=2.7)
+    backend = OpenAIChatBackend("m", base_url="http://127.0.0.1:9/v1", api_key_env=None)
+    for kw, msg in [({"samples": 2.7}, "`samples` must be a positive integer"),
+                    ({"max_attempts": 0}, "`max_attempts` must be a positive integer"),
+                    ({"backoff": -1}, "`backoff` must be a finite number of seconds"),
+                    ({"lock_timeout": float("nan")}, "`lock_timeout` must be a finite number")]:
+        with pytest.raises(ValueError, match=msg):
+            collect(bank, backend=backend, store=tmp_path / "s.jsonl", progress=False, **kw)
+    assert not (tmp_path / "s.jsonl").exists()
