@@ -339,7 +339,7 @@ def _collect_locked(plan, store, backend, builder, summary, secrets, *, repair, 
             budget = max_retries + parse_retries + 1
         else:
             continue
-        pending.append((req, meta, budget, spent))
+        pending.append((req, meta, (budget, max_attempts - spent), spent))
     summary.n_skipped = len(seen) - len(pending)
     jitter_lock = threading.Lock()
 
@@ -416,10 +416,15 @@ def _run_batch(pending, store, backend, answer_method, repair, record, commit):
 
 
 class _Attempts:
-    """Attempts of one request in one run: counts, tokens, last answer."""
+    """Attempts of one request in one run: counts, tokens, last answer.
+
+    ``budget`` is ``(cap, left)``: at most ``cap`` attempts in this run; a
+    passing failure becomes permanent once ``left`` (the request's total
+    budget still unspent) is used up.
+    """
 
     def __init__(self, budget):
-        self.budget = budget
+        self.cap, self.left = budget
         self.n = 0
         self.transient = 0
         self.unparsable = 0
@@ -432,7 +437,7 @@ class _Attempts:
             self.usage[k] += int((completion.usage or {}).get(k, 0) or 0)
 
     def result(self, status, error, completion=None, text=None):
-        if status == "transient" and self.n >= self.budget:
+        if status == "transient" and self.n >= self.left:
             status, error = "failed", f"{error} (attempt budget of this request spent)"
         return dict(status=status, error=error, text=text, completion=completion, attempts=self.n,
                     usage=dict(self.usage))
@@ -445,7 +450,7 @@ def _run_pool(pending, backend, answer_method, repair, concurrency, max_retries,
     def run_one(req, meta, budget):
         a = _Attempts(budget)
         while True:
-            if stop.is_set() or a.n >= budget:
+            if stop.is_set() or a.n >= a.cap:
                 if a.n == 0:
                     return None
                 if a.last is not None:

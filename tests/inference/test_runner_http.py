@@ -133,6 +133,10 @@ def test_attempt_budget_spans_runs_then_only_retry_failed_asks(bank, tmp_path, a
     recs = AnswerStore(store).records()
     assert [r["status"] for r in recs] == ["transient", "failed"]
     assert [r["attempts_total"] for r in recs] == [3, 5] and "budget" in recs[-1]["error"]
+    with LocalOpenAIServer(lambda body, n: Fault(503)) as srv:  # re-asked on demand, fails again: stays failed
+        s_again = run(bank, srv, store, questions=["Q1"], max_retries=1, max_attempts=5, retry_failed=True)
+    assert (s_again.n_requests, s_again.n_failed) == (2, 1)
+    assert AnswerStore(store).load()[recs[0]["key"]]["status"] == "failed"
     with LocalOpenAIServer() as srv:
         assert run(bank, srv, store, questions=["Q1"], max_attempts=5).n_requests == 0
         s4 = run(bank, srv, store, questions=["Q1"], max_attempts=5, retry_failed=True)
