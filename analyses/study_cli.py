@@ -269,13 +269,86 @@ def sensitivity_command(answers, human, out, overwrite, metric, default, conditi
          conditions=list(conditions) or None, metric=metric, inputs=_inputs(answers, human), overwrite=overwrite)
 
 
+_SURVEY_SUFFIXES = (".sav", ".zsav", ".dta")
+
+
+def _survey_frame(path, profile, questions, factors, country, answers, design_cols):
+    """Respondent data from a survey file read with its profile: questions as positions, readable factors, design.
+
+    Returns the frame and ``{"weights"|"strata"|"psu": column}``: the design
+    columns the profile names (copied into the frame), none when they are
+    given explicitly.
+    """
+    import surveys
+
+    try:
+        sd = surveys.read_survey(path, profile=profile or "auto")
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    raw = sd.data
+    prof = sd.profile
+    if prof is None:
+        raise click.ClickException(f"{path}: no survey profile recognised; pass --profile (one of "
+                                   f"{sorted(surveys.PROFILES)}) or give a CSV/Parquet respondent table.")
+    qs = list(questions) or [q for q in pd.unique(answers["question"].astype(str)) if q in raw.columns]
+    if not qs:
+        raise click.ClickException(f"none of the answers' questions {list(pd.unique(answers['question']))[:10]} is "
+                                   f"a column of {path}; pass --question with the survey's variable names.")
+    missing = [q for q in qs if q not in raw.columns]
+    if missing:
+        raise click.ClickException(f"--question {missing} not in {path}.")
+    wanted = [f for f in [*factors, *([country] if country else [])] if f != "country"]
+    known = set(getattr(prof, "factors", {}) or {})
+    built = [f for f in wanted if f in known]
+    plain = [f for f in wanted if f not in known]
+    bad = [f for f in plain if f not in raw.columns]
+    if bad:
+        raise click.ClickException(f"factor(s) {bad} are neither factors of the {prof.name!r} profile "
+                                   f"({sorted(known)}) nor columns of {path}.")
+    try:
+        frame = surveys.responses(sd, variables=qs, factors=built or [])
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    if len(frame) != len(raw):
+        raise click.ClickException(f"{path}: respondent rows changed while reading ({len(raw)} -> {len(frame)}).")
+    for f in plain:
+        frame[f] = raw[f].to_numpy()
+    if country == "country" and "country" not in frame.columns:
+        raise click.ClickException(f"--country country: the {prof.name!r} profile names no country column in {path}.")
+    explicit = [c for c in design_cols if c]
+    if explicit:
+        for c in explicit:
+            if c not in raw.columns:
+                raise click.ClickException(f"design column {c!r} is not in {path}.")
+            frame[c] = raw[c].to_numpy()
+        return frame, {}
+    # the design the profile documents: its weight, strata and PSU columns, named as in the file
+    design = {}
+    for key, cands in (("weights", getattr(prof, "weight", ())), ("strata", getattr(prof, "strata", ())),
+                       ("psu", getattr(prof, "psu", ()))):
+        col = next((c for c in cands if c in raw.columns and raw[c].notna().any()), None)
+        if col is not None:
+            frame[col] = raw[col].to_numpy()
+            design[key] = col
+    if "psu" not in design:
+        design.pop("strata", None)
+    return frame, design
+
+
 @click.command("subgroups")
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Respondent microdata (CSV/Parquet): one column per question (positions), one per factor.")
+              help="Respondent data: a survey file (.sav, .zsav, .dta, or any file with --profile) read with its "
+                   "profile (questions, readable factors, weights and design), or a CSV/Parquet table with one "
+                   "column per question (positions) and one per factor.")
 @_answers_opt
 @_out_opt
 @_overwrite_opt
-@click.option("--factor", "factors", multiple=True, required=True, help="Factor column (repeatable).")
+@click.option("--factor", "factors", multiple=True, required=True,
+              help="Factor (repeatable): a column, or a readable factor of the profile (e.g. gender, generation).")
+@click.option("--profile", default=None,
+              help="Survey profile of --data (ess, wvs7, wvs_ts, ...; default for survey files: guessed).")
+@click.option("--question", "questions", multiple=True,
+              help="Survey variable of a question (repeatable; default: every question of the answers in the file).")
 @click.option("--country", default=None, help="Country column (separate forest plot).")
 @click.option("--metric", type=click.Choice(["likert", "wasserstein"]), default="likert", show_default=True)
 @click.option("--n-resamples", type=int, default=None, help="Bootstrap replicates [default: as in Python, 5000].")
@@ -294,33 +367,46 @@ def sensitivity_command(answers, human, out, overwrite, metric, default, conditi
 @click.option("--shared-x/--no-shared-x", default=True, show_default=True,
               help="One x-range for every model's forest plots.")
 @click.option("--seed", default=0, show_default=True)
-def subgroups_command(data, answers, out, overwrite, factors, country, metric, n_resamples, weights, strata, psu,
-                      paper_defaults, intersections, missing_as_group, min_n, shared_x, seed):
+def subgroups_command(data, answers, out, overwrite, factors, profile, questions, country, metric, n_resamples,
+                      weights, strata, psu, paper_defaults, intersections, missing_as_group, min_n, shared_x, seed):
     """Alignment of every socio-demographic group with each model, with bootstrap CIs (the ESS study).
 
     Defaults are those of the Python function `analyses.subgroup_alignment`:
-    weights and design-based intervals where the data carry a design.
+    weights and design-based intervals where the data carry a design (a
+    survey file read with its profile does), every group of a factor
+    without a "missing" group, small cells below alignstat.SMALL_CELL_N.
 
     Example:
 
     \b
-        alignstat subgroups --data ess11.parquet --answers answers.jsonl --factor gender --factor education --country country --out out/subgroups
+        alignstat subgroups --data ESS11.sav --profile ess --answers answers.jsonl --factor gender --factor generation --out out/subgroups
+        alignstat subgroups --data respondents.parquet --answers answers.csv --factor gender --out out/subgroups
     """
     from .runners import read_table, run_subgroups
 
     _check_out(out, overwrite)
-    try:
-        frame = read_table(data)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for c in [*factors, *([country] if country else []), *(x for x in (weights, strata, psu) if x)]:
-        if c not in frame.columns:
-            raise click.ClickException(f"column {c!r} is not in {data} (columns: {list(frame.columns)[:30]}).")
+    ans = _answers(answers)
+    if profile is not None or Path(data).suffix.lower() in _SURVEY_SUFFIXES:
+        frame, design = _survey_frame(data, profile, questions, factors, country, ans, (weights, strata, psu))
+        if not paper_defaults:
+            weights, strata, psu = (design.get(k, v) for k, v in (("weights", weights), ("strata", strata),
+                                                                   ("psu", psu)))
+    else:
+        try:
+            frame = read_table(data)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for c in [*factors, *([country] if country else []), *(x for x in (weights, strata, psu) if x)]:
+            if c not in frame.columns:
+                raise click.ClickException(f"column {c!r} is not in {data} (columns: {list(frame.columns)[:30]}).")
+        if questions:
+            keep = set(questions)
+            ans = ans[ans["question"].astype(str).isin(keep)]
     inter = [tuple(x.strip() for x in s.split(",")) for s in intersections]
     opts = dict(metric=metric, n_resamples=n_resamples, weights=weights, strata=strata, psu=psu,
                 paper_defaults=paper_defaults, missing_as_group=missing_as_group, min_n=min_n,
                 intersections=inter or None)
-    _run(run_subgroups, frame, _answers(answers), out, factors=list(factors), country=country, rng=seed,
+    _run(run_subgroups, frame, ans, out, factors=list(factors), country=country, rng=seed,
          shared_xlim=shared_x, inputs=_inputs(answers, data=data), overwrite=overwrite, **opts)
 
 
