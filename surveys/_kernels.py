@@ -101,20 +101,23 @@ def tabulate_codes_numpy(vals, lo, table_opt, table_state, sys_state, g, w, G, K
     return accumulate_numpy(opt, state, g, w, G, K, values)
 
 
-def tabulate_block_numpy(columns, g, w, G, lo, W):
-    """Per question: sums, squared-weight sums and counts per group x code (window ``[lo, lo + W)``).
+def tabulate_block_numpy(columns, g, w, G, lo, W, kmax=32):
+    """Per question: weight sums, squared-weight sums and counts per group x code found.
 
     ``columns`` is a sequence of 1-D float arrays (or a 2-D array, one
-    question per column).  Returns ``sums``, ``sq`` (float, ``(Q, G, W)``),
-    ``cnt`` (int, ``(Q, G, W)``), ``nan_w``, ``nan_n`` (``(Q, G)``) and
-    ``ok`` (``(Q,)``: every non-NaN value of the question is an integer in
-    the window; otherwise its tables are not filled).
+    question per column); codes are integers in ``[lo, lo + W)``.  Returns
+    ``sums``, ``sq``, ``cnt`` (float, ``(Q, G, kmax)``: column ``k`` is the
+    ``k``-th smallest code found; counts are exact integers), ``codes``
+    (``(Q, kmax)`` offsets ``code - lo``, -1 unused), ``n_codes`` (``(Q,)``),
+    ``nan_w``, ``nan_n`` (``(Q, G)``) and ``ok`` (``(Q,)``: every non-NaN
+    value is an integer in the window and at most ``kmax`` codes occur;
+    otherwise the question's tables are not filled).
     """
     cols = [columns[:, q] for q in range(columns.shape[1])] if isinstance(columns, np.ndarray) else list(columns)
     Q = len(cols)
-    sums = np.zeros((Q, G, W))
-    sq = np.zeros((Q, G, W))
-    cnt = np.zeros((Q, G, W), dtype=np.int64)
+    sums, sq, cnt = (np.zeros((Q, G, kmax)) for _ in range(3))
+    codes = np.full((Q, kmax), -1, dtype=np.int64)
+    n_codes = np.zeros(Q, dtype=np.int64)
     nan_w = np.zeros((Q, G))
     nan_n = np.zeros((Q, G), dtype=np.int64)
     ok = np.ones(Q, dtype=bool)
@@ -127,13 +130,19 @@ def tabulate_block_numpy(columns, g, w, G, lo, W):
         if not np.all((t >= 0) & (t < W) & (t == np.floor(t))):
             ok[q] = False
             continue
+        found, k = np.unique(t.astype(np.int64), return_inverse=True)
+        if found.size > kmax:
+            ok[q] = False
+            continue
         nan_w[q] = np.bincount(gi[nan], weights=wi[nan], minlength=G)
         nan_n[q] = np.bincount(gi[nan], minlength=G)
-        key = gi[~nan] * W + t.astype(np.int64)
-        sums[q] = np.bincount(key, weights=wi[~nan], minlength=G * W).reshape(G, W)
-        sq[q] = np.bincount(key, weights=wi[~nan] ** 2, minlength=G * W).reshape(G, W)
-        cnt[q] = np.bincount(key, minlength=G * W).reshape(G, W)
-    return sums, sq, cnt, nan_w, nan_n, ok
+        key = gi[~nan] * kmax + k
+        sums[q] = np.bincount(key, weights=wi[~nan], minlength=G * kmax).reshape(G, kmax)
+        sq[q] = np.bincount(key, weights=wi[~nan] ** 2, minlength=G * kmax).reshape(G, kmax)
+        cnt[q] = np.bincount(key, minlength=G * kmax).reshape(G, kmax)
+        codes[q, : found.size] = found
+        n_codes[q] = found.size
+    return sums, sq, cnt, codes, n_codes, nan_w, nan_n, ok
 
 
 # --------------------------------------------------------------------------- numba kernels
@@ -141,7 +150,10 @@ if HAVE_NUMBA:
     from numba import prange
 
     @njit(inline="always")
-    def _tab_one(col, q, g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok):
+    def _tab_one(col, q, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
+        # a thread-local table (group, code, [weight sum, squared-weight sum, count]) for the pass,
+        # then only the codes found are copied out
+        local = np.zeros((G, W, 3))
         for i in range(col.shape[0]):
             gi = g[i]
             if gi < 0:
@@ -153,40 +165,63 @@ if HAVE_NUMBA:
                 nan_n[q, gi] += 1
                 continue
             t = v - lo
-            if t < 0 or t >= W or t != np.floor(t):
+            if not (t >= 0 and t < W):
                 ok[q] = False
                 return
             k = np.int64(t)
-            sums[q, gi, k] += wi
-            sq[q, gi, k] += wi * wi
-            cnt[q, gi, k] += 1
+            if k != t:
+                ok[q] = False
+                return
+            local[gi, k, 0] += wi
+            local[gi, k, 1] += wi * wi
+            local[gi, k, 2] += 1.0
+        found = 0
+        for c in range(W):
+            seen = False
+            for gi in range(G):
+                if local[gi, c, 2] > 0:
+                    seen = True
+                    break
+            if not seen:
+                continue
+            if found == kmax:
+                ok[q] = False
+                return
+            codes[q, found] = c
+            for gi in range(G):
+                out[q, gi, found, 0] = local[gi, c, 0]
+                out[q, gi, found, 1] = local[gi, c, 1]
+                out[q, gi, found, 2] = local[gi, c, 2]
+            found += 1
+        n_codes[q] = found
 
     @njit(parallel=True, cache=True)
-    def _tabulate_2d_nb(X, g, w, G, lo, W):
+    def _tabulate_2d_nb(X, g, w, G, lo, W, kmax):
         Q = X.shape[1]
-        sums = np.zeros((Q, G, W))
-        sq = np.zeros((Q, G, W))
-        cnt = np.zeros((Q, G, W), dtype=np.int64)
-        nan_w = np.zeros((Q, G))
-        nan_n = np.zeros((Q, G), dtype=np.int64)
-        ok = np.ones(Q, dtype=np.bool_)
-        for q in prange(Q):
-            _tab_one(X[:, q], np.int64(q), g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok)
-        return sums, sq, cnt, nan_w, nan_n, ok
-
-    @njit(parallel=True, cache=True)
-    def _tabulate_list_nb(cols, g, w, G, lo, W):
-        Q = len(cols)
-        sums = np.zeros((Q, G, W))
-        sq = np.zeros((Q, G, W))
-        cnt = np.zeros((Q, G, W), dtype=np.int64)
+        out = np.zeros((Q, G, kmax, 3))
+        codes = np.full((Q, kmax), -1, dtype=np.int64)
+        n_codes = np.zeros(Q, dtype=np.int64)
         nan_w = np.zeros((Q, G))
         nan_n = np.zeros((Q, G), dtype=np.int64)
         ok = np.ones(Q, dtype=np.bool_)
         for q in prange(Q):
             qq = np.int64(q)
-            _tab_one(cols[qq], qq, g, w, lo, W, sums, sq, cnt, nan_w, nan_n, ok)
-        return sums, sq, cnt, nan_w, nan_n, ok
+            _tab_one(X[:, qq], qq, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
+        return out, codes, n_codes, nan_w, nan_n, ok
+
+    @njit(parallel=True, cache=True)
+    def _tabulate_list_nb(cols, g, w, G, lo, W, kmax):
+        Q = len(cols)
+        out = np.zeros((Q, G, kmax, 3))
+        codes = np.full((Q, kmax), -1, dtype=np.int64)
+        n_codes = np.zeros(Q, dtype=np.int64)
+        nan_w = np.zeros((Q, G))
+        nan_n = np.zeros((Q, G), dtype=np.int64)
+        ok = np.ones(Q, dtype=np.bool_)
+        for q in prange(Q):
+            qq = np.int64(q)
+            _tab_one(cols[qq], qq, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
+        return out, codes, n_codes, nan_w, nan_n, ok
 
     @njit(cache=True)
     def _window_presence_nb(vals, lo, size):
@@ -396,7 +431,7 @@ def _as_2d_view(cols):
                                            writeable=False)
 
 
-def tabulate_block(cols, g, w, G, lo, W):
+def tabulate_block(cols, g, w, G, lo, W, kmax=32):
     """One pass per question over a block of float64 columns (see :func:`tabulate_block_numpy`).
 
     Columns that are equally spaced views of one buffer (a consolidated
@@ -404,13 +439,16 @@ def tabulate_block(cols, g, w, G, lo, W):
     otherwise through a typed list of the column arrays.  Nothing is copied.
     """
     if not HAVE_NUMBA:  # pragma: no cover
-        return tabulate_block_numpy(cols, g, w, G, lo, W)
+        return tabulate_block_numpy(cols, g, w, G, lo, W, kmax)
     X = _as_2d_view(cols)
+    args = (g, w, int(G), float(lo), int(W), int(kmax))
     if X is not None:
-        return _tabulate_2d_nb(X, g, w, int(G), float(lo), int(W))
-    from numba.typed import List
+        out, codes, n_codes, nan_w, nan_n, ok = _tabulate_2d_nb(X, *args)
+    else:
+        from numba.typed import List
 
-    lst = List()
-    for c in cols:
-        lst.append(c if c.flags.c_contiguous else np.ascontiguousarray(c))
-    return _tabulate_list_nb(lst, g, w, int(G), float(lo), int(W))
+        lst = List()
+        for c in cols:
+            lst.append(c if c.flags.c_contiguous else np.ascontiguousarray(c))
+        out, codes, n_codes, nan_w, nan_n, ok = _tabulate_list_nb(lst, *args)
+    return out[..., 0], out[..., 1], out[..., 2], codes, n_codes, nan_w, nan_n, ok

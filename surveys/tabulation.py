@@ -29,6 +29,8 @@ __all__ = ["Tabulated", "tabulate"]
 #: Integer codes in ``[WINDOW_LO, WINDOW_LO + WINDOW_SIZE)`` are tabulated in one pass.
 WINDOW_LO = -128
 WINDOW_SIZE = 256
+#: Distinct codes per question the one-pass kernel keeps (more: per-question path).
+MAX_CODES = 32
 #: Cells (questions x domains x codes) of one kernel call; larger calls are split.
 _CELL_BUDGET = 24_000_000
 
@@ -50,7 +52,7 @@ def _fold(sums, sq, cnt, nan_w, nan_n, opt_pos, u_opt, u_state, present, sys_kin
     valid = u_opt >= 0
     onehot = np.zeros((present.size, K))
     onehot[np.flatnonzero(valid), u_opt[valid]] = 1.0
-    s, q2, c = sums[:, present], sq[:, present], cnt[:, present].astype(np.float64)
+    s, q2, c = sums[:, present], sq[:, present], cnt[:, present]
     cell = s @ onehot
     ncell = c @ onehot
     sw = cell.sum(axis=1)
@@ -119,16 +121,16 @@ def tabulate(df, variables, meta, prof, g, w, G, *, positions, missing, indicato
             if arr is not None:
                 fast.append((v, arr))
     if fast:
-        per = max(1, _CELL_BUDGET // max(G * WINDOW_SIZE, 1))
+        per = max(1, _CELL_BUDGET // max(G * MAX_CODES, 1))
         for start in range(0, len(fast), per):
             chunk = fast[start:start + per]
-            sums, sq, cnt, nan_w, nan_n, ok = tabulate_block([a for _, a in chunk], g, w, G, WINDOW_LO,
-                                                             WINDOW_SIZE)
+            sums, sq, cnt, codes, n_codes, nan_w, nan_n, ok = tabulate_block(
+                [a for _, a in chunk], g, w, G, WINDOW_LO, WINDOW_SIZE, MAX_CODES)
             for j, (v, _) in enumerate(chunk):
                 if not ok[j]:
                     continue
-                present = np.flatnonzero(cnt[j].any(axis=0))
-                uniq = WINDOW_LO + present.astype(np.float64)
+                present = np.arange(n_codes[j])
+                uniq = WINDOW_LO + codes[j, : n_codes[j]].astype(np.float64)
                 pos_map = positions.get(v) if positions else None
                 miss_map = missing.get(v) if isinstance(missing, dict) and v in missing else None
                 opt_pos, u_opt, u_state = numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)

@@ -32,10 +32,13 @@ def test_kernel_matches_numpy_twin(rng, layout):
         cols = [X[:, q].copy() if q % 2 else X[:, q] for q in range(X.shape[1])]
     got = tabulate_block(cols, g, w, 5, -128, 256)
     ref = tabulate_block_numpy(cols, g, w, 5, -128, 256)
-    assert list(got[5]) == list(ref[5]) and not got[5][3]
-    ok = ref[5]
-    for a, b in zip(got[:5], ref[:5]):
+    assert list(got[7]) == list(ref[7]) and not got[7][3]
+    ok = ref[7]
+    for a, b in zip(got[:7], ref[:7]):
         np.testing.assert_allclose(a[ok], b[ok], rtol=1e-12, atol=1e-12)
+    # more distinct codes than kept: not tabulated (the per-question path takes over)
+    few = tabulate_block(cols, g, w, 5, -128, 256, kmax=4)
+    assert not few[7].any()
 
 
 def test_consolidated_and_block_frames_give_the_per_question_result(rng):
