@@ -99,7 +99,8 @@ def _prepare_positions(positions, Q):
 def _map_responses(resp, spos, k_q):
     """Option index (sorted order) of every response; -1 where missing."""
     N, Q = resp.shape
-    opt = np.full((N, Q), -1, dtype=np.int64)
+    # option indices fit in int16 (questions have far fewer than 32767 options)
+    opt = np.full((N, Q), -1, dtype=np.int16 if spos.shape[1] < 2**15 else np.int64)
     for q in range(Q):
         col = resp[:, q]
         ok = ~np.isnan(col)

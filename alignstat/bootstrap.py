@@ -310,10 +310,16 @@ class _Statistic:
                 X[np.flatnonzero(ok), self.offs[q] + opt[ok, q]] = weights[ok]
             self.model = np.ascontiguousarray(np.nan_to_num(dist).transpose(1, 0, 2))
             self.point = np.zeros((Q, 0, K))
-        self.X = np.ascontiguousarray(X)
-        self.J = self.X.shape[1]
-        # replicate sums may run in single precision; the full-sample sums never do
-        self.Xr = self.X if self.sum_dtype == np.float64 else self.X.astype(self.sum_dtype)
+        X = np.ascontiguousarray(X)
+        self.J = X.shape[1]
+        # full-sample sums always in float64, from X before any cast
+        codes = np.ascontiguousarray(np.stack([g[2] for g in groupings], axis=1))
+        starts = np.cumsum([0] + [len(g[1]) for g in groupings[:-1]]).astype(np.int64)
+        self.G = int(sum(len(g[1]) for g in groupings))
+        self._S_full = group_totals(X, codes, starts, np.zeros((self.G, self.J)))[:, None, :]
+        # replicate sums may run in single precision: then only the float32 copy is kept
+        self.Xr = X if self.sum_dtype == np.float64 else X.astype(self.sum_dtype)
+        del X
         budget = _X_CACHE_BYTES[metric]
         self.groupings = []
         n_groups = 0
@@ -324,19 +330,15 @@ class _Statistic:
             if not identity and size <= budget:  # copy once per call, kept for every chunk
                 Xs = self.Xr[perm]
                 budget -= size
-            self.groupings.append((None if identity else perm, bounds, Xs, n_groups, codes))
+            self.groupings.append((None if identity else perm, bounds, Xs, n_groups))
             n_groups += len(lab)
-        self.G = n_groups
         self.max_members = max(len(g[3]) for g in groupings)
         self.max_group = max(int(np.max(np.diff(g[4]), initial=0)) for g in groupings)
 
     # -- sums -------------------------------------------------------------------
     def full_sums(self):
         """(G, 1, J) full-sample group sums, float64 (one pass over the rows, no copies)."""
-        codes = np.ascontiguousarray(np.stack([g[4] for g in self.groupings], axis=1))
-        starts = np.array([g[3] for g in self.groupings], dtype=np.int64)
-        out = group_totals(self.X, codes, starts, np.zeros((self.G, self.J)))
-        return out[:, None, :]
+        return self._S_full
 
     def group_sums(self, F):
         """(C, N) multipliers -> (G, C, J) group sums in the sum precision."""
@@ -346,7 +348,7 @@ class _Statistic:
         S = np.empty((self.G, C, self.J), dtype=dtype)
         buf = np.empty(C * self.max_members, dtype=dtype)
         xbuf = None
-        for perm, bounds, Xs, g0, _ in self.groupings:
+        for perm, bounds, Xs, g0 in self.groupings:
             g1 = g0 + len(bounds) - 1
             if Xs is None and perm is not None:
                 if xbuf is None:

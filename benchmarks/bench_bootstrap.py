@@ -166,8 +166,8 @@ def main(argv=None):
     parser.add_argument("--skip-peer", action="store_true", help="do not time the pandas loop")
     parser.add_argument("--wasserstein-resamples", type=int, default=None,
                         help="replicates of the Wasserstein timing (default: B)")
-    parser.add_argument("--memory-resamples", type=int, default=1000,
-                        help="replicates of the Likert memory measurement")
+    parser.add_argument("--memory-resamples", type=int, default=None,
+                        help="replicates of the Likert memory measurement (default: B)")
     args = parser.parse_args(argv)
     if args.quick:
         n, Q, C, B = 5000, 47, 30, 500
@@ -198,7 +198,7 @@ def main(argv=None):
     print(f"load average before timing: {load:.1f} (on {os.cpu_count()} cpus)")
 
     # ---------------------------------------------------------------- Likert: memory
-    mB = min(args.memory_resamples, B)
+    mB = args.memory_resamples or B
     for precision in ("double", "single"):
         _, traced, rss = added_peak_memory(lambda: bootstrap_alignment(
             responses, groups, point, positions=positions, weights=weights, n_resamples=mB,
