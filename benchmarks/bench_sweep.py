@@ -93,7 +93,7 @@ def main():
             cache = tmp / f"cache-{name}"
             shutil.rmtree(cache, ignore_errors=True)
             text = (tmp / "study.toml").read_text()
-            (tmp / f"{name}.toml").write_text(text + f'\n[run]\ncache = "{cache.name}"\n')
+            (tmp / f"{name}.toml").write_text(text + f'\n[run]\ncache = "{cache}"\n')
             t0 = time.perf_counter()
             res = run_sweep(tmp / f"{name}.toml", write=False, progress=None, **kw)
             times[name] = time.perf_counter() - t0

@@ -171,7 +171,7 @@ def _compute(cell, data, answers):
         res = subgroup_alignment(
             data, ans, factors=list(cell.params["factors"]), metric=cell.metric,
             n_resamples=int(cell.params["n_resamples"]), confidence_level=float(cell.params["confidence_level"]),
-            rng=rng,
+            resample=tuple(cell.params.get("resample", ("respondents",))), rng=rng,
         )
     out = res.drop(columns=["model"], errors="ignore")
     return out.reset_index(drop=True)

