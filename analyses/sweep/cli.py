@@ -19,7 +19,7 @@ __all__ = ["command"]
               help="Send the statistics to a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 def command(spec, out, overwrite, executor, workers, scheduler, quiet):
-    """Collect, compute and report every model x condition x study of a TOML spec.
+    r"""Collect, compute and report every model x condition x study of a TOML spec.
 
     Answers are collected into resumable stores and every cell's result is
     cached by the hash of its inputs, so a rerun after adding one model

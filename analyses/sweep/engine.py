@@ -136,9 +136,8 @@ def compute_cell(cell: Cell, data: pd.DataFrame, answers: pd.DataFrame) -> pd.Da
         The study's table with ``study``, ``metric``, ``model`` and
         ``condition`` columns first.
     """
-    from threadpoolctl import threadpool_limits
-
     import numba
+    from threadpoolctl import threadpool_limits
 
     threads = numba.get_num_threads()
     numba.set_num_threads(1)

@@ -46,7 +46,7 @@ class SweepResult:
     out: Path | None = None
 
     def summary(self) -> pd.DataFrame:
-        """The overall ranking: one row per model x condition of each study and metric."""
+        """Return the overall ranking: one row per model x condition of each study and metric."""
         lb = self.leaderboard
         return lb.loc[lb["factor"] == lb["factor"].iloc[0]] if len(lb) else lb
 
@@ -165,9 +165,8 @@ def collect_answers(spec: SweepSpec, *, progress=sys.stderr):
                     out[(m.name, c.name)] = sub.reset_index(drop=True)
                 continue
             if m.backend == "illustrative" and server is None:
-                from inference.testing import LocalOpenAIServer
-
                 from analyses.demo import _DemoAnswerModel
+                from inference.testing import LocalOpenAIServer
 
                 server = stack.enter_context(LocalOpenAIServer(responder=_DemoAnswerModel()))
             urls = [server.base_url] if m.backend == "illustrative" else list(m.base_urls) or [None]

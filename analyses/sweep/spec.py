@@ -187,7 +187,7 @@ class SweepSpec:
         return p if p.is_absolute() else self.root / p
 
     def survey(self, name) -> SurveySpec:
-        """The survey called `name`."""
+        """Return the survey called `name`."""
         for s in self.surveys:
             if s.name == name:
                 return s
