@@ -432,7 +432,7 @@ def _click_command():
 
         \b
             alignstat demo --out demo-output
-        """
+        """  # noqa: D301 - click needs the \b (backspace) marker
         try:
             path = run_demo(out, n_resamples=n_resamples, rng=seed, seed_data=seed_data, progress=not quiet,
                             overwrite=overwrite)

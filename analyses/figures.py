@@ -164,7 +164,7 @@ def baseline_figure(scores, model, *, tolerance=0.02, n_labels=4):
 
 def heatmap_figure(matrix, *, title, cmap="viridis", annotate=None, xlabel="", ylabel="", order=True,
                    vmin=None, vmax=None):
-    """A labelled heatmap of a wide matrix (Fig. 19: model x country).
+    """Draw a labelled heatmap of a wide matrix (Fig. 19: model x country).
 
     A matrix with many more columns than rows is drawn transposed (one row per
     column label).  With `order`, rows and columns are sorted by their mean

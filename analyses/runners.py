@@ -61,7 +61,7 @@ class StudySummary:
                 f"{len(self.figures)} figures)")
 
     def summary(self) -> str:
-        """The study's headlines as a few lines of text."""
+        """Return the study's headlines as a few lines of text."""
         lines = [f"{self.study}: {len(self.tables)} tables, {len(self.figures)} figures in {self.folder}"]
         lines += [f"  {k}: {v}" for k, v in self.headlines.items()]
         return "\n".join(lines)
@@ -104,7 +104,7 @@ def _call(fn, *args, **kwargs):
 
 
 def _col(frame, *names):
-    """The first of `names` that is a column of `frame`."""
+    """Return the first of `names` that is a column of `frame`."""
     for n in names:
         if n in frame.columns:
             return n
@@ -188,7 +188,7 @@ def _interval_text(frame, fallback):
 
 def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, top_k=5, tolerance=0.02, rng=None,
                note=None, inputs=None, max_model_figures=3, overwrite=False, report=True):
-    """Global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps.
+    """Run the global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps.
 
     Parameters
     ----------
@@ -262,7 +262,7 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
 
 def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=None, note=None, inputs=None,
                  overwrite=False, report=True):
-    """Steering study (RQ2) into `out`: Tables 1/9 with stars, one figure per country.
+    """Run the steering study (RQ2) into `out`: Tables 1/9 with stars, one figure per country.
 
     Parameters are those of :func:`run_global` and :func:`analyses.steering_alignment`
     (`adjust`: ``"holm"``, ``"bh"`` or None over all tests of the table).
@@ -301,7 +301,7 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=
 
 def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_wave=None, note=None, inputs=None,
                  overwrite=False, report=True):
-    """Temporal study (RQ3) into `out`: tau filter, per-wave means and sd bands (Fig. 3)."""
+    """Run the temporal study (RQ3) into `out`: tau filter, per-wave means and sd bands (Fig. 3)."""
     import warnings
 
     from alignstat._warnings import SmallCellWarning
@@ -341,7 +341,7 @@ def run_temporal(answers, human, out, *, tau=0.02, metric="wasserstein", filter_
 
 
 def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwrite=False, report=True):
-    """Internal consistency (section 7.2) into `out`."""
+    """Run the internal-consistency study (section 7.2) into `out`."""
     from . import figures as F
     from .consistency import internal_consistency
 
@@ -364,7 +364,7 @@ def run_consistency(answers, out, *, topics=None, note=None, inputs=None, overwr
 
 def run_sensitivity(answers, human, out, *, default="none", conditions=None, metric="wasserstein", note=None,
                     inputs=None, overwrite=False, report=True):
-    """Prompt sensitivity (Table 2) into `out`."""
+    """Run the prompt-sensitivity study (Table 2) into `out`."""
     from . import figures as F
     from .sensitivity import prompt_sensitivity
     from .tables import format_pvalue
@@ -389,7 +389,7 @@ def run_sensitivity(answers, human, out, *, default="none", conditions=None, met
 
 
 def _subgroup_preview(res, factors_shown):
-    """Wide table: factor, group, n, then one ``estimate [CI]`` column per model."""
+    """Build the wide table: factor, group, n, then one ``estimate [CI]`` column per model."""
     from .tables import format_estimate
 
     sub = res[res["factor"].isin(factors_shown)]
@@ -406,7 +406,7 @@ def _subgroup_preview(res, factors_shown):
 
 def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=None, labels=None, shared_xlim=True,
                   note=None, inputs=None, overwrite=False, report=True, rng=None, **options):
-    """Subgroup study (ESS paper) into `out`: groups x factors, intervals, random-group null, forest plots.
+    """Run the subgroup study (ESS paper) into `out`: groups x factors, intervals, random-group null, forest plots.
 
     Parameters
     ----------
@@ -439,7 +439,6 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
 
     from . import figures as F
     from .subgroups import OVERALL, answer_summary, subgroup_alignment
-
     from .subgroups import subgroup_alignment as _sa
 
     sig = inspect.signature(_sa).parameters

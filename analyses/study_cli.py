@@ -154,7 +154,7 @@ def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, t
 
     \b
         alignstat global --answers results/RQ1 --human wvs7_countries.parquet --out out/global
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_global
 
     _check_out(out, overwrite)
@@ -188,7 +188,7 @@ def steering_command(answers, human, out, overwrite, metric, test, adjust):
 
     \b
         alignstat steering --answers results/RQ1 --answers results/RQ2 --human wvs7_countries.parquet --out out/steering --adjust holm
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_steering
 
     _check_out(out, overwrite)
@@ -213,7 +213,7 @@ def temporal_command(answers, human, out, overwrite, metric, tau, filter_wave):
 
     \b
         alignstat temporal --answers results/RQ1 --human wvs_waves.parquet --out out/temporal --tau 0.02
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_temporal
 
     _check_out(out, overwrite)
@@ -233,13 +233,13 @@ def temporal_command(answers, human, out, overwrite, metric, tau, filter_wave):
               help="Topic table (JSON {topic: {question: {group: [options]}}} or CSV topic,question,group,option); "
                    "default paper 000's Table 11.")
 def consistency_command(answers, out, overwrite, topics):
-    """Internal consistency of each model on each topic (paper 000, section 7.2, Table 11).
+    """Measure the internal consistency of each model on each topic (paper 000, section 7.2, Table 11).
 
     Example:
 
     \b
         alignstat consistency --answers results/RQ1 --out out/consistency
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_consistency
 
     _check_out(out, overwrite)
@@ -261,7 +261,7 @@ def sensitivity_command(answers, human, out, overwrite, metric, default, conditi
 
     \b
         alignstat sensitivity --answers results/RQ1 --answers results/Discussion --human wvs7_countries.parquet --out out/sensitivity
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_sensitivity
 
     _check_out(out, overwrite)
@@ -381,7 +381,7 @@ def subgroups_command(data, answers, out, overwrite, factors, profile, questions
     \b
         alignstat subgroups --data ESS11.sav --profile ess --answers answers.jsonl --factor gender --factor generation --out out/subgroups
         alignstat subgroups --data respondents.parquet --answers answers.csv --factor gender --out out/subgroups
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import read_table, run_subgroups
 
     _check_out(out, overwrite)
@@ -447,7 +447,7 @@ def _render(frame, fmt, caption, label=None):
 
 
 def _read_result(path, name):
-    """A study table: a CSV/Parquet file, or `name`.csv inside a study folder."""
+    """Read a study table: a CSV/Parquet file, or `name`.csv inside a study folder."""
     from .runners import read_table
 
     p = Path(path)
@@ -487,7 +487,7 @@ def table_command(table, fmt, columns, query, digits, caption, label, output, ov
 
     \b
         alignstat table out/subgroups/subgroups.csv --format latex --query "factor == 'gender'" -o gender.tex
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .tables import format_table, to_latex, to_markdown
 
     frame = _read_result(table, "subgroups")
@@ -539,7 +539,7 @@ def compare_command(table, between, a, b, by, n_resamples, test, adjust, seed, f
 
     \b
         alignstat compare out/global --between model --by country --format markdown
-    """
+    """  # noqa: D301 - click needs the \b (backspace) marker
     from .compare import compare
 
     frame = _read_result(table, "per_question")
@@ -560,7 +560,7 @@ def compare_command(table, between, a, b, by, n_resamples, test, adjust, seed, f
 
 
 def _typed(frame, column, value):
-    """A command-line value converted to the type of `column` (so --a 1 matches an integer column)."""
+    """Convert a command-line value to the type of `column` (so --a 1 matches an integer column)."""
     if value is None or column not in frame.columns:
         return value
     for v in pd.unique(frame[column]):

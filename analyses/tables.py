@@ -27,7 +27,7 @@ _DROP = ("interval", "note", "code")
 
 
 def format_pvalue(p, *, digits=3) -> str:
-    """A p-value as a paper prints it: ``"< 0.001"``, ``"0.032"``; ``""`` for a missing one.
+    """Format a p-value as a paper prints it: ``"< 0.001"``, ``"0.032"``; ``""`` for a missing one.
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ def format_pvalue(p, *, digits=3) -> str:
 
 
 def format_estimate(estimate, low=None, high=None, *, digits=3) -> str:
-    """``"0.812 [0.801, 0.823]"``; the interval is left out when either limit is missing.
+    """Format an estimate with its interval, ``"0.812 [0.801, 0.823]"`` (no interval when a limit is missing).
 
     Examples
     --------
@@ -68,7 +68,7 @@ def format_estimate(estimate, low=None, high=None, *, digits=3) -> str:
 
 
 def interval_label(frame) -> str:
-    """What the intervals of `frame` are, from its ``interval`` column (``""`` when it has none).
+    """Describe the intervals of `frame` from its ``interval`` column (``""`` when it has none).
 
     Several distinct descriptions are joined with ``"; "``.
     """
@@ -176,7 +176,7 @@ def _caption(caption, formatted, frame):
 
 
 def to_markdown(frame, *, caption=None, formatted=False, **kwargs) -> str:
-    """A pipe table (GitHub/Pandoc Markdown) of a tidy result, with an optional caption line.
+    r"""Render a tidy result as a pipe table (GitHub/Pandoc Markdown), with an optional caption line.
 
     Parameters
     ----------
@@ -194,7 +194,7 @@ def to_markdown(frame, *, caption=None, formatted=False, **kwargs) -> str:
     >>> print(to_markdown(pd.DataFrame({"g": ["a|b"], "pvalue": [0.5]})))
     | g | pvalue |
     |---|---:|
-    | a\\|b | 0.500 |
+    | a\|b | 0.500 |
     """
     f = frame if formatted else format_table(frame, **kwargs)
     cap = _caption(caption, f, frame)
@@ -227,18 +227,18 @@ _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
 
 
 def latex_escape(text) -> str:
-    """Escape LaTeX's special characters in `text`.
+    r"""Escape LaTeX's special characters in `text`.
 
     Examples
     --------
     >>> print(latex_escape("50% of a_b & <0.001"))
-    50\\% of a\\_b \\& \\textless{}0.001
+    50\% of a\_b \& \textless{}0.001
     """
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
 def to_latex(frame, *, caption=None, label=None, formatted=False, **kwargs) -> str:
-    """A booktabs ``table`` environment of a tidy result (needs ``\\usepackage{booktabs}``).
+    r"""Render a tidy result as a booktabs ``table`` environment (needs the booktabs package).
 
     Parameters
     ----------
@@ -246,7 +246,7 @@ def to_latex(frame, *, caption=None, label=None, formatted=False, **kwargs) -> s
     caption : str, optional
         The caption; the interval description is appended.
     label : str, optional
-        ``\\label{...}`` of the table.
+        ``\label{...}`` of the table.
     formatted : bool
         `frame` is already a :func:`format_table` result.
     **kwargs
@@ -256,16 +256,16 @@ def to_latex(frame, *, caption=None, label=None, formatted=False, **kwargs) -> s
     --------
     >>> import pandas as pd
     >>> print(to_latex(pd.DataFrame({"group": ["a_b"], "pvalue": [1e-6]})))
-    \\begin{table}[htbp]
-    \\centering
-    \\begin{tabular}{lr}
-    \\toprule
-    group & pvalue \\\\
-    \\midrule
-    a\\_b & \\textless{} 0.001 \\\\
-    \\bottomrule
-    \\end{tabular}
-    \\end{table}
+    \begin{table}[htbp]
+    \centering
+    \begin{tabular}{lr}
+    \toprule
+    group & pvalue \\
+    \midrule
+    a\_b & \textless{} 0.001 \\
+    \bottomrule
+    \end{tabular}
+    \end{table}
     """
     f = frame if formatted else format_table(frame, **kwargs)
     cap = _caption(caption, f, frame)
