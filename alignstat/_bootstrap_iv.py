@@ -31,7 +31,7 @@ def choice(name, value, choices):
 
 
 def positive_int(name, value, minimum=1):
-    """An integer ``>= minimum``; an integral float (``3.0``) is accepted, ``2.7`` is an error.
+    """Return `value` as an int ``>= minimum``; an integral float (``3.0``) passes, ``2.7`` raises.
 
     Like scipy's ``bootstrap``, a non-integer is never truncated.
     """

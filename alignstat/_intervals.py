@@ -57,7 +57,7 @@ class ConfidenceInterval:
 
 
 def describe_interval(confidence_level, ci_method, resampled, n_resamples):
-    """The ``interval`` column: e.g. ``"95% percentile bootstrap; resampled: respondents; B=2000"``.
+    """Describe an interval for the ``interval`` column, e.g. ``"95% percentile bootstrap; resampled: respondents; B=2000"``.
 
     Parameters
     ----------

@@ -114,6 +114,7 @@ class MultinomialScheme(ReplicateScheme):
     name = "multinomial"
 
     def multipliers(self, rng, n_resamples):
+        """Draw counts: ``(n_resamples, n_units)``, each row a multinomial(n, 1/n) draw."""
         from ._kernels.resample import count_rows
 
         n = self.n_units
@@ -129,6 +130,7 @@ class PoissonScheme(ReplicateScheme):
     name = "poisson"
 
     def multipliers(self, rng, n_resamples):
+        """Draw independent Poisson(1) counts, ``(n_resamples, n_units)``."""
         return rng.poisson(1.0, size=(int(n_resamples), self.n_units)).astype(np.float64)
 
 
@@ -175,6 +177,7 @@ class FixedReplicates(ReplicateScheme):
         self._next = 0
 
     def multipliers(self, rng, n_resamples):
+        """Return the next `n_resamples` stored rows (`rng` is not used)."""
         n_resamples = int(n_resamples)
         start = self._next
         stop = start + n_resamples
@@ -187,6 +190,7 @@ class FixedReplicates(ReplicateScheme):
         return self._multipliers[start:stop]
 
     def variance_scale(self, n_replicates):
+        """Return the given `scale`, else ``1 / (R - 1)``."""
         if self._scale is not None:
             return float(self._scale)
         return super().variance_scale(n_replicates)

@@ -233,7 +233,7 @@ class WilcoxonResult:
 
 
 def _signed_rank_counts(n):
-    """Number of subsets of {1..n} with each sum 0..n(n+1)/2 (exact null of R+)."""
+    """Count the subsets of {1..n} with each sum 0..n(n+1)/2 (exact null of R+)."""
     top = n * (n + 1) // 2
     c = np.zeros(top + 1)
     c[0] = 1.0
@@ -590,7 +590,7 @@ def significance_stars(p):
 
 
 def paired_comparison(x, y, *, test="t", labels=None, alternative="two-sided", adjust=None):
-    """A paired test per row (comparison), as a tidy table.
+    """Run a paired test per row (comparison) and return a tidy table.
 
     Parameters
     ----------

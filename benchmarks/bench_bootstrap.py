@@ -43,8 +43,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from alignstat.bootstrap import _CHUNK_ELEMENTS, _Statistic, bootstrap_alignment
 from alignstat._bootstrap_iv import bootstrap_iv
+from alignstat.bootstrap import _CHUNK_ELEMENTS, _Statistic, bootstrap_alignment
 
 
 def make_data(n, n_questions, n_countries, seed=20261122):

@@ -96,8 +96,9 @@ def _study_kwargs():
 
 def wasserstein_matrix_time(data, answers, factors, B, precision):
     """Seconds of the engine's group sums alone for the study's data (see module docstring)."""
-    import alignstat
     from bench_bootstrap import matrix_product_time
+
+    import alignstat
 
     rd = alignstat.prepare_respondents(data.assign(**{"(all)": "(all)"}), answers,
                                        factors=["(all)"] + list(factors), weight="weight",
@@ -117,8 +118,8 @@ def main():
     args = ap.parse_args()
 
     import surveys.synthetic as syn
-    from analyses import subgroup_alignment
     from alignstat import SmallCellWarning
+    from analyses import subgroup_alignment
 
     n, q, c, B = (5000, 20, 10, 500) if args.quick else (50_116, 47, 30, 5000)
     B = args.resamples or B

@@ -145,7 +145,7 @@ def group_totals_numpy(X, codes, starts, out):
 
 
 def grouped_sums_numpy(F, X, codes, n_groups):
-    """Reference loop: ``out[g] = F[:, codes == g] @ X[codes == g]`` (test oracle)."""
+    """Compute the reference loop ``out[g] = F[:, codes == g] @ X[codes == g]`` (test oracle)."""
     out = np.zeros((n_groups, F.shape[0], X.shape[1]))
     for g in range(n_groups):
         members = codes == g
