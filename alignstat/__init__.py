@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from ._align import METRICS, align, alignment_matrix
+from ._packed import Grid
 from ._warnings import AlignstatWarning, DataPolicyWarning, DiagnosticsWarning, SmallCellWarning
 from .bootstrap import (
     BootstrapResult,
@@ -59,6 +60,7 @@ __all__ = [
     "SMALL_CELL_N",
     "RESERVED_COLUMNS",
     "OpinionDistributions",
+    "Grid",
     "Policy",
     "report_frame",
     "align",

@@ -117,7 +117,7 @@ def report_frame(result) -> pd.DataFrame:
     ----------
     result : DataFrame, OpinionDistributions, Grid or sequence of dict
         A result of :func:`alignstat.align` (its ``attrs["report"]``), an
-        :class:`OpinionDistributions` or a :class:`~alignstat._packed.Grid`
+        :class:`OpinionDistributions` or a :class:`~alignstat.Grid`
         (their ``report``), or the records themselves.
 
     Returns
@@ -444,26 +444,44 @@ class OpinionDistributions:
         """Arithmetic of :meth:`from_frame`: integer codes, one lexsort, normalisation."""
         frame, groups, value = chk.frame, chk.groups, chk.value
         report = list(chk.report)
-        # question codes, sorted by id
-        qorder = np.argsort(np.asarray(chk.qids, dtype=object), kind="stable")
-        qrank = np.empty_like(qorder)
-        qrank[qorder] = np.arange(len(qorder))
-        qcode = qrank[chk.qcodes].astype(np.int64)
-        questions = chk.qids[qorder]
-        # group codes: per column (ranked), then their combination
-        gcode = np.zeros(len(frame), dtype=np.int64)
-        col_codes, col_uniques = [], []
-        for c, u in zip(chk.gcodes, chk.guniques):
-            order = _sorted_uniques(u)
-            rank = np.empty_like(order)
-            rank[order] = np.arange(len(order))
-            col_codes.append(rank[c])
-            col_uniques.append(u.array[order])
-            gcode = gcode * len(u) + rank[c]
-        if len(groups) > 1:
-            gc, _ = pd.factorize(gcode, sort=True)
+        # codes in order of first appearance (hash factorize): rows grouped by item in any order
+        # need no sort; group codes are re-ranked by label on the (few) items afterwards
+        qcode = chk.qcodes
+        questions = chk.qids
+        if not groups:
+            gcode = np.zeros(len(frame), dtype=np.int64)
+            n_groups = 1
+            combo_cols = []
+        elif len(groups) == 1:
+            gcode = chk.gcodes[0]
+            n_groups = len(chk.guniques[0])
+            combo_cols = [np.arange(n_groups)]
+        else:
+            comb = np.zeros(len(frame), dtype=np.int64)
+            for c, u in zip(chk.gcodes, chk.guniques):
+                comb = comb * len(u) + c
+            gc, cu = pd.factorize(comb)
             gcode = gc.astype(np.int64)
-        n_groups = int(gcode.max()) + 1 if groups else 1
+            n_groups = len(cu)
+            rest = np.asarray(cu, dtype=np.int64)
+            combo_cols = []
+            for u in reversed(chk.guniques):
+                rest, r = np.divmod(rest, len(u))
+                combo_cols.append(r)
+            combo_cols.reverse()
+        # rank of each group by its labels (column by column; NaN last)
+        grank = np.zeros(n_groups, dtype=np.int64)
+        group_values = {}
+        if groups:
+            keys = []
+            for g, u, cc in zip(groups, chk.guniques, combo_cols):
+                uorder = _sorted_uniques(u)
+                urank = np.empty_like(uorder)
+                urank[uorder] = np.arange(len(uorder))
+                keys.append(urank[cc])
+            gorder = np.lexsort(keys[::-1])
+            grank[gorder] = np.arange(n_groups)
+            group_values = {g: u.array[cc[gorder]] for g, u, cc in zip(groups, chk.guniques, combo_cols)}
         # labels of unpositioned options
         unpos = np.isnan(chk.option)
         lab = np.full(len(frame), -1, dtype=np.int64)
@@ -479,7 +497,8 @@ class OpinionDistributions:
         ikey = qcode * n_groups + gcode
         order = _item_order(ikey, okey)
         ik, ok = ikey[order], okey[order]
-        if unpos.any():
+        has_unpos = bool(unpos.any())
+        if has_unpos:
             un, lb = unpos[order], lab[order]
         else:
             un, lb = np.zeros(len(ik), dtype=bool), lab
@@ -487,18 +506,8 @@ class OpinionDistributions:
         same = ~new_item[1:] & (ok[1:] == ok[:-1])
         if same.any():
             _raise_duplicate(frame, order, same, groups, chk, name)
-        if len(groups) == 1:
-            group_values = {groups[0]: col_uniques[0]}
-        elif groups:
-            first = np.zeros(n_groups, dtype=np.int64)
-            starts_ = np.flatnonzero(np.r_[True, ik[1:] != ik[:-1]])
-            first[ik[starts_] % n_groups] = order[starts_]
-            group_values = {g: u[cc[first]] for g, u, cc in zip(groups, col_uniques, col_codes)}
-        else:
-            group_values = {}
-        ok = np.where(un, 0.0, ok)
         starts = np.flatnonzero(new_item)
-        item_q, item_g = ik[starts] // n_groups, ik[starts] % n_groups
+        item_q, item_g = ik[starts] // n_groups, grank[ik[starts] % n_groups]
         mass = chk.mass[order]
         total = np.add.reduceat(mass, starts)
         row_item = np.cumsum(new_item) - 1
@@ -537,7 +546,7 @@ class OpinionDistributions:
         else:
             counts = np.diff(np.r_[starts, len(order)])
         item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
-        pos = np.where(un, np.nan, ok)
+        pos = np.where(un, np.nan, ok) if has_unpos else ok
         _warn_report(report, name)
         return cls(questions=questions, group_values=group_values, groups=groups, item_q=item_q, item_g=item_g,
                    item_start=item_start, pos=pos, lab=lb, labels=labels, prob=prob, report=report, name=name,
@@ -609,7 +618,7 @@ class OpinionDistributions:
 
         Returns
         -------
-        alignstat._packed.Grid
+        alignstat.Grid
             Frozen dataclass with ``questions`` (Index), ``positions``
             (Q, K; ascending, NaN-padded), ``n_options`` (Q,), ``labels``,
             ``prob`` (items, K), ``item_question``, ``item_offsets``,
@@ -660,7 +669,7 @@ class OpinionDistributions:
     @property
     def questions(self) -> list:
         """Question ids (str), sorted."""
-        return list(self._questions)
+        return sorted(self._questions)
 
     @property
     def group_labels(self) -> pd.DataFrame:

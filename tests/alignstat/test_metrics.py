@@ -295,3 +295,20 @@ def test_array_api_calls_the_twins_and_sorts_positions(rng):
     assert al.wasserstein_alignment(p, q, x) == pytest.approx(K.wasserstein_numpy(p[o], q[o], x[o]), abs=1e-15)
     assert al.likert_alignment(p, q, x) == pytest.approx(K.likert_numpy(p[o], q[o], x[o]), abs=1e-15)
     assert al.likert_alignment(p, 1.5, x) == pytest.approx(1 - abs(p @ x - 1.5) / 7.0, abs=1e-15)
+
+
+def test_per_item_kernels_are_callable_from_other_numba_code(rng):
+    from numba import njit
+
+    @njit
+    def mean_alignment(p, r, pos, k):  # e.g. a bootstrap loop over items
+        s = 0.0
+        for i in range(p.shape[0]):
+            s += K.wasserstein_item(p, i, r, i, pos, 0, k) + K.likert_item(p, i, r, i, pos, 0, k)
+        return s / p.shape[0]
+
+    p = np.stack([_dist(rng, 4) for _ in range(6)])
+    r = np.stack([_dist(rng, 4) for _ in range(6)])
+    x = np.array([[1.0, 2.0, 4.0, 8.0]])
+    ref = np.mean(K.wasserstein_numpy(p, r, x[0]) + K.likert_numpy(p, r, x[0]))
+    assert mean_alignment(p, r, x, 4) == pytest.approx(ref, abs=1e-12)
