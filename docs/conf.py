@@ -57,7 +57,7 @@ html_static_path = []
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "header_links_before_dropdown": 8,
+    "header_links_before_dropdown": 4,
 }
 html_show_sourcelink = False
 # MathJax is served from a CDN by default; the site still reads without it (TeX source shown)

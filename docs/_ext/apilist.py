@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import types
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.docutils import SphinxDirective
+
+
+def _constant_doc(package: str, name: str) -> list[str]:
+    """The ``#:`` comment documenting constant `name` in any module of `package` (re-exported constants)."""
+    top = importlib.import_module(package.split(".")[0])
+    modules = [top.__name__] + [m.name for m in pkgutil.walk_packages(top.__path__, top.__name__ + ".")]
+    for modname in modules:
+        try:
+            docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
+        except Exception:  # a module without source (compiled) documents nothing here
+            continue
+        lines = docs.get(("", name))
+        if lines:
+            return [line for line in lines if line.strip()]
+    return []
 
 
 def _kind(obj) -> str:
@@ -49,11 +66,26 @@ class PublicAPI(SphinxDirective):
             if kind == "module":
                 # a submodule listed in __all__ gets its own page in the reference
                 continue
-            lines.append(f"   {name}")
-            entries.append((name, kind))
+            if kind != "data":  # constants are listed after the table, with their values
+                lines.append(f"   {name}")
+            entries.append((name, kind, obj))
         lines.append("")
-        for name, kind in entries:
-            directive = {"class": "autoclass", "function": "autofunction", "data": "autodata"}[kind]
+        for name, kind, obj in entries:
+            if kind == "data":
+                if isinstance(obj, (set, frozenset)):  # a stable order, whatever the hash seed
+                    value = f"{type(obj).__name__}({{{', '.join(repr(v) for v in sorted(obj, key=str))}}})"
+                else:
+                    value = repr(obj)
+                if len(value) > 300:
+                    value = value[:300] + " ..."
+                lines.append(f".. py:data:: {name}")  # in the module automodule set
+                lines.append(f"   :value: {value}")
+                lines.append("")
+                doc = _constant_doc(modname, name) or ["A constant of the package."]
+                lines.extend("   " + line for line in doc)
+                lines.append("")
+                continue
+            directive = {"class": "autoclass", "function": "autofunction"}[kind]
             lines.append(f".. {directive}:: {modname}.{name}")
             if kind == "class":
                 lines.append("   :members:")
