@@ -275,9 +275,8 @@ _SURVEY_SUFFIXES = (".sav", ".zsav", ".dta")
 def _survey_frame(path, profile, questions, factors, country, answers, design_cols):
     """Respondent data from a survey file read with its profile: questions as positions, readable factors, design.
 
-    Returns the frame and ``{"weights"|"strata"|"psu": column}``: the design
-    columns the profile names (copied into the frame), none when they are
-    given explicitly.
+    Returns the frame and the ``surveys.Design`` the profile documents (None
+    when design columns are given explicitly: they are copied into the frame).
     """
     import surveys
 
@@ -321,17 +320,19 @@ def _survey_frame(path, profile, questions, factors, country, answers, design_co
             if c not in raw.columns:
                 raise click.ClickException(f"design column {c!r} is not in {path}.")
             frame[c] = raw[c].to_numpy()
-        return frame, {}
-    # the design the profile documents: its weight, strata and PSU columns, named as in the file
-    design = {}
-    for key, cands in (("weights", getattr(prof, "weight", ())), ("strata", getattr(prof, "strata", ())),
-                       ("psu", getattr(prof, "psu", ()))):
-        col = next((c for c in cands if c in raw.columns and raw[c].notna().any()), None)
-        if col is not None:
-            frame[col] = raw[col].to_numpy()
-            design[key] = col
-    if "psu" not in design:
-        design.pop("strata", None)
+        return frame, None
+    # the design the profile documents (surveys.design: e.g. ESS anweight, strata cntry x stratum, PSUs psu)
+    try:
+        d = surveys.design(sd)
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(f"{path}: the {prof.name!r} profile's design could not be built ({exc}); "
+                                   "name --weights/--strata/--psu or pass --paper-defaults.") from exc
+    wname = getattr(d, "weights_name", None)
+    if wname and wname in raw.columns:
+        frame[wname] = raw[wname].to_numpy()
+    design = surveys.Design(frame, weights=wname if wname in frame.columns else d.weights,
+                            strata=d.strata_codes if d.has_strata else None,
+                            psu=d.psu_codes if d.has_psu else None, lonely_psu=d.lonely_psu)
     return frame, design
 
 
@@ -388,9 +389,8 @@ def subgroups_command(data, answers, out, overwrite, factors, profile, questions
     ans = _answers(answers)
     if profile is not None or Path(data).suffix.lower() in _SURVEY_SUFFIXES:
         frame, design = _survey_frame(data, profile, questions, factors, country, ans, (weights, strata, psu))
-        if not paper_defaults:
-            weights, strata, psu = (design.get(k, v) for k, v in (("weights", weights), ("strata", strata),
-                                                                   ("psu", psu)))
+        if design is not None and not paper_defaults:
+            frame = design
     else:
         try:
             frame = read_table(data)
