@@ -261,6 +261,25 @@ def _resolve_scheme(scheme, N):
 
 
 
+def _is_respondent_data(x):
+    from .respondents import RespondentData
+
+    return isinstance(x, RespondentData)
+
+
+def _resample(resample):
+    """``"respondents"``, ``"questions"``, ``"both"`` or a tuple of the first two."""
+    if isinstance(resample, (tuple, list)):
+        units = set(resample)
+        if not units or not units <= {"respondents", "questions"}:
+            raise ValueError(
+                "`resample` must be one of ['respondents', 'questions', 'both'] or a tuple of "
+                f"'respondents' and 'questions'; got {resample!r}."
+            )
+        return "both" if len(units) == 2 else units.pop()
+    return choice("resample", resample, RESAMPLE)
+
+
 @dataclass(frozen=True)
 class BootstrapInput:
     """Validated, standardised arguments of :func:`~alignstat.bootstrap_alignment`."""
@@ -295,8 +314,28 @@ def bootstrap_iv(responses, groups, answers, *, positions, weights, metric, resa
     -------
     BootstrapInput
     """
+    if _is_respondent_data(responses):
+        if groups is not None or answers is not None or positions is not None or weights is not None:
+            raise TypeError(
+                "with a RespondentData first argument, leave `groups`, `answers`, `positions` "
+                "and `weights` unset: they come from it."
+            )
+        rd = responses
+        responses, groups, positions, weights = rd.responses, rd.groups, rd.positions, rd.weights
+        answers = np.array(rd.answers, dtype=np.float64)
+        none = ~(np.nansum(answers, axis=2) > 0)  # (M, Q): the model gave no answer
+        if metric == "likert":  # the Likert metric needs only the answers' means
+            answers = np.einsum("mqk,qk->mq", np.nan_to_num(answers), np.nan_to_num(positions))
+        answers[none] = np.nan
+        if group_names is None:
+            group_names = {f: [str(x) for x in lab] for f, lab in zip(rd.factors, rd.group_labels)}
+        if model_names is None:
+            model_names = [str(m) for m in rd.models]
+    for name, value in (("groups", groups), ("answers", answers), ("positions", positions)):
+        if value is None:
+            raise TypeError(f"`{name}` is required when `responses` is an array.")
     metric = choice("metric", metric, METRICS)
-    resample = choice("resample", resample, RESAMPLE)
+    resample = _resample(resample)
     ci_method = choice("ci_method", ci_method, CI_METHODS)
     precision = choice("precision", precision, PRECISIONS)
     confidence_level = confidence(confidence_level)

@@ -547,10 +547,10 @@ def _warn_undefined(estimate, n_valid, B, model_names, names, index, labels):
 
 def bootstrap_alignment(
     responses,
-    groups,
-    answers,
+    groups=None,
+    answers=None,
     *,
-    positions,
+    positions=None,
     weights=None,
     metric="likert",
     resample="respondents",
@@ -569,10 +569,14 @@ def bootstrap_alignment(
 
     Parameters
     ----------
-    responses : array_like, shape (N, Q)
+    responses : array_like, shape (N, Q), or RespondentData
         Each respondent's answer to each question as an ordinal *position*
         (one of the values in the question's row of `positions`); NaN = no
-        valid answer.
+        valid answer.  Or the :class:`~alignstat.RespondentData` of
+        :func:`~alignstat.prepare_respondents` -- respondents and model
+        answers packed by the core from tidy frames -- which then supplies
+        `groups`, `answers`, `positions`, `weights`, `group_names` and
+        `model_names` (leave the first four unset).
     groups : array_like of int, shape (N, F) or (N,)
         For each of F groupings the respondent's group code ``0..G_f-1``, or
         -1 for none.  Groups are domains of the full sample.
@@ -591,10 +595,11 @@ def bootstrap_alignment(
         model_mq) / (max_q - min_q)``, WD on the real line at the positions.
         A group's alignment is the mean over the questions where it has valid
         answers (positive weight) in the full sample and the model answered.
-    resample : {"respondents", "questions", "both"}
-        What a replicate resamples.  ``questions`` draws Q questions with
-        replacement and weights each question's full-sample alignment by its
-        count; ``both`` does both in every replicate (independent draws).
+    resample : {"respondents", "questions", "both"} or tuple of str
+        What a replicate resamples; ``("respondents", "questions")`` is
+        ``"both"``.  ``questions`` draws Q questions with replacement and
+        weights each question's full-sample alignment by its count; ``both``
+        does both in every replicate (independent draws).
     scheme : {"multinomial", "poisson"} or ReplicateScheme
         Respondent replicate multipliers (see :mod:`alignstat.resampling`).  A
         scheme with a fixed number of replicates (e.g. :class:`FixedReplicates`)

@@ -197,3 +197,50 @@ def test_group_totals_equals_twin_and_loop():
                     + [X[codes[:, 1] == g].sum(axis=0) for g in range(4)])
     np.testing.assert_allclose(a, loop, rtol=1e-13)
     np.testing.assert_allclose(b, loop, rtol=1e-13)
+
+
+@pytest.mark.parametrize("metric", ["likert", "wasserstein"])
+def test_respondent_data_path_equals_array_path(metric):
+    import pandas as pd
+
+    import alignstat
+
+    rng = np.random.default_rng(5)
+    n = 120
+    data = pd.DataFrame({"q1": rng.integers(1, 5, n).astype(float),
+                         "q2": rng.integers(1, 4, n).astype(float),
+                         "sex": rng.choice(["f", "m"], n), "w": rng.uniform(0.5, 2, n)})
+    data.loc[:5, "q2"] = np.nan
+    rows = []
+    for m in ("a", "b"):
+        for q, k in (("q1", 4), ("q2", 3)):
+            p = rng.dirichlet(np.ones(k))
+            rows += [dict(model=m, question=q, option=float(o + 1), prob=p[o]) for o in range(k)]
+    answers = pd.DataFrame(rows)
+    rd = alignstat.prepare_respondents(data, answers, factors=["sex"], weight="w")
+    res = bootstrap_alignment(rd, metric=metric, n_resamples=50, rng=3)
+    ans = rd.answers
+    if metric == "likert":
+        ans = np.einsum("mqk,qk->mq", ans, np.nan_to_num(rd.positions))
+    ref = bootstrap_alignment(rd.responses, rd.groups, ans, positions=rd.positions,
+                              weights=rd.weights, metric=metric, n_resamples=50, rng=3)
+    np.testing.assert_allclose(res.bootstrap_distribution, ref.bootstrap_distribution, atol=1e-14)
+    assert res.model_names == ("a", "b") and res.groupings == ("sex",)
+    assert set(res.group_labels) == {"f", "m"}
+    with pytest.raises(TypeError, match="leave `groups`, `answers`, `positions`"):
+        bootstrap_alignment(rd, rd.groups, metric=metric)
+
+
+def test_resample_tuple_and_missing_arrays():
+    resp = np.tile([[1.0, 2.0], [2.0, 3.0], [3.0, 1.0], [1.0, 1.0]], (10, 1))
+    grp = np.tile([0, 0, 1, 1], 10)
+    kw = dict(positions=[[1, 2, 3]] * 2, n_resamples=30, rng=4)
+    a = bootstrap_alignment(resp, grp, np.array([[2.0, 2.0]]),
+                            resample=("respondents", "questions"), **kw)
+    b = bootstrap_alignment(resp, grp, np.array([[2.0, 2.0]]), resample="both", **kw)
+    np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
+    assert a.resample == "both"
+    with pytest.raises(ValueError, match="`resample` must be one of"):
+        bootstrap_alignment(resp, grp, np.array([[2.0, 2.0]]), resample=("samples",), **kw)
+    with pytest.raises(TypeError, match="`answers` is required when `responses` is an array"):
+        bootstrap_alignment(resp, grp, positions=[[1, 2, 3]] * 2)
