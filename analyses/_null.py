@@ -150,11 +150,11 @@ def _folded_excess(t):
 
 
 def mean_se(pack, idx, mean):
-    """Linearised (design-based) standard error of a group's weighted mean on every question.
+    r"""Linearised (design-based) standard error of a group's weighted mean on every question.
 
     Domain estimation with PSUs drawn with replacement within strata:
-    :math:`z_i = w_i v_{iq} (x_{iq} - \\bar x_{Gq}) / W_{Gq}` for members, 0 otherwise,
-    :math:`\\hat V = \\sum_h \\frac{n_h}{n_h - 1} \\sum_{p \\in h} (z_{hp} - \\bar z_h)^2`
+    :math:`z_i = w_i v_{iq} (x_{iq} - \bar x_{Gq}) / W_{Gq}` for members, 0 otherwise,
+    :math:`\hat V = \sum_h \frac{n_h}{n_h - 1} \sum_{p \in h} (z_{hp} - \bar z_h)^2`
     (strata with one PSU contribute nothing).  Without a design every
     respondent is a PSU of one stratum.
     """

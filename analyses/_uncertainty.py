@@ -20,7 +20,7 @@ TIES = ("random", "first", "midpoint", "drop")
 
 
 def is_sample_level(answers):
-    """True when `answers` holds individual samples (a ``sample`` column and no ``prob``)."""
+    """Tell whether `answers` holds individual samples (a ``sample`` column and no ``prob``)."""
     return "sample" in answers.columns and "prob" not in answers.columns
 
 
@@ -143,7 +143,7 @@ def majority_vote(samples, *, ties="random", min_valid_share=0.5, rng=None, mode
             continue
         for o, p in zip(opts, w):
             rows.append((m, q, float(o), float(p) if ok else np.nan, "ok" if ok else "rejected", n_all, n_valid,
-                         1 - n_valid / n_all, agree, bool(tie), n_tied))
+                         (n_all - n_valid) / n_all, agree, bool(tie), n_tied))
     cols = [model, "question", "option", "prob", "status", "n_samples", "n_valid_samples", "refusal_share",
             "agreement", "tie", "n_tied"]
     out = pd.DataFrame(rows, columns=cols)
@@ -152,7 +152,7 @@ def majority_vote(samples, *, ties="random", min_valid_share=0.5, rng=None, mode
 
 
 def vote_counts(samples, models, questions, positions):
-    """Counts ``(M, Q, K + 1)`` of the samples on each question's option grid (last slot: refused)."""
+    """Count ``(M, Q, K + 1)`` the samples on each question's option grid (last slot: refused)."""
     f = _counts(samples)
     M, Q, K = len(models), len(questions), positions.shape[1]
     mi = {str(m): i for i, m in enumerate(models)}

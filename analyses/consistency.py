@@ -23,7 +23,7 @@ def _group_columns(answers, by):
 
 
 def modal_answers(answers, *, by=None, ties="first"):
-    """The modal option of each answered question.
+    """Find the modal option of each answered question.
 
     Parameters
     ----------
@@ -71,7 +71,7 @@ def modal_answers(answers, *, by=None, ties="first"):
 
 
 def internal_consistency(answers, *, topics=None, by=None, ties="first"):
-    """Internal consistency rate of each model on each topic (paper 000, section 7.2).
+    """Compute the internal consistency rate of each model on each topic (paper 000, section 7.2).
 
     A model's answer to a question is its modal option (see
     :func:`modal_answers` for ties).  Each answer is mapped to its *opinion
@@ -163,7 +163,7 @@ def internal_consistency(answers, *, topics=None, by=None, ties="first"):
 
 
 def _expand_readings(spec):
-    """One pseudo-topic ``topic\x1freading`` per reading of a topic with ambiguous rows."""
+    r"""One pseudo-topic ``topic\x1freading`` per reading of a topic with ambiguous rows."""
     parts = []
     for topic, t in spec.groupby("topic", sort=False):
         readings = [r for r in pd.unique(t["reading"]) if r]

@@ -81,7 +81,7 @@ def concordance(x, y, *, confidence_level=0.95):
     >>> round(concordance([1.0, 2, 3, 4], [1.0, 2, 3, 4])[0], 12)
     1.0
     >>> round(concordance([1.0, 2, 3, 4], [2.0, 3, 4, 5])[0], 4)  # r = 1 but shifted by 1
-    0.5556
+    0.7143
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -250,4 +250,5 @@ def prompt_sensitivity(
         columns=["model", "condition", "country", "default", "perturbed"])
     table.attrs["params"] = dict(default=default, conditions=conditions, metric=metric,
                                  confidence_level=confidence_level, n_resamples=int(n_resamples))
+    table.attrs["repairs"] = report.to_dict("records") if len(report) else []
     return table, pairs

@@ -162,7 +162,7 @@ def parse_resample(resample):
 
 
 def interval_label(confidence_level, ci_method, resample, design, scheme_name, n_resamples):
-    """The ``interval`` column: what the interval is, in words."""
+    """Describe the interval in words (the ``interval`` column)."""
     units = []
     for r in resample:
         if r == "respondents":

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from alignstat.stats import adjust_pvalues
 from analyses.global_study import global_alignment
 from analyses.sensitivity import prompt_sensitivity
-from alignstat.stats import adjust_pvalues
 from analyses.steering import steering_alignment, steering_table
 from analyses.temporal import temporal_alignment
 
