@@ -228,3 +228,22 @@ def adjust_family(p, adjust):
     params = inspect.signature(alignstat.adjust_pvalues).parameters
     key = "adjust" if "adjust" in params else "method"
     return alignstat.adjust_pvalues(p, **{key: adjust})
+
+
+def as_scales(positions):
+    """``{question: full scale}`` from a dict, an :class:`alignstat.QuestionBank` or an options frame.
+
+    A question bank (e.g. ``surveys.question_bank`` of a labelled file) gives
+    every question's full scale, so point answers sit on it even when some
+    scale point is used by nobody; options without an ordinal position
+    (NaN) are left out.
+    """
+    if positions is None or isinstance(positions, dict):
+        return positions
+    frame = positions.options_frame() if hasattr(positions, "options_frame") else positions
+    if not isinstance(frame, pd.DataFrame) or not {"question", "option"} <= set(frame.columns):
+        raise TypeError("`positions` must be a dict {question: positions}, a QuestionBank or a frame with "
+                        f"'question' and 'option' columns; got {type(positions).__name__}.")
+    opt = pd.to_numeric(frame["option"], errors="coerce")
+    f = frame.assign(option=opt).dropna(subset=["option"])
+    return {str(q): sorted(set(g["option"].tolist())) for q, g in f.groupby("question")}

@@ -25,7 +25,7 @@ import pandas as pd
 import alignstat
 from alignstat._warnings import DiagnosticsWarning
 
-from ._common import align_plain, check_frame, check_one_item, resolve_design, usable
+from ._common import align_plain, as_scales, check_frame, check_one_item, resolve_design, usable
 
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
@@ -215,7 +215,8 @@ def global_alignment(
     weights, strata, psu, paper_defaults
         Design of respondent microdata (see :func:`analyses.subgroup_alignment`).
     questions, positions
-        For microdata: questions to use and ``{question: full scale}``.
+        For microdata: questions to use and ``{question: full scale}`` (or
+        an :class:`alignstat.QuestionBank`).
 
     Returns
     -------
@@ -286,7 +287,7 @@ def global_alignment(
             raise ValueError(f"respondent-level intervals need metric 'wasserstein' or 'likert', got {metric!r}.")
         ci, label = _respondent_intervals(ans[["model", "question", "option", "prob"]], design, country,
                                           sorted(shared), metric, units, n_resamples, confidence_level, rng,
-                                          positions)
+                                          as_scales(positions))
         scores["country"] = scores["country"].astype(str)
         scores = scores.merge(ci, on=["model", "country"], how="left").drop(columns="alignment_engine")
         scores["interval"] = label

@@ -21,7 +21,7 @@ import pandas as pd
 import alignstat
 from alignstat._warnings import SmallCellWarning
 
-from ._common import adjust_family, check_frame, resolve_design, usable
+from ._common import adjust_family, as_scales, check_frame, resolve_design, usable
 
 __all__ = ["subgroup_alignment", "subgroup_comparisons", "answer_summary", "add_intersections", "OVERALL",
            "SUBGROUP_COLUMNS"]
@@ -319,8 +319,10 @@ def subgroup_alignment(
         Add the whole-population row (factor and group ``"(all)"``).
     questions, positions
         Passed to :func:`alignstat.prepare_respondents`; `positions`
-        (``{question: full scale}``) defaults to the scale a survey object
-        carries, so point answers are placed on the full scale.
+        (``{question: full scale}`` or an :class:`alignstat.QuestionBank`,
+        e.g. ``surveys.question_bank`` of the labelled file) defaults to the
+        scale a survey object carries, else (for point answers listing one
+        option) to the values the respondents gave.
     chunk_size, precision
         Passed to the bootstrap engine.
 
@@ -395,6 +397,7 @@ def subgroup_alignment(
     if metric not in ("likert", "wasserstein"):
         raise ValueError(f"`metric` must be 'likert' or 'wasserstein', got {metric!r}.")
     res_units = parse_resample(resample)
+    positions = as_scales(positions)
     if positions is None and not isinstance(data, pd.DataFrame):
         positions = getattr(data, "positions", None)
         positions = positions if isinstance(positions, dict) else None
@@ -594,6 +597,7 @@ def subgroup_comparisons(
     check_frame(answers, "answers", ["model", "question", "option", "prob"])
     ans = usable(answers)[["model", "question", "option", "prob"]].reset_index(drop=True)
     frame = design.frame
+    positions = as_scales(positions)
     if positions is None:
         positions = _observed_scales(frame, ans)
     # one indicator grouping per group: code 0 = the group, 1 = the rest of the factor

@@ -340,3 +340,19 @@ def test_wasserstein_bias_correction_moves_random_groups_towards_population():
     raw_gap = g["alignment"].mean() - pop
     bc_gap = g["alignment_bc"].mean() - pop
     assert raw_gap < -0.02 and abs(bc_gap) < 0.6 * abs(raw_gap), (raw_gap, bc_gap)
+
+
+def test_point_answers_take_the_full_scale_from_a_question_bank():
+    """Nobody answered 5 on q1 (a 1..5 scale) and the vote lists only its option: the bank gives R - 1 = 4."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"q1": rng.integers(1, 5, 300).astype(float), "g": rng.choice(["x", "y"], 300)})
+    votes = pd.DataFrame({"model": "m", "question": "q1", "option": [2.0], "prob": [1.0]})
+    bank = pd.DataFrame({"question": "q1", "option": [1.0, 2, 3, 4, 5], "label": list("abcde")})
+    res = _run(d, votes, factors="g", positions=bank, n_resamples=20, n_null=0, rng=0)
+    ref = 1 - abs(d["q1"].mean() - 2.0) / 4
+    assert res.loc[res.factor == "(all)", "alignment"].iloc[0] == pytest.approx(ref, abs=1e-12)
+    observed = _run(d, votes, factors="g", n_resamples=20, n_null=0, rng=0)  # scale from the data: 1..4
+    assert observed.loc[observed.factor == "(all)", "alignment"].iloc[0] == pytest.approx(
+        1 - abs(d["q1"].mean() - 2.0) / 3, abs=1e-12)
+    with pytest.raises(TypeError, match="`positions` must be"):
+        subgroup_alignment(d, votes, factors="g", positions=[1, 2, 3])
