@@ -215,7 +215,7 @@ def _missing_options(grid, policy, side, report):
         q, gv = who(i)
         qi = grid.item_question[i]
         k = grid.n_options[qi]
-        listed = grid.prob[i, :k] > 0
+        listed = grid.listed[i, :k]
         full = [(_py(x) if not np.isnan(x) else lab) for x, lab in zip(grid.positions[qi, :k], grid.labels[qi, :k])]
         have = [v for v, ok in zip(full, listed) if ok]
         gdesc = ", ".join(f"{c}={_py(v)!r}" for c, v in zip(cols, gv))

@@ -55,6 +55,8 @@ class Grid:
         ``{group column: ndarray}``, the labels of each group code.
     groups : tuple of str
         The group columns.
+    listed : ndarray of bool, shape (items, K)
+        The item lists the option (a listed option may have probability 0).
     incomplete : ndarray of bool, shape (items,)
         The item does not list every option of its question's grid (its
         missing options carry probability 0 in `prob`).
@@ -73,6 +75,7 @@ class Grid:
     item_group: np.ndarray
     group_values: dict
     groups: tuple
+    listed: np.ndarray
     incomplete: np.ndarray
     report: tuple = ()
 
@@ -104,6 +107,7 @@ class Grid:
         return replace(
             self,
             prob=self.prob[keep],
+            listed=self.listed[keep],
             item_question=iq,
             item_offsets=np.searchsorted(iq, np.arange(len(self.questions) + 1)).astype(np.int64),
             item_group=self.item_group[keep],
@@ -272,6 +276,8 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
         rank[order] = np.arange(len(order))
         prob = np.zeros((len(item_ids), kmax))
         prob[rank[row_local], col] = v.prob[k]
+        listed = np.zeros(prob.shape, dtype=bool)
+        listed[rank[row_local], col] = True
         n_listed = np.bincount(rank[row_local], minlength=len(item_ids))
         iq = item_q[order]
         out.append(
@@ -286,6 +292,7 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
                 item_group=s._item_g[item_ids][order].astype(np.int64),
                 group_values=s._group_values,
                 groups=s.groups,
+                listed=listed,
                 incomplete=n_listed < nk[iq],
                 report=tuple(r for r in v.report if r["question"] in target_set),
             )

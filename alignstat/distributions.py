@@ -622,7 +622,8 @@ class OpinionDistributions:
             Frozen dataclass with ``questions`` (Index), ``positions``
             (Q, K; ascending, NaN-padded), ``n_options`` (Q,), ``labels``,
             ``prob`` (items, K), ``item_question``, ``item_offsets``,
-            ``item_group``, ``group_values`` (and ``group_labels``), ``groups``, ``incomplete``
+            ``item_group``, ``group_values`` (and ``group_labels``), ``groups``, ``listed``,
+            ``incomplete``
             (items that do not list every option: their missing options are
             0 in ``prob``) and ``report``.
 

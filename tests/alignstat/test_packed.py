@@ -60,7 +60,7 @@ def test_grid_full_scale_from_positions_and_question_bank():
     assert guessed.n_options.tolist() == [2]  # a scale guessed from the answers alone
     g = d.grid(positions={"Q1": range(11)})
     assert g.n_options.tolist() == [11] and g.span.tolist() == [10.0]
-    assert g.incomplete.all()
+    assert g.incomplete.all() and g.listed.sum(1).tolist() == [1, 1] and g.listed[0, 7] and g.listed[1, 9]
     keys = tuple(str(k) for k in range(11)) + ("DK",)
     bank = al.QuestionBank([al.Question(id="Q1", text="?", choices=keys, keys=keys,
                                         positions=tuple(float(k) for k in range(11)) + (np.nan,))])
@@ -237,3 +237,13 @@ def test_policy_is_the_objects_and_warnings_are_alignstats():
         d = al.OpinionDistributions.from_frame(df, policy=Policy(sums="renormalize"))
     assert [w.category for w in rec] == [DataPolicyWarning]
     assert al.report_frame(d)["detail"].tolist() == ["sum=100"]
+
+
+def test_missing_options_message_lists_zero_probability_options():
+    a = pd.DataFrame({"question": "Q1", "option": [1, 2], "prob": [1.0, 0.0], "model": "m"})
+    b = pd.DataFrame({"question": "Q1", "option": [1, 2, 3], "prob": [0.2, 0.3, 0.5], "country": "NO"})
+    with pytest.raises(ValueError, match=(r"a: question 'Q1' \(model='m'\) lists options \[1.0, 2.0\] but the two "
+                                          r"sides together list \[1.0, 2.0, 3.0\]; use policy missing_options")):
+        al.align(a, b)
+    with pytest.raises(ValueError, match="a: every item was dropped for missing options"):
+        al.align(a, b, policy=Policy(missing_options="drop"))
