@@ -173,11 +173,27 @@ def _done(w, s, report, rec=None):
         s.headlines["warnings"] = "; ".join(msgs)[:600] + (" ..." if len("; ".join(msgs)) > 600 else "")
     for k, v in s.headlines.items():
         w.headline(k, v)
+    s.previews = [_tidy_preview(c, f) for c, f in s.previews]
     if report:
         write_report(w.folder, [s], title=f"alignstat {s.study}", note=w.note)
     w.finish()
     s.folder = w.out
     return s
+
+
+_CONSTANT_IN_CAPTION = ("test", "adjust", "family", "metric")
+
+
+def _tidy_preview(caption, frame):
+    """Move columns that hold one value for the whole table (test, adjustment, family) into the caption."""
+    moved = []
+    for c in _CONSTANT_IN_CAPTION:
+        if c in frame.columns and frame[c].nunique(dropna=False) == 1:
+            moved.append(f"{c}: {frame[c].iloc[0]}")
+            frame = frame.drop(columns=c)
+    if "note" in frame.columns:
+        frame = frame.drop(columns="note")
+    return (caption + (" (" + "; ".join(moved) + ")" if moved else ""), frame)
 
 
 def _interval_text(frame, fallback):
