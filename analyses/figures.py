@@ -357,7 +357,7 @@ def forest_figure(table, model, *, overall=None, factors=None, title=None, xlim=
         ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
     import textwrap
 
-    ax.set_xlabel(textwrap.fill(f"alignment (point: estimate; bar: {interval or '95% CI'}; † small cell)", 95),
+    ax.set_xlabel(textwrap.fill(f"alignment (point: estimate; bar: {interval or '95% CI'}; † small cell)", 75),
                   fontsize=8)
     ax.set_title(title or f"Alignment by socio-demographic group: {_short(model, 50)}", fontsize=10, pad=22)
     ax.grid(axis="x", alpha=0.3)

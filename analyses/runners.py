@@ -528,11 +528,11 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
             if country:
                 _fig(w, s, f"forest_{i + 1}_countries", F.forest_figure(
                     shown, m, overall=overall, factors=[lab.get(country, country)], xlim=xlim, interval=shown_ci,
-                    title=f"Alignment by country: {m}"), f"Alignment of each country with {m}.")
+                    title=f"Alignment by country: {m}"), f"Alignment of each country with {m} (bar: {shown_ci}).")
             if inter:
                 _fig(w, s, f"forest_{i + 1}_intersections", F.forest_figure(
                     shown, m, overall=overall, factors=inter, title=f"Intersectional groups: {m}", xlim=xlim,
-                    interval=shown_ci), f"Alignment of each intersectional group with {m}.")
+                    interval=shown_ci), f"Alignment of each intersectional group with {m} (bar: {shown_ci}).")
         allrow = plot[plot.factor == OVERALL]
         s.headlines = {f"overall alignment, {r['model']}": f"{r['alignment']:.4f} [{r['ci_low']:.4f}, "
                                                              f"{r['ci_high']:.4f}]"
