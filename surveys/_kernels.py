@@ -150,10 +150,38 @@ if HAVE_NUMBA:
     from numba import prange
 
     @njit(inline="always")
+    def _compact(local, q, G, W, kmax, out, codes, n_codes, ok):
+        # copy out only the codes found; local is (copies, G, W, 3)
+        found = 0
+        for c in range(W):
+            seen = False
+            for h in range(local.shape[0]):
+                for gi in range(G):
+                    if local[h, gi, c, 2] > 0:
+                        seen = True
+                        break
+                if seen:
+                    break
+            if not seen:
+                continue
+            if found == kmax:
+                ok[q] = False
+                return
+            codes[q, found] = c
+            for gi in range(G):
+                for j in range(3):
+                    acc = 0.0
+                    for h in range(local.shape[0]):
+                        acc += local[h, gi, c, j]
+                    out[q, gi, found, j] = acc
+            found += 1
+        n_codes[q] = found
+
+    @njit(inline="always")
     def _tab_one(col, q, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
-        # a thread-local table (group, code, [weight sum, squared-weight sum, count]) for the pass,
-        # then only the codes found are copied out
-        local = np.zeros((G, W, 3))
+        # a thread-local table (copy, group, code, [weight sum, squared-weight sum, count]) for the
+        # pass; two copies (odd and even rows) make independent add chains
+        local = np.zeros((2, G, W, 3))
         for i in range(col.shape[0]):
             gi = g[i]
             if gi < 0:
@@ -172,28 +200,41 @@ if HAVE_NUMBA:
             if k != t:
                 ok[q] = False
                 return
-            local[gi, k, 0] += wi
-            local[gi, k, 1] += wi * wi
-            local[gi, k, 2] += 1.0
-        found = 0
-        for c in range(W):
-            seen = False
-            for gi in range(G):
-                if local[gi, c, 2] > 0:
-                    seen = True
-                    break
-            if not seen:
+            h = i & 1
+            local[h, gi, k, 0] += wi
+            local[h, gi, k, 1] += wi * wi
+            local[h, gi, k, 2] += 1.0
+        _compact(local, q, G, W, kmax, out, codes, n_codes, ok)
+
+    @njit(inline="always")
+    def _tab_rows(X, q0, nb, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
+        # questions q0 .. q0+nb-1 of a row-major block, read row by row (adjacent cells share a cache line)
+        local = np.zeros((nb, G, W, 3))
+        alive = np.ones(nb, dtype=np.bool_)
+        for i in range(X.shape[0]):
+            gi = g[i]
+            if gi < 0:
                 continue
-            if found == kmax:
-                ok[q] = False
-                return
-            codes[q, found] = c
-            for gi in range(G):
-                out[q, gi, found, 0] = local[gi, c, 0]
-                out[q, gi, found, 1] = local[gi, c, 1]
-                out[q, gi, found, 2] = local[gi, c, 2]
-            found += 1
-        n_codes[q] = found
+            wi = w[i]
+            for j in range(nb):
+                v = X[i, q0 + j]
+                if v != v:
+                    nan_w[q0 + j, gi] += wi
+                    nan_n[q0 + j, gi] += 1
+                    continue
+                t = v - lo
+                k = np.int64(t) if (t >= 0 and t < W) else -1
+                if k < 0 or k != t:
+                    alive[j] = False
+                    continue
+                local[j, gi, k, 0] += wi
+                local[j, gi, k, 1] += wi * wi
+                local[j, gi, k, 2] += 1.0
+        for j in range(nb):
+            if alive[j]:
+                _compact(local[j:j + 1], q0 + j, G, W, kmax, out, codes, n_codes, ok)
+            else:
+                ok[q0 + j] = False
 
     @njit(parallel=True, cache=True)
     def _tabulate_2d_nb(X, g, w, G, lo, W, kmax):
@@ -204,9 +245,15 @@ if HAVE_NUMBA:
         nan_w = np.zeros((Q, G))
         nan_n = np.zeros((Q, G), dtype=np.int64)
         ok = np.ones(Q, dtype=np.bool_)
-        for q in prange(Q):
-            qq = np.int64(q)
-            _tab_one(X[:, qq], qq, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
+        if X.strides[1] < X.strides[0]:  # row-major: blocks of 8 questions read row by row
+            nblk = (Q + 7) // 8
+            for b in prange(nblk):
+                q0 = np.int64(b) * 8
+                _tab_rows(X, q0, min(8, Q - q0), g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
+        else:
+            for q in prange(Q):
+                qq = np.int64(q)
+                _tab_one(X[:, qq], qq, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
         return out, codes, n_codes, nan_w, nan_n, ok
 
     @njit(parallel=True, cache=True)

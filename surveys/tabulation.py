@@ -72,6 +72,33 @@ def _fold(sums, sq, cnt, nan_w, nan_n, opt_pos, u_opt, u_state, present, sys_kin
     return cell.reshape(G * K), sw, sw2, swv, n, wnr, nnr, nstruct
 
 
+def _freeze(x):
+    if isinstance(x, dict):
+        return tuple(sorted((float(k) if not isinstance(k, str) else k, _freeze(v)) for k, v in x.items()))
+    if isinstance(x, (list, tuple)):
+        return tuple(_freeze(v) for v in x)
+    return x
+
+
+def _options_cached(cache, v, uniq, meta, prof, pos_map, miss_map, src):
+    """:func:`surveys.encoding.numeric_options`, shared by questions with the same codes and metadata.
+
+    Only where no missing-code warning can arise (a profile code rule or
+    explicit positions), so every warning still names its own variable.
+    """
+    rule = prof.code_rule if prof is not None else None
+    if rule is None and pos_map is None:
+        return numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)
+    try:
+        key = (uniq.tobytes(), rule, _freeze(meta.value_labels.get(v, {})), _freeze(meta.missing_ranges.get(v, ())),
+               _freeze(meta.missing_kinds.get(v, {})), _freeze(pos_map), _freeze(miss_map))
+    except TypeError:  # unorderable keys: no sharing
+        return numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)
+    if key not in cache:
+        cache[key] = numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)
+    return cache[key]
+
+
 def _numeric_column(df, var):
     col = df[var]
     if is_text(col):
@@ -113,6 +140,7 @@ def tabulate(df, variables, meta, prof, g, w, G, *, positions, missing, indicato
     sys_kind = _SYSTEM_MISSING.get(system_missing, STRUCTURAL)
     out = {}
     fast = []
+    cache = {}
     if not keep_encoded:
         for v in variables:
             if v in indicators or v not in df.columns or v in fast:
@@ -133,7 +161,7 @@ def tabulate(df, variables, meta, prof, g, w, G, *, positions, missing, indicato
                 uniq = WINDOW_LO + codes[j, : n_codes[j]].astype(np.float64)
                 pos_map = positions.get(v) if positions else None
                 miss_map = missing.get(v) if isinstance(missing, dict) and v in missing else None
-                opt_pos, u_opt, u_state = numeric_options(v, uniq, meta, prof, pos_map, miss_map, src)
+                opt_pos, u_opt, u_state = _options_cached(cache, v, uniq, meta, prof, pos_map, miss_map, src)
                 out[v] = Tabulated(v, opt_pos, _fold(sums[j], sq[j], cnt[j], nan_w[j], nan_n[j], opt_pos, u_opt,
                                                      u_state, present, sys_kind))
     rest = [v for v in variables if v not in out]
