@@ -421,7 +421,7 @@ def _subgroup_preview(res, factors_shown):
 
 
 def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=None, labels=None, shared_xlim=True,
-                  note=None, inputs=None, overwrite=False, report=True, rng=None, **options):
+                  comparisons=None, note=None, inputs=None, overwrite=False, report=True, rng=None, **options):
     """Run the subgroup study (ESS paper) into `out`: groups x factors, intervals, random-group null, forest plots.
 
     Parameters
@@ -438,6 +438,10 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
         ``{factor: readable name}`` for the figures.
     shared_xlim : bool
         One x-range for every model's forest plots (so they compare at a glance).
+    comparisons : str or sequence of {"rest", "pairs"}, optional
+        Also run :func:`analyses.subgroups.subgroup_comparisons` (each group
+        against the rest of its factor, and/or every pair within a factor;
+        same design, adjusted p-values) into ``comparisons.csv``.
     overwrite, report, note, inputs
         As in :func:`run_global`.
     **options
@@ -546,6 +550,23 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
             int(res.drop_duplicates(["factor", "group"])["small_cell"].sum()))
         if caught:
             s.headlines["warnings"] = f"{len(caught)} small-cell warning(s); see the small_cell column"
+        if comparisons:
+            from .subgroups import subgroup_comparisons
+
+            csig = inspect.signature(subgroup_comparisons).parameters
+            copts = {k: v for k, v in options.items() if k in csig and k not in ("intersections",)}
+            comp = subgroup_comparisons(data, answers, factors=facs, rng=rng, compare=comparisons, **copts)
+            comp.attrs = {}
+            _tab(w, s, "comparisons", comp)
+            sig_c = comp[comp["pvalue_adj"] < 0.05]
+            s.headlines["group differences significant after adjustment (p_adj < 0.05)"] = (
+                f"{len(sig_c)} of {len(comp)}")
+            if len(sig_c):
+                s.previews.append((
+                    "Group differences in alignment that remain significant after adjustment (pvalue_adj < 0.05; "
+                    "families: model / factor / comparison); group_b '(rest)' is everyone else with a value of the "
+                    f"factor. All {len(sig_c)} such rows of comparisons.csv.",
+                    sig_c.drop(columns=[c for c in ("family",) if c in sig_c.columns])))
         null_preview = []
         if {"p_null", "null_low", "null_high"} <= set(res.columns):
             out_null = res[(res.factor != OVERALL) & (res["p_null"] < 0.05)]

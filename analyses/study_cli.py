@@ -367,9 +367,13 @@ def _survey_frame(path, profile, questions, factors, country, answers, design_co
               help="Groups below this size are flagged small_cell [default: alignstat.SMALL_CELL_N].")
 @click.option("--shared-x/--no-shared-x", default=True, show_default=True,
               help="One x-range for every model's forest plots.")
+@click.option("--compare", "comparisons", multiple=True, type=click.Choice(["rest", "pairs"]),
+              help="Also test group differences (each group vs the rest of its factor, and/or every pair), "
+                   "adjusted within model and factor, into comparisons.csv (repeatable).")
 @click.option("--seed", default=0, show_default=True)
 def subgroups_command(data, answers, out, overwrite, factors, profile, questions, country, metric, n_resamples,
-                      weights, strata, psu, paper_defaults, intersections, missing_as_group, min_n, shared_x, seed):
+                      weights, strata, psu, paper_defaults, intersections, missing_as_group, min_n, shared_x,
+                      comparisons, seed):
     """Alignment of every socio-demographic group with each model, with bootstrap CIs (the ESS study).
 
     Defaults are those of the Python function `analyses.subgroup_alignment`:
@@ -407,7 +411,7 @@ def subgroups_command(data, answers, out, overwrite, factors, profile, questions
                 paper_defaults=paper_defaults, missing_as_group=missing_as_group, min_n=min_n,
                 intersections=inter or None)
     _run(run_subgroups, frame, ans, out, factors=list(factors), country=country, rng=seed,
-         shared_xlim=shared_x, inputs=_inputs(answers, data=data), overwrite=overwrite, **opts)
+         shared_xlim=shared_x, comparisons=list(comparisons) or None, inputs=_inputs(answers, data=data), overwrite=overwrite, **opts)
 
 
 def _write_text(path, text, overwrite):

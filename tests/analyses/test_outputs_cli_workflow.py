@@ -70,3 +70,22 @@ def test_paper_defaults_from_a_survey_file(ess):
     m = cli.merge(py, on=["model", "factor", "group"], suffixes=("_cli", "_py"))
     np.testing.assert_allclose(m["alignment_cli"], m["alignment_py"], rtol=1e-12)
     assert not m["interval_cli"].str.contains("design").any()
+
+
+def test_group_vs_group_differences_from_the_cli(ess):
+    from analyses.subgroups import subgroup_comparisons
+
+    s, answers, d = ess
+    out = d / "cmp"
+    r = CliRunner().invoke(main, ["subgroups", "--data", str(d / "ess.sav"), "--profile", "ess", "--answers",
+                                  str(d / "answers.csv"), "--factor", "gender", "--n-resamples", "100",
+                                  "--compare", "rest", "--compare", "pairs", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    cli = pd.read_csv(out / "comparisons.csv")
+    py = subgroup_comparisons(s, answers, factors=["gender"], n_resamples=100, rng=0, compare=("rest", "pairs"))
+    key = ["model", "factor", "comparison", "group_a", "group_b"]
+    m = cli.merge(py, on=key, suffixes=("_cli", "_py"))
+    assert len(m) == len(py) == len(cli) > 0
+    np.testing.assert_allclose(m["difference_cli"], m["difference_py"], rtol=1e-12)
+    assert {"ci_low", "ci_high", "pvalue_adj", "interval"} <= set(cli.columns)
+    assert "group differences significant" in (out / "report.md").read_text()
