@@ -158,25 +158,29 @@ def mean_se(pack, idx, mean):
     (strata with one PSU contribute nothing).  Without a design every
     respondent is a PSU of one stratum.
     """
-    se = np.zeros(pack.Q)
+    n = len(idx)
+    se = np.full(pack.Q, np.nan)
+    if n == 0:
+        return se
     w = pack.w[idx]
-    psu = pack.psu[idx]
+    v = pack.valid[idx]
+    Wq = (w[:, None] * v).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Z = np.where(v, w[:, None] * (pack.x[idx] - mean[None, :]), 0.0) / np.where(Wq > 0, Wq, 1.0)
+    u, inv = np.unique(pack.psu[idx], return_inverse=True)
+    zp = np.zeros((len(u), pack.Q))
+    np.add.at(zp, inv, Z)
     H = len(pack.n_h)
-    c = np.where(pack.n_h > 1, pack.n_h / np.maximum(pack.n_h - 1, 1), 0.0)
-    for q in range(pack.Q):
-        v = pack.valid[idx, q]
-        Wq = np.sum(w[v])
-        if Wq <= 0 or not np.isfinite(mean[q]):
-            se[q] = np.nan
-            continue
-        z = np.zeros(len(idx))
-        z[v] = w[v] * (pack.x[idx[v], q] - mean[q]) / Wq
-        zp = np.bincount(psu, weights=z, minlength=pack.P)
-        s1 = np.bincount(pack.psu_stratum, weights=zp, minlength=H)
-        s2 = np.bincount(pack.psu_stratum, weights=zp * zp, minlength=H)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.sum(c * (s2 - np.where(pack.n_h > 0, s1 * s1 / np.maximum(pack.n_h, 1), 0.0)))
-        se[q] = np.sqrt(max(var, 0.0))
+    hs = pack.psu_stratum[u]
+    s1 = np.zeros((H, pack.Q))
+    s2 = np.zeros((H, pack.Q))
+    np.add.at(s1, hs, zp)
+    np.add.at(s2, hs, zp * zp)
+    nh = pack.n_h.astype(float)[:, None]
+    c = np.where(nh > 1, nh / np.maximum(nh - 1, 1), 0.0)
+    var = np.sum(c * (s2 - s1 * s1 / np.maximum(nh, 1)), axis=0)
+    ok = (Wq > 0) & np.isfinite(mean)
+    se[ok] = np.sqrt(np.maximum(var[ok], 0.0))
     return se
 
 
@@ -227,8 +231,8 @@ def bias_corrected(pack, stats, metric="likert"):
         = v_G\left[\sqrt{2/\pi}\,e^{-t^2/2} + t\,(1 - 2\Phi(-t))\right],
         \; t = |m_G - a|/v_G,
 
-    with :math:`\hat\mu` the inverse-variance weighted mean of the group
-    means and :math:`\hat\tau^2 = \max(0, \frac{1}{G-1}\sum_G (\bar x_G -
+    with :math:`\hat\mu` the factor's pooled weighted mean (the group means
+    weighted by their valid weight) and :math:`\hat\tau^2 = \max(0, \frac{1}{G-1}\sum_G (\bar x_G -
     \hat\mu)^2 - \overline{s^2_G})` (method of moments).  A posterior mean
     is unbiased on average over groups drawn from the model (Bayes risk), so
     groups that differ only by chance composition (:math:`\tau = 0`) score
@@ -253,10 +257,10 @@ def bias_corrected(pack, stats, metric="likert"):
         se = np.stack([stats[j][3] for j in js])
         ok = np.isfinite(mean) & np.isfinite(se)
         if len(js) >= 2:
+            Wg = np.stack([stats[j][1] for j in js])  # valid weight of each group
             with np.errstate(invalid="ignore", divide="ignore"):
-                iv = np.where(ok & (se > 0), 1.0 / np.maximum(se, 1e-300) ** 2, 0.0)
-                iv = np.where(ok & (se <= 0), 1e300, iv)
-                mu = np.sum(np.where(ok, mean, 0) * iv, 0) / np.sum(iv, 0)
+                wt = np.where(ok, Wg, 0.0)
+                mu = np.sum(np.where(ok, mean, 0) * wt, 0) / np.sum(wt, 0)
                 ng = ok.sum(0)
                 dev = np.where(ok, (mean - mu) ** 2, 0).sum(0) / np.maximum(ng - 1, 1)
                 tau2 = np.maximum(0.0, dev - np.where(ok, se ** 2, 0).sum(0) / np.maximum(ng, 1))
