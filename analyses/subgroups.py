@@ -349,9 +349,11 @@ def subgroup_alignment(
     -----
     *Small groups look less aligned*: :math:`E|\bar x_G - a| \ge |\mu_G - a|`,
     so the plug-in alignment of a small group is biased down.
-    ``alignment_bc`` adds back the estimated excess :math:`s\,g(d/s)`
-    per question (:func:`analyses._null.bias_corrected`; Likert metric, with
-    the linearised design-based SE of the group mean).  For Wasserstein it
+    ``alignment_bc`` (Likert) replaces :math:`|\bar x_G - a|` on each
+    question by its empirical-Bayes posterior mean under a normal
+    random-effects model of the factor's groups, with the linearised
+    design-based SE of each group mean (:func:`analyses._null.bias_corrected`);
+    random groups then score the population's alignment on average.  For Wasserstein it
     is the bootstrap bias correction :math:`2\hat\theta - \bar\theta^*`
     from the respondent replicates (NaN when respondents are not resampled).
 
@@ -359,7 +361,10 @@ def subgroup_alignment(
     drawn from all respondents, members keeping their weights
     (:func:`analyses._null.random_group_null`); ``p_null`` judges a group's
     gap against what chance composition produces.  The overall row has no
-    null (NaN).
+    null (NaN).  Groups of the same size share the same null draws, so their
+    p-values are dependent through the null sample; raise `n_null` when many
+    groups are compared (cost: one pass over the respondents' answers per
+    draw, about 30 ms at ESS scale, 50,000 respondents x 47 questions).
 
     *Ceiling* (:func:`analyses._null.ceiling`): point answers -- the
     nearest scale point to the group; distributions -- split-half
