@@ -169,7 +169,7 @@ class _Checked:
     qcodes: np.ndarray  # int64 codes into `qids`
     qids: pd.Index  # question ids as str, in order of first appearance
     gcodes: list  # per group column: int64 codes into `guniques`
-    guniques: list  # per group column: pd.Index of distinct values (NaN kept)
+    guniques: list  # per group column: distinct values, an ExtensionArray (NaN kept)
     option: np.ndarray  # float, NaN = unpositioned
     label: np.ndarray  # object str, "" where none
     mass: np.ndarray
@@ -178,8 +178,7 @@ class _Checked:
 
 def _check_codes(col, values, name):
     """Factorize one key column; raise when two distinct values print alike (``1`` and ``"1"``)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    u = pd.Index(uniques)
+    codes, u = values.array.factorize(use_na_sentinel=False)
     vals = [v for v in u.tolist() if not pd.isna(v)]
     as_str = [str(v) for v in vals]
     if len(set(as_str)) < len(as_str):
@@ -233,7 +232,7 @@ def _iv(df, value, groups, name) -> _Checked:
     if df.empty:
         raise ValueError(f"{name}: no rows to build distributions from.")
     qcol = df["question"]
-    qcodes, quni = pd.factorize(qcol)
+    qcodes, quni = qcol.array.factorize()
     if (qcodes < 0).any():
         i = int(np.flatnonzero(qcodes < 0)[0])
         raise ValueError(f"{name}: row {df.index[i]!r}: the question id is missing (NaN); "
@@ -301,10 +300,10 @@ def _numeric(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
-def _sorted_uniques(u: pd.Index) -> np.ndarray:
-    """Order of `u` sorted (by value, or by str when types are mixed); NaN last."""
-    vals = u.to_numpy()
-    na = np.asarray(pd.isna(vals), dtype=bool)
+def _sorted_uniques(u) -> np.ndarray:
+    """Order of the distinct values `u` sorted (by value, or by str when types are mixed); NaN last."""
+    vals = np.asarray(u, dtype=object) if u.dtype == object else u.to_numpy()
+    na = np.asarray(u.isna(), dtype=bool)
     idx = np.flatnonzero(~na)
     try:
         order = idx[np.argsort(vals[idx], kind="stable")]
@@ -481,7 +480,7 @@ class OpinionDistributions:
                 keys.append(urank[cc])
             gorder = np.lexsort(keys[::-1])
             grank[gorder] = np.arange(n_groups)
-            group_values = {g: u.array[cc[gorder]] for g, u, cc in zip(groups, chk.guniques, combo_cols)}
+            group_values = {g: u[cc[gorder]] for g, u, cc in zip(groups, chk.guniques, combo_cols)}
         # labels of unpositioned options
         unpos = np.isnan(chk.option)
         lab = np.full(len(frame), -1, dtype=np.int64)
