@@ -60,4 +60,43 @@ html_theme_options = {
     "header_links_before_dropdown": 4,
 }
 html_show_sourcelink = False
-# MathJax is served from a CDN by default; the site still reads without it (TeX source shown)
+
+# --- Math: a local MathJax where one is installed, so formulas render offline ------------
+# Debian/Ubuntu: `apt-get install libjs-mathjax` (MathJax 2.7 in /usr/share/javascript/mathjax), or set
+# ALIGNSTAT_MATHJAX to a MathJax 2 folder.  Without one, pages load MathJax 3 from its CDN when viewed
+# online and show the TeX source offline.
+MATHJAX_DIR = Path(os.environ.get("ALIGNSTAT_MATHJAX", "/usr/share/javascript/mathjax"))
+_MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_CHTML.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML",
+                  "jax/element", "fonts/HTML-CSS/TeX/woff")
+if (MATHJAX_DIR / "MathJax.js").is_file():
+    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS_CHTML"
+    myst_update_mathjax = False  # MyST would add a MathJax 3 configuration
+    mathjax2_config = {
+        "tex2jax": {
+            "inlineMath": [["\\(", "\\)"]],
+            "displayMath": [["\\[", "\\]"]],
+            "processEscapes": True,
+            "ignoreClass": "tex2jax_ignore|mathjax_ignore",
+            "processClass": "tex2jax_process|mathjax_process|math|output_area",
+        }
+    }
+
+
+def _copy_mathjax(app, exception):
+    """Copy the parts of the local MathJax the pages use (about 1.3 MB) into ``_static/mathjax``."""
+    import shutil
+
+    if exception is not None or app.builder.format != "html" or not (MATHJAX_DIR / "MathJax.js").is_file():
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for part in _MATHJAX_PARTS:
+        src, dst = MATHJAX_DIR / part, target / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        elif src.is_file():
+            shutil.copy2(src, dst)
+
+
+def setup(app):
+    app.connect("build-finished", _copy_mathjax)
