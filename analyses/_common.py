@@ -202,7 +202,15 @@ def resolve_design(data, *, weights="auto", strata="auto", psu="auto", paper_def
         try:
             import surveys
 
-            d = surveys.design(data)
+            try:
+                d = surveys.design(data)
+            except ValueError:
+                from surveys.readers import guess_profile
+
+                name = guess_profile(frame)
+                if name is None:
+                    raise
+                d = surveys.design(data, profile=name)
             src = f"profile {getattr(d.profile, 'name', '?')!r} (surveys.design)"
         except Exception:  # noqa: BLE001 - no profile: a plain frame has no design
             d = None
