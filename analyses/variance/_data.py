@@ -25,29 +25,64 @@ def _require_columns(frame, cols, name):
         raise ValueError(f"`{name}` lacks required column(s) {missing}; it has {list(frame.columns)[:20]}.")
 
 
-def tidy_answers(answers, data, *, questions=None):
-    """Validate tidy model answers and return ``(models, questions, positions, probs)``.
+def _scale_of(positions, questions, data, frame):
+    """Full scale of every question: `positions` where given, else observed answers and model options."""
+    from alignstat._packed import scale_positions
+
+    given = scale_positions(getattr(positions, "positions", positions), questions)
+    out = {}
+    for q in questions:
+        if q in given:
+            out[q] = given[q]
+            continue
+        x = pd.to_numeric(data[q], errors="coerce").to_numpy(float)
+        opts = frame.loc[frame["question"] == q, "option"].to_numpy(float)
+        out[q] = np.unique(np.concatenate([x[np.isfinite(x)], opts[np.isfinite(opts)]]))
+    return out
+
+
+def tidy_answers(answers, data, *, questions=None, positions=None):
+    """Validate model answers through :class:`alignstat.OpinionDistributions`.
+
+    Duplicate options, negative or missing probabilities are errors naming
+    the question and model; rows with ``status == "rejected"`` are excluded
+    and probabilities that do not sum to 1 are renormalised -- both reported
+    (a :class:`alignstat.DataPolicyWarning` and the distributions' report).
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame or alignstat.OpinionDistributions
+        Columns ``model``, ``question``, ``option`` (numeric position),
+        ``prob`` (optionally ``status``).
+    data : pandas.DataFrame
+        Respondent microdata (one column per question).
+    questions : sequence of str, optional
+        Default: every question of `answers` that is a column of `data`.
+    positions : mapping, alignstat.QuestionBank or object with ``.positions``, optional
+        Full scale of each question.  Questions it does not cover take the
+        union of the positions observed in `data` and listed in `answers`.
 
     Returns
     -------
     models : list of str
     questions : list of str
     positions : ndarray, shape (Q, K)
-        Option positions, NaN-padded.
+        Full scale of each question, ascending, NaN-padded.
     probs : ndarray, shape (M, Q, K)
-        Answer distributions (normalised to sum to 1), NaN-padded.
+        Answer distributions on that scale (zero on options not listed).
     """
-    _require_frame(answers, "answers")
-    _require_columns(answers, ["model", "question", "option", "prob"], "answers")
-    opt = pd.to_numeric(answers["option"], errors="coerce")
-    if opt.isna().any():
-        raise ValueError("`answers` column 'option' must hold numeric ordinal positions; found non-numeric values.")
-    prob = pd.to_numeric(answers["prob"], errors="coerce")
-    if prob.isna().any() or not np.isfinite(prob.to_numpy(float)).all() or (prob < 0).any():
-        raise ValueError("`answers` column 'prob' must hold finite, non-negative probabilities.")
-    ans = pd.DataFrame({"model": answers["model"].astype(str).to_numpy(), "question": answers["question"].astype(str).to_numpy(),
-                        "option": opt.to_numpy(float), "prob": prob.to_numpy(float)})
-    qs_all = list(dict.fromkeys(ans["question"]))
+    from alignstat import OpinionDistributions
+
+    if isinstance(answers, OpinionDistributions):
+        dist = answers
+        if "model" not in dist.groups:
+            raise ValueError("`answers` distributions must have a 'model' group column.")
+    else:
+        _require_frame(answers, "answers")
+        _require_columns(answers, ["model", "question", "option", "prob"], "answers")
+        dist = OpinionDistributions.from_frame(answers, value="prob", groups=["model"], name="answers")
+    frame = dist.to_frame()
+    qs_all = list(dict.fromkeys(frame["question"].astype(str)))
     if questions is None:
         questions = [q for q in qs_all if q in data.columns]
         if not questions:
@@ -58,31 +93,24 @@ def tidy_answers(answers, data, *, questions=None):
         if bad:
             raise ValueError(f"`questions` {bad} have no rows in `answers`.")
         _require_columns(data, questions, "data")
-    models = list(dict.fromkeys(ans["model"]))
-    ans = ans[ans["question"].isin(questions)]
-    for m, sub in ans.groupby("model", sort=False):
-        lack = sorted(set(questions) - set(sub["question"]))
+    scale = _scale_of(positions, questions, data, frame)
+    for q in questions:
+        if len(scale[q]) < 2:
+            raise ValueError(f"question {q!r} has fewer than two positions on its scale; pass its full scale in "
+                             "`positions`.")
+    grid = dist.grid(questions=questions, positions=scale)
+    models = [str(m) for m in grid.group_labels["model"]]
+    M, Q, K = len(models), len(questions), grid.positions.shape[1]
+    probs = np.full((M, Q, K), np.nan)
+    have = np.zeros((M, Q), dtype=bool)
+    probs[grid.item_group, grid.item_question] = grid.prob
+    have[grid.item_group, grid.item_question] = True
+    for i, m in enumerate(models):
+        lack = [questions[j] for j in np.flatnonzero(~have[i])]
         if lack:
             raise ValueError(f"`answers` has no distribution for model {m!r} on question(s) {lack[:10]}.")
-    opts = {q: np.sort(sub["option"].unique()) for q, sub in ans.groupby("question", sort=False)}
-    K = max(len(v) for v in opts.values())
-    positions = np.full((len(questions), K), np.nan)
-    for j, q in enumerate(questions):
-        if len(opts[q]) < 2:
-            raise ValueError(f"question {q!r} has fewer than two options in `answers`.")
-        positions[j, : len(opts[q])] = opts[q]
-    probs = np.full((len(models), len(questions), K), np.nan)
-    qidx = {q: j for j, q in enumerate(questions)}
-    midx = {m: i for i, m in enumerate(models)}
-    for (m, q), sub in ans.groupby(["model", "question"], sort=False):
-        j = qidx[q]
-        p = sub.groupby("option")["prob"].sum()
-        if p.sum() <= 0:
-            raise ValueError(f"`answers` probabilities of model {m!r} on question {q!r} sum to zero.")
-        vec = np.zeros(len(opts[q]))
-        vec[np.searchsorted(opts[q], p.index.to_numpy())] = p.to_numpy() / p.sum()
-        probs[midx[m], j, : len(vec)] = vec
-    return models, questions, positions, probs
+    probs[:, ~np.isfinite(grid.positions)] = np.nan
+    return models, questions, np.asarray(grid.positions, dtype=float), probs
 
 
 def _responses(data, questions, positions):
@@ -102,14 +130,14 @@ def _responses(data, questions, positions):
     return out
 
 
-def alignment_array(data, answers, *, questions=None, metric="likert"):
+def alignment_array(data, answers, *, questions=None, metric="likert", positions=None):
     """Per-respondent, per-question alignment ``(M, N, Q)`` and the model/question names.
 
     Computed by :func:`alignstat.respondent_alignment`.
     """
     if metric not in ("likert", "wasserstein"):
         raise ValueError(f"`metric` must be one of ['likert', 'wasserstein'], got {metric!r}.")
-    models, questions, positions, probs = tidy_answers(answers, data, questions=questions)
+    models, questions, positions, probs = tidy_answers(answers, data, questions=questions, positions=positions)
     responses = _responses(data, questions, positions)
     a = np.asarray(respondent_alignment(responses, np.nan_to_num(probs), positions, metric=metric), dtype=float)
     a[:, np.isnan(responses)] = np.nan

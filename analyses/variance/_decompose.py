@@ -8,10 +8,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from alignstat import DataPolicyWarning, DiagnosticsWarning
+from alignstat import DiagnosticsWarning
+from alignstat._optional import require
 
-from ._data import alignment_array, drop_rows_warning, factor_codes, validate_factors
+from ._data import _responses, alignment_array, drop_rows_warning, factor_codes, tidy_answers, validate_factors
 from ._design import build_design, prior_blocks, sufficient_stats
+from ._fit_group import fit_group
 from ._model import blas_single_thread, has_nutpie, sample_collapsed
 from ._posterior import draw_effects, finite_population
 from ._reml import reml_fit
@@ -108,7 +110,7 @@ def _ebfmi(energy):
 
 
 def _diagnose(posterior, sample_stats, thresholds):
-    import arviz as az
+    az = require("arviz", purpose="the variance decomposition")
 
     names = ["sd_super", "sigma", "sd_finite"]
     ds = posterior[names]
@@ -226,7 +228,7 @@ def _fit_one(model_name, y, design, X, comps, names, rng, sampler, chains, draws
 
 def _assemble(outcomes, posts, stats_list, per_model, reml_rows, timings, t_start, design, comps, sampler, chains,
               draws, tune, target_accept, extra_info, th, reml, hdi_prob, on_failure):
-    import arviz as az
+    az = require("arviz", purpose="the variance decomposition")
     import xarray as xr
 
     models = list(outcomes)
@@ -272,10 +274,15 @@ _DOC_OPTIONS = """
         Pairs of grouping columns (e.g. ``[("country", "religion")]``) whose
         crossed, double-centred effects are added as extra components.
     weight : str, optional
-        Column of survey weights.  Weights enter as a pseudo-likelihood
-        (each respondent's log-likelihood is multiplied by its weight,
-        normalised to mean 1): point estimates target the population, but the
-        posterior intervals are not design-based standard errors.
+        Column of survey weights.  They define each group's population
+        composition (``estimand="group"``) and enter the likelihood as a
+        pseudo-likelihood: each answer's log-density is multiplied by its
+        weight after level-1 scaling (Pfeffermann et al. 1998, "method 2":
+        the weights of each country's answers to a question sum to their
+        number; mean 1 overall when there is no country column; the
+        respondent estimand normalises to mean 1).  Caveat: the posterior
+        intervals are then model-based, not design-based (strata and PSUs are
+        not modelled).
     missing : {"group", "drop"}, default "group"
         A missing factor value becomes its own level ``"(missing)"`` (so each
         factor partitions the respondents, as in the ESS study) or the
@@ -363,18 +370,93 @@ decompose_outcome.__doc__ = """Crossed variance decomposition of any per-respond
 """
 
 
-def decompose_variance(data, answers, *, factors, metric="likert", unit="respondent", questions=None,
-                       country="country", interactions=(), weight=None, missing="group", sampler="auto", chains=4,
-                       draws=1000, tune=1000, target_accept=0.9, prior_scale=None, intercept_prior=None, reml=False,
-                       hdi_prob=0.9, thresholds=None, on_failure="warn", rng=None, progressbar=False,
-                       cores=None):
+def _group_problem(data, models, qs, positions, probs, responses, codes, labels, names, keep, metric, weight, inter):
+    from ._fit_group import GroupProblem
+
+    x = responses[keep]
+    lo = positions[:, 0]
+    span = np.nanmax(positions, axis=1) - lo
+    cols, target, coef, qof = [], [], [], []
+    for j in range(len(qs)):
+        pos = positions[j][np.isfinite(positions[j])]
+        p = probs[:, j, : len(pos)]
+        if metric == "likert":
+            cols.append((x[:, j] - lo[j]) / span[j])
+            target.append((p @ pos - lo[j]) / span[j])
+            coef.append(1.0)
+            qof.append(j)
+        else:
+            cdf = np.cumsum(p, axis=1)
+            for k in range(len(pos) - 1):
+                cols.append(np.where(np.isnan(x[:, j]), np.nan, (x[:, j] <= pos[k]).astype(float)))
+                target.append(cdf[:, k])
+                coef.append((pos[k + 1] - pos[k]) / span[j])
+                qof.append(j)
+    w = None if weight is None else pd.to_numeric(data[weight]).to_numpy(float)[keep]
+    inter_t = None
+    if inter:
+        a, b = inter[0]
+        inter_t = (f"{a}:{b}", a, b, (len(labels[a]), len(labels[b])))
+    return GroupProblem(np.column_stack(cols), [codes[f] for f in names], [len(labels[f]) for f in names], names,
+                        [labels[f] for f in names], np.column_stack(target), np.asarray(coef), np.asarray(qof),
+                        len(qs), models, weights=w, composition_weights=w, inter=inter_t)
+
+
+def decompose_variance(data, answers, *, factors, metric="likert", estimand="group", positions=None, unit=None,
+                       questions=None, country="country", interactions=(), weight=None, missing="group",
+                       sampler="auto", chains=4, draws=500, tune=500, target_accept=0.9, prior_scale=None,
+                       intercept_prior=None, reml=False, hdi_prob=0.9, thresholds=None, on_failure="warn", rng=None,
+                       progressbar=False, cores=None, effect_draws=1000):
     rng = np.random.default_rng(rng)
+    if estimand not in ("group", "respondent"):
+        raise ValueError(f"`estimand` must be one of ['group', 'respondent'], got {estimand!r}.")
+    if estimand == "group" and unit is not None:
+        raise ValueError("`unit` belongs to estimand='respondent'; the group estimand models every answer.")
+    if estimand == "group" and reml:
+        raise ValueError("`reml=True` is available for estimand='respondent' only.")
+    if estimand == "group" and intercept_prior is not None:
+        raise ValueError("`intercept_prior` is available for estimand='respondent' only.")
+    unit = "respondent" if unit is None else unit
     factors = validate_factors(data, factors, country, weight)
     inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
                            sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
                            country=country, missing=missing, unit=unit, cores=cores)
+    if metric not in ("likert", "wasserstein"):
+        raise ValueError(f"`metric` must be one of ['likert', 'wasserstein'], got {metric!r}.")
     data = data.reset_index(drop=True)
-    a, models, qs = alignment_array(data, answers, questions=questions, metric=metric)  # M × N × Q
+    if estimand == "group":
+        if len(inter) > 1:
+            raise ValueError("estimand='group' takes at most one interaction, e.g. [('country', 'religion')].")
+        if not isinstance(effect_draws, (int, np.integer)) or isinstance(effect_draws, bool) or effect_draws < 10:
+            raise ValueError(f"`effect_draws` must be an integer >= 10, got {effect_draws!r}.")
+        th = dict(DEFAULT_THRESHOLDS)
+        if thresholds:
+            unknown = set(thresholds) - set(th)
+            if unknown:
+                raise ValueError(f"`thresholds` has unknown key(s) {sorted(unknown)}; allowed: {sorted(th)}.")
+            th.update(thresholds)
+        models, qs, pos, probs = tidy_answers(answers, data, questions=questions, positions=positions)
+        responses = _responses(data, qs, pos)
+        names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
+        any_answer = np.isfinite(responses).any(axis=1)
+        drop_rows_warning(int((keep & ~any_answer).sum()), "no valid answer to any of the questions")
+        keep &= any_answer
+        codes, labels = _recode(codes, labels, keep)
+        for f in names:
+            if len(labels[f]) < 2:
+                raise ValueError(f"grouping column {f!r} has {len(labels[f])} level among the respondents kept; "
+                                 "a component needs at least two.")
+        n_eff_cols = 1 + sum(len(labels[f]) - 1 for f in names)
+        if int(keep.sum()) <= n_eff_cols + 1:
+            raise ValueError(f"too few respondents ({int(keep.sum())}) for {n_eff_cols} identifiable group effects.")
+        prob = _group_problem(data, models, qs, pos, probs, responses, codes, labels, names, keep, metric, weight,
+                              inter)
+        return fit_group(prob, rng=rng, sampler=sampler, chains=chains, draws=draws, tune=tune,
+                         target_accept=target_accept, prior_scale=prior_scale, thresholds=th, on_failure=on_failure,
+                         hdi_prob=hdi_prob, progressbar=progressbar, cores=cores, effect_draws=effect_draws,
+                         extra_info={"metric": metric, "questions": qs, "weighted": weight is not None,
+                                     "country": country, "n_respondents": int(keep.sum())})
+    a, models, qs = alignment_array(data, answers, questions=questions, metric=metric, positions=positions)
     names, codes, labels, keep = _groupings(data, factors, country, weight, missing)
     answered = ~np.isnan(a[0])
     none = keep & ~answered.any(axis=1)
@@ -401,26 +483,50 @@ def decompose_variance(data, answers, *, factors, metric="likert", unit="respond
     return _fit(design, ys, rng=rng, sampler=sampler, chains=chains, draws=draws, tune=tune,
                 target_accept=target_accept, prior_scale=prior_scale, intercept_prior=intercept_prior, reml=reml,
                 thresholds=thresholds, on_failure=on_failure, hdi_prob=hdi_prob, progressbar=progressbar,
-                extra_info={"unit": unit, "metric": metric, "questions": qs, "weighted": weight is not None,
+                extra_info={"estimand": "respondent", "unit": unit, "metric": metric, "questions": qs, "weighted": weight is not None,
                             "n_respondents": int(keep.sum())}, cores=cores)
 
 
-decompose_variance.__doc__ = """How much of a model's alignment is country, and how much is who people are.
+decompose_variance.__doc__ = """How much of the spread of alignment between groups is country, and how much is who people are.
 
-    Each respondent's alignment with each model (``metric``; averaged over the
-    questions the respondent answered when ``unit="respondent"``) is modelled
-    as a grand mean plus crossed random effects of country, of each factor
-    and of optional country × factor interactions, plus Gaussian noise:
+    **Default estimand (``estimand="group"``): the ESS paper's group
+    alignment.**  For a group ``G`` (a country, a level of a factor, or a
+    cell of the optional country × factor interaction)
 
     .. math::
 
-        y_i = \\alpha + \\sum_k b_{k, g_k(i)} + e_i, \\quad
-        b_k \\sim \\mathrm{ZeroSumNormal}(\\sigma_k), \\quad e_i \\sim N(0, \\sigma^2 / w_i).
+        A_G = \\frac{1}{Q} \\sum_q \\left(1 - \\frac{|\\bar x_{G,q} - a_q|}{R_q - 1}\\right)
 
-    The likelihood is reduced exactly to its sufficient statistics and the
-    effects are integrated out, so NUTS samples only the SDs; the effects are
-    then drawn from their exact Gaussian conditional (equivalent to the
-    non-centred model).
+    with ``a_q`` the model's (mean) answer and ``R_q - 1`` the span of the
+    question's full scale (``positions``); with ``metric="wasserstein"`` the
+    term ``|x̄ - a| / (R - 1)`` becomes the ordinal Wasserstein distance
+    between the group's answer distribution and the model's over the span.
+    Each question's answers (rescaled to [0, 1]; for Wasserstein, each
+    cumulative indicator ``1[x <= k]``) are modelled as
+
+    .. math::
+
+        y_{iq} = \\alpha_q + \\sum_k b_{kq}[g_k(i)] + e_{iq}, \\quad
+        b_{kq} \\sim N(0, \\sigma_k^2), \\quad e_{iq} \\sim N(0, \\sigma_q^2 / w_i),
+
+    crossed country and factor effects whose SDs ``sigma_k`` are shared by all
+    questions.  The effects are integrated out exactly using per-question
+    weighted cross-products of the design (sufficient statistics); NUTS
+    samples only ``sigma_k`` and ``sigma_q`` (nutpie when installed, else
+    PyMC); the effects are then drawn from their exact Gaussian conditional.
+    Per draw, a group's mean answer is its (weighted) population composition
+    times the coefficients, which gives ``A_G`` for every group and model, and
+    the finite-population SD of ``A_G`` over the levels of each component
+    (for the interaction: of the residuals of the cells' ``A_G`` from an
+    additive country + factor fit, ``(I-1)(J-1)`` degrees of freedom).  One
+    fit serves every model: the models enter only through ``a_q``.
+
+    **Alternative (``estimand="respondent"``)**: each respondent's *own*
+    alignment (mean over questions of ``1 - |x_iq - a_q| / (R_q - 1)``) is the
+    outcome of a crossed random-effects model.  This is a different quantity:
+    spread of answers *within* a group counts as misalignment (two groups
+    whose mean answer equals the model's both score 1 on the paper's measure,
+    however much their members disagree, but lower here).
 
     Parameters
     ----------
@@ -428,28 +534,42 @@ decompose_variance.__doc__ = """How much of a model's alignment is country, and 
         Respondent microdata: one column per question (ordinal option
         positions, NaN = no valid answer), a country column and the factor
         columns.
-    answers : pandas.DataFrame
-        Tidy model answers with columns ``model``, ``question``, ``option``
-        (numeric position) and ``prob``.
+    answers : pandas.DataFrame or alignstat.OpinionDistributions
+        Model answers with columns ``model``, ``question``, ``option``
+        (numeric position), ``prob`` (and optionally ``status``), validated by
+        :class:`alignstat.OpinionDistributions`: a duplicate option or a
+        negative probability is an error; rejected rows are excluded and sums
+        other than 1 renormalised, both reported.
     factors : sequence of str
         Socio-demographic factor columns.
     metric : {"likert", "wasserstein"}, default "likert"
-        Per-respondent alignment: ``1 - |x - mean_m| / (max - min)`` or
-        ``1 - sum_k p_k |x - pos_k| / (max - min)``.
-    unit : {"respondent", "response"}, default "respondent"
-        Outcome per respondent (mean over answered questions) or per
-        respondent × question, with crossed ``question`` effects added.
+    estimand : {"group", "respondent"}, default "group"
+    positions : mapping, alignstat.QuestionBank or object with ``.positions``, optional
+        Full scale of each question (e.g. ``range(11)`` for a 0-10 item), so
+        that a point answer is scored on the question's scale, not on one
+        guessed from the answers.  Questions it does not cover take the union
+        of the positions observed in ``data`` and listed in ``answers``.
+    unit : {"respondent", "response"}, optional
+        ``estimand="respondent"`` only: outcome per respondent (mean over the
+        answered questions, the default) or per answer with crossed
+        ``question`` effects.
     questions : sequence of str, optional
         Questions to use (default: every question of ``answers`` that is a
         column of ``data``).
+    effect_draws : int, default 1000
+        ``estimand="group"``: posterior draws (evenly thinned) for which
+        effects, group alignments and SDs are drawn.
 """ + _DOC_OPTIONS + """
     Returns
     -------
-    DecompositionResult
-        ``summary()`` has one row per model × component with ``sd``,
-        ``sd_low``, ``sd_high`` (finite-population SD, median and HDI) and
-        ``share``; ``diagnostics`` reports R-hat, ESS, divergences, tree depth
-        and E-BFMI; ``idata`` is the ArviZ InferenceData.
+    GroupDecompositionResult or DecompositionResult
+        ``summary()`` has one row per model × component with ``component``,
+        ``sd``, ``sd_low``, ``sd_high`` (posterior median and 90% interval of
+        the finite-population SD: of the group alignments for the group
+        estimand, of the respondent-level effects otherwise) and ``share``;
+        the group result adds ``interval`` (in words) and ``alignments()``
+        (every group's alignment); ``diagnostics`` reports R-hat, ESS,
+        divergences, tree depth and E-BFMI.
 
     Warns
     -----
@@ -483,4 +603,18 @@ decompose_variance.__doc__ = """How much of a model's alignment is country, and 
     ----------
     .. [1] Gelman, A. (2005). Analysis of variance -- why it is more important
        than ever. The Annals of Statistics, 33(1), 1-53.
+    .. [2] Pfeffermann, D., Skinner, C. J., Holmes, D. J., Goldstein, H. and
+       Rasbash, J. (1998). Weighting for unequal selection probabilities in
+       multilevel models. JRSS B, 60(1), 23-40.
+
+    Examples
+    --------
+    >>> from analyses.variance import decompose_variance
+    >>> from surveys.synthetic import make_ess, model_answers
+    >>> survey = make_ess(n_respondents=1500, n_countries=4, n_questions=3, rng=0)
+    >>> res = decompose_variance(survey.responses(), model_answers(survey, models=("m",)),
+    ...                          factors=["gender"], positions=survey.positions, chains=2, draws=100,
+    ...                          tune=100, rng=1, on_failure="ignore")  # doctest: +SKIP
+    >>> list(res.summary().columns[:6])  # doctest: +SKIP
+    ['model', 'component', 'n_levels', 'sd', 'sd_low', 'sd_high']
 """

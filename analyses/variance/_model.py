@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from alignstat._optional import require
+
 __all__ = ["blas_single_thread", "build_collapsed_model", "collapsed_logp", "has_nutpie", "sample_collapsed"]
 
 
@@ -62,8 +64,8 @@ def build_collapsed_model(A, a0, z, rss0, n, *, prior_scale, mu0, tau0):
     one-row-per-respondent Gaussian likelihood with zero-sum normal effects
     ``b_k ~ ZeroSumNormal(sd_k)`` integrated out, up to a constant.
     """
-    import pymc as pm
-    import pytensor.tensor as pt
+    pm = require("pymc", purpose="the variance decomposition")
+    pt = require("pytensor.tensor", purpose="the variance decomposition")
 
     A = np.asarray(A, dtype=float)
     K, r, _ = A.shape
@@ -104,7 +106,7 @@ _COMPILED = {}
 
 
 def _compiled_nutpie(A, a0, z, rss0, n, prior_scale, mu0, tau0):
-    import nutpie
+    nutpie = require("nutpie", purpose="the variance decomposition")
 
     key = A.shape[0]  # the compiled graph is generic in r; only K fixes the parameter vector
     data = dict(A=A, a0=a0, z_obs=z, rss0=np.asarray(float(rss0)), half_dof=np.asarray((n - A.shape[1]) / 2.0),
@@ -136,7 +138,7 @@ def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chai
     A = np.ascontiguousarray(A, dtype=float)
     t0 = time.perf_counter()
     if sampler == "nutpie":
-        import nutpie
+        nutpie = require("nutpie", purpose="the variance decomposition")
 
         fresh = A.shape[0] not in _COMPILED
         compiled = _compiled_nutpie(A, a0, z, rss0, n, prior_scale, mu0, tau0)
@@ -146,7 +148,7 @@ def sample_collapsed(A, a0, z, rss0, n, *, prior_scale, mu0, tau0, sampler, chai
         t2 = time.perf_counter()
         compile_s = t1 - t0 if fresh else 0.0
     else:
-        import pymc as pm
+        pm = require("pymc", purpose="the variance decomposition")
 
         model = build_collapsed_model(A, a0, z, rss0, n, prior_scale=prior_scale, mu0=mu0, tau0=tau0)
         t1 = time.perf_counter()

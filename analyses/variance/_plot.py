@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from alignstat._optional import require
+
 __all__ = ["plot_components", "plot_effects"]
 
 
 def plot_components(summary, *, model=None, hdi_prob=0.9):
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", purpose="decomposition plots").Figure
 
     s = summary[summary["component"] != "residual"]
     models = [model] if model is not None else list(dict.fromkeys(s["model"]))
@@ -32,11 +34,11 @@ def plot_components(summary, *, model=None, hdi_prob=0.9):
 
 
 def plot_effects(effects, *, model, hdi_prob=0.9):
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", purpose="decomposition plots").Figure
 
     e = effects[effects["model"] == model]
     e = e[~e["component"].str.contains(":")]
-    labels = [f"{c}: {l}" for c, l in zip(e["component"], e["level"])]
+    labels = [f"{c}: {lev}" for c, lev in zip(e["component"], e["level"])]
     fig = Figure(figsize=(6.5, 0.16 * len(e) + 1.5))
     ax = fig.subplots()
     y = np.arange(len(e))[::-1]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["DecompositionResult", "hdi"]
+__all__ = ["DecompositionResult", "GroupDecompositionResult", "hdi"]
 
 
 def hdi(x, prob=0.9):
@@ -200,4 +200,113 @@ class DecompositionResult:
     def __repr__(self):
         d = self.diagnostics
         return (f"DecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
+                f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, divergences={d['divergences']})")
+
+
+@dataclass
+class GroupDecompositionResult:
+    """Posterior of the between-group spread of group alignment (``estimand="group"``).
+
+    Attributes
+    ----------
+    models : list of str
+    components : list of str
+        Country, each factor, and the interaction (if any), in order.
+    sd_draws : ndarray, shape (S, M, K)
+        Finite-population SD of the group alignments of each component, per draw.
+    alignment_draws : ndarray, shape (S, M, G)
+        Alignment of every group (every level of every component, every
+        interaction cell) with every model, per draw.
+    groups : GroupSet
+        The groups (``component``, ``level``, ``n``) in the order of ``alignment_draws``.
+    sd_super : ndarray, shape (S_all, K)
+        Posterior draws of the hyper-SDs of the effects on the rescaled answer scale.
+    sigma : ndarray, shape (S_all, O)
+        Residual SD of each outcome.
+    diagnostics, timings, info : dict
+    hdi_prob : float
+        Mass of the intervals (default 0.9).
+    """
+
+    models: list
+    components: list
+    sd_draws: np.ndarray
+    alignment_draws: np.ndarray
+    groups: object
+    sd_super: np.ndarray
+    sigma: np.ndarray
+    hyper_names: list
+    diagnostics: dict
+    timings: dict
+    hdi_prob: float = 0.9
+    info: dict = field(default_factory=dict)
+    sample_stats: object = None
+
+    estimand = "group"
+
+    @property
+    def passed(self) -> bool:
+        """Whether every sampler diagnostic passed its threshold."""
+        return bool(self.diagnostics["passed"])
+
+    def _interval_text(self, prob):
+        return (f"{round(prob * 100):g}% equal-tailed posterior interval; estimand: between-group SD of group "
+                f"alignment; {self.info.get('sampler', '')} NUTS on the hyper-parameters, "
+                f"{self.sd_draws.shape[0]} effect draws")
+
+    def summary(self, *, hdi_prob=None):
+        """One row per model × component.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``model``, ``component``, ``n_levels``, ``sd`` (posterior median
+            of the finite-population SD of the groups' alignments), ``sd_low``,
+            ``sd_high`` (equal-tailed interval of mass ``hdi_prob``, 0.9 by
+            default), ``share`` / ``share_low`` / ``share_high`` (``s_k^2 /
+            sum_j s_j^2``), ``sd_super`` (median hyper-SD of the component's
+            effects on the answer scale rescaled to [0, 1]) and ``interval``
+            (the interval in words).
+        """
+        prob = self.hdi_prob if hdi_prob is None else float(hdi_prob)
+        if not 0 < prob < 1:
+            raise ValueError(f"`hdi_prob` must be in (0, 1), got {prob}.")
+        q = [(1 - prob) / 2, 0.5, (1 + prob) / 2]
+        s = self.sd_draws
+        share = s**2 / np.maximum((s**2).sum(axis=-1, keepdims=True), 1e-300)
+        sq = np.quantile(s, q, axis=0)  # 3 × M × K
+        shq = np.quantile(share, q, axis=0)
+        hyper = dict(zip(self.hyper_names, np.median(self.sd_super, axis=0)))
+        text = self._interval_text(prob)
+        rows = []
+        for i, m in enumerate(self.models):
+            for k, c in enumerate(self.components):
+                rows.append({"model": m, "component": c, "n_levels": self.info.get("n_levels", {}).get(c, np.nan),
+                             "sd": float(sq[1, i, k]), "sd_low": float(sq[0, i, k]), "sd_high": float(sq[2, i, k]),
+                             "share": float(shq[1, i, k]), "share_low": float(shq[0, i, k]),
+                             "share_high": float(shq[2, i, k]), "sd_super": float(hyper.get(c, np.nan)),
+                             "interval": text})
+        return pd.DataFrame(rows)
+
+    def alignments(self, *, hdi_prob=None):
+        """Posterior of every group's alignment with every model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``model``, ``component``, ``group``, ``n`` (respondents),
+            ``alignment`` (posterior median), ``ci_low``, ``ci_high``.
+        """
+        prob = self.hdi_prob if hdi_prob is None else float(hdi_prob)
+        q = np.quantile(self.alignment_draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)  # 3 × M × G
+        g = self.groups
+        frames = []
+        for i, m in enumerate(self.models):
+            frames.append(pd.DataFrame({"model": m, "component": g.component, "group": g.level, "n": g.n,
+                                        "alignment": q[1, i], "ci_low": q[0, i], "ci_high": q[2, i]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def __repr__(self):
+        d = self.diagnostics
+        return (f"GroupDecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
                 f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, divergences={d['divergences']})")

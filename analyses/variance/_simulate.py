@@ -8,7 +8,7 @@ import pandas as pd
 from ._data import factor_codes, validate_factors
 from ._design import build_design
 
-__all__ = ["simulate_outcome"]
+__all__ = ["simulate_group_problem", "simulate_outcome"]
 
 
 def simulate_outcome(data, *, factors, sd, sigma, intercept=0.6, country="country", interactions=(), rng=None):
@@ -74,3 +74,86 @@ def simulate_outcome(data, *, factors, sd, sigma, intercept=0.6, country="countr
                                              "sd_finite": float(sigma), "share": np.nan}])], ignore_index=True)
     truth.attrs["effects"] = effects
     return y, truth
+
+
+def simulate_group_problem(*, n=2000, levels=None, n_questions=4, sd=None, sigma=0.15, n_models=1,
+                           interaction=None, weights=None, rng=None):
+    """Simulate answers with known group means for the group-alignment decomposition.
+
+    Respondents get independent uniform levels of every component (the first
+    is called ``"country"``); answers to question ``q`` on the scale rescaled
+    to [0, 1] are ``alpha_q + sum_k b_kq[level] (+ c_q[cell]) + e``, with
+    ``b_kq ~ N(0, sd_k^2)``, ``e ~ N(0, sigma^2)`` -- the model of
+    ``decompose_variance(estimand="group")``.
+
+    Parameters
+    ----------
+    n : int
+    levels : dict of str -> int, optional
+        Levels per component (default ``{"country": 8, "gender": 2, "education": 5}``).
+    n_questions : int
+    sd : dict of str -> float, optional
+        SD of each component's effects (default 0.08 for country, 0.04 otherwise;
+        key ``"a:b"`` for the interaction).
+    sigma : float
+    n_models : int
+        Models whose answers (mean answer on the rescaled scale) are drawn
+        uniformly in [0.2, 0.8].
+    interaction : (str, str), optional
+    weights : ndarray, shape (n,), optional
+        Survey weights attached to the respondents (they define the groups'
+        population composition and enter the likelihood).
+    rng : seed or numpy.random.Generator
+
+    Returns
+    -------
+    problem : analyses.variance._fit_group.GroupProblem
+    truth : pandas.DataFrame
+        ``model``, ``component``, ``sd``: finite-population SD of the true
+        group alignments (group means from the true coefficients and each
+        group's composition).
+    """
+    from ._fit_group import GroupProblem, truth_sds
+
+    rng = np.random.default_rng(rng)
+    levels = dict(levels or {"country": 8, "gender": 2, "education": 5})
+    names = list(levels)
+    sizes = [int(levels[k]) for k in names]
+    sd = dict(sd or {k: (0.08 if i == 0 else 0.04) for i, k in enumerate(names)})
+    codes = [rng.integers(0, L, n) for L in sizes]
+    for c, L in zip(codes, sizes):
+        c[:L] = np.arange(L)
+    inter = None
+    cell = None
+    if interaction is not None:
+        a, b = interaction
+        ia, ib = names.index(a), names.index(b)
+        inter = (f"{a}:{b}", a, b, (sizes[ia], sizes[ib]))
+        cell = codes[ia] * sizes[ib] + codes[ib]
+    Q = int(n_questions)
+    p = 1 + sum(sizes)
+    c = int(np.prod(inter[3])) if inter else 0
+    beta_m = np.empty((Q, p))
+    beta_c = np.zeros((Q, c))
+    Y = np.empty((n, Q))
+    for q in range(Q):
+        alpha = rng.uniform(0.3, 0.7)
+        parts = [np.array([alpha])]
+        y = np.full(n, alpha)
+        for k, L in enumerate(sizes):
+            b = rng.normal(0.0, sd.get(names[k], 0.0), L)
+            parts.append(b)
+            y += b[codes[k]]
+        beta_m[q] = np.concatenate(parts)
+        if c:
+            beta_c[q] = rng.normal(0.0, sd.get(inter[0], 0.0), c)
+            y += beta_c[q][cell]
+        Y[:, q] = y + rng.normal(0.0, sigma, n)
+    target = rng.uniform(0.2, 0.8, (n_models, Q))
+    labels = [[f"{nm}{j}" for j in range(L)] for nm, L in zip(names, sizes)]
+    prob = GroupProblem(Y, codes, sizes, names, labels, target, np.ones(Q), np.arange(Q), Q,
+                        [f"model{i}" for i in range(n_models)], weights=weights, composition_weights=weights,
+                        inter=inter)
+    truth, _, _ = truth_sds(beta_m, beta_c, prob)
+    truth.attrs["beta_m"], truth.attrs["beta_c"] = beta_m, beta_c
+    return prob, truth

@@ -39,18 +39,25 @@ def _jsonable(obj):
 @click.option("--country", default="country", show_default=True, help="Country column ('' for none).")
 @click.option("--interaction", "interactions", multiple=True, metavar="A:B",
               help="Add the crossed effects of two grouping columns (repeatable), e.g. country:religion.")
-@click.option("--weight", default=None, help="Survey-weight column (pseudo-likelihood).")
+@click.option("--weight", default=None, help="Survey-weight column (pseudo-likelihood, scaled within country).")
 @click.option("--metric", type=click.Choice(["likert", "wasserstein"]), default="likert", show_default=True)
-@click.option("--unit", type=click.Choice(["respondent", "response"]), default="respondent", show_default=True)
+@click.option("--estimand", type=click.Choice(["group", "respondent"]), default="group", show_default=True,
+              help="group: spread of the groups' alignment (the ESS paper's measure); respondent: each "
+                   "respondent's own alignment (spread within groups counts as misalignment).")
+@click.option("--positions", "positions_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON file {question: [positions]}: each question's full scale.")
+@click.option("--unit", type=click.Choice(["respondent", "response"]), default=None,
+              help="estimand=respondent only: outcome per respondent (default) or per answer.")
 @click.option("--missing", type=click.Choice(["group", "drop"]), default="group", show_default=True,
               help="Missing factor values: own level, or drop the respondent.")
 @click.option("--sampler", type=click.Choice(["auto", "nutpie", "pymc"]), default="auto", show_default=True)
 @click.option("--chains", type=int, default=4, show_default=True)
-@click.option("--draws", type=int, default=1000, show_default=True)
-@click.option("--tune", type=int, default=1000, show_default=True)
+@click.option("--draws", type=int, default=500, show_default=True)
+@click.option("--tune", type=int, default=500, show_default=True)
 @click.option("--target-accept", type=float, default=0.9, show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed of every random number (reproducible runs).")
-@click.option("--reml/--no-reml", default=False, show_default=True, help="Also fit by REML and print side by side.")
+@click.option("--reml/--no-reml", default=False, show_default=True,
+              help="estimand=respondent only: also fit by REML and print side by side.")
 @click.option("--hdi-prob", type=float, default=0.9, show_default=True)
 @click.option("--on-failure", type=click.Choice(["warn", "raise", "ignore"]), default="warn", show_default=True,
               help="What failed sampler diagnostics do ('raise' exits with status 1).")
@@ -58,17 +65,19 @@ def _jsonable(obj):
               help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf"]), default="png", show_default=True,
               help="Figure format.")
-def decompose(data, answers, factors, country, interactions, weight, metric, unit, missing, sampler, chains, draws,
-              tune, target_accept, seed, reml, hdi_prob, on_failure, out_dir, fmt):
+def decompose(data, answers, factors, country, interactions, weight, metric, estimand, positions_path, unit, missing,
+              sampler, chains, draws, tune, target_accept, seed, reml, hdi_prob, on_failure, out_dir, fmt):
     """Decompose alignment variance into country and socio-demographic components.
 
     DATA is respondent microdata (CSV or Parquet: one column per question with
     ordinal positions, a country column, the factor columns); ANSWERS is the
-    tidy model-answer table (model, question, option, prob).  Writes to --out:
-    summary.csv (one row per model x component: finite-population SD, 90% HDI,
-    share), effects.csv, decomposition.nc (ArviZ InferenceData),
-    components.png and effects_<model>.png, diagnostics.json, and reml.csv with
-    --reml.
+    tidy model-answer table (model, question, option, prob).  With the default
+    --estimand group, writes summary.csv (one row per model x component: the
+    between-group SD of group alignment with its 90% interval, and share),
+    alignments.csv (every group's alignment) and diagnostics.json; with
+    --estimand respondent, summary.csv, effects.csv, decomposition.nc,
+    components.png, effects_<model>.png, diagnostics.json (and reml.csv with
+    --reml).
 
     Example:
 
@@ -76,7 +85,7 @@ def decompose(data, answers, factors, country, interactions, weight, metric, uni
         alignstat decompose ess11.parquet answers.csv \\
             --factors gender,education,religion,religiosity \\
             --weight weight --interaction country:religion \\
-            --seed 1 --reml --out results/decomposition
+            --positions scales.json --seed 1 --out results/decomposition
     """
     import warnings
 
@@ -85,6 +94,9 @@ def decompose(data, answers, factors, country, interactions, weight, metric, uni
     from ._decompose import ConvergenceError, decompose_variance
 
     frame, ans = _read_table(data), _read_table(answers)
+    positions = None
+    if positions_path:
+        positions = json.loads(Path(positions_path).read_text())
     facs = [f.strip() for f in factors.split(",") if f.strip()]
     inter = []
     for item in interactions:
@@ -98,7 +110,8 @@ def decompose(data, answers, factors, country, interactions, weight, metric, uni
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DiagnosticsWarning)
             res = decompose_variance(
-                frame, ans, factors=facs, metric=metric, unit=unit, country=country or None, interactions=inter,
+                frame, ans, factors=facs, metric=metric, estimand=estimand, positions=positions, unit=unit,
+                country=country or None, interactions=inter,
                 weight=weight, missing=missing, sampler=sampler, chains=chains, draws=draws, tune=tune,
                 target_accept=target_accept, reml=reml, hdi_prob=hdi_prob, on_failure=on_failure, rng=seed,
             )
@@ -108,6 +121,22 @@ def decompose(data, answers, factors, country, interactions, weight, metric, uni
         raise click.ClickException(str(e)) from None
     summary = res.summary()
     summary.to_csv(out / "summary.csv", index=False)
+    d = res.diagnostics
+    status = "PASSED" if d["passed"] else "FAILED"
+    diag_line = (f"\ndiagnostics {status}: R-hat max {d['r_hat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f}, "
+                 f"tail ESS min {d['ess_tail_min']:.0f}, divergences {d['divergences']}, "
+                 f"E-BFMI min {d['ebfmi_min']:.2f}")
+    if estimand == "group":
+        res.alignments().to_csv(out / "alignments.csv", index=False)
+        (out / "diagnostics.json").write_text(json.dumps(_jsonable({**d, "timings": res.timings}), indent=2))
+        cols = ["model", "component", "n_levels", "sd", "sd_low", "sd_high", "share"]
+        click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        click.echo(summary["interval"].iloc[0])
+        click.echo(diag_line)
+        for w in caught:
+            click.echo(f"WARNING: {w.message}", err=True)
+        click.echo(f"wrote {out}")
+        return
     res.effects().to_csv(out / "effects.csv", index=False)
     res.to_netcdf(out / "decomposition.nc")
     res.plot(out / f"components.{fmt}")

@@ -335,7 +335,12 @@ def test_private_alignment_matches_alignstat(rng):
         ({"factors": ["sex"], "sampler": "stan"}, ValueError, "`sampler` must be one of"),
         ({"factors": ["sex"], "on_failure": "shrug"}, ValueError, "`on_failure` must be one of"),
         ({"factors": ["sex"], "interactions": [("country", "age")]}, ValueError, "`interactions` entry"),
-        ({"factors": ["sex"], "unit": "cell"}, ValueError, "`unit` must be one of"),
+        ({"factors": ["sex"], "unit": "cell", "estimand": "respondent"}, ValueError, "`unit` must be one of"),
+        ({"factors": ["sex"], "unit": "respondent"}, ValueError, "`unit` belongs to estimand='respondent'"),
+        ({"factors": ["sex"], "estimand": "person"}, ValueError, "`estimand` must be one of"),
+        ({"factors": ["sex"], "interactions": [("country", "sex"), ("sex", "country")]}, ValueError,
+         "at most one interaction"),
+        ({"factors": ["sex"], "reml": True}, ValueError, "estimand='respondent' only"),
         ({"factors": ["sex"], "missing": "impute"}, ValueError, "`missing` must be one of"),
         ({"factors": ["sex"], "target_accept": 1.5}, ValueError, "`target_accept`"),
         ({"factors": ["sex", "sex"]}, ValueError, "duplicate"),
@@ -351,8 +356,11 @@ def test_decompose_variance_rejects_bad_options(kwargs, exc, match):
 def test_decompose_variance_rejects_bad_data():
     data, answers = _toy_inputs()
     bad = data.assign(q1=[1.0, 2.0, 7.0, np.nan])
+    scale = {"q1": [1, 2, 3, 4, 5], "q2": [0, 1]}
     with pytest.raises(ValueError, match="column 'q1'.*not option positions"):
-        decompose_variance(bad, answers, factors=["sex"])
+        decompose_variance(bad, answers, factors=["sex"], positions=scale)
+    with pytest.raises(ValueError, match="too few respondents"):
+        decompose_variance(data, answers, factors=["sex"], positions=scale)
     with pytest.raises(ValueError, match="weight column 'w'"):
         decompose_variance(data.assign(w=[1.0, -1.0, 1.0, 1.0]), answers, factors=["sex"], weight="w")
     with pytest.raises(ValueError, match="lacks required column"):
@@ -360,7 +368,7 @@ def test_decompose_variance_rejects_bad_data():
     two = pd.concat([answers, answers[answers.question == "q1"].assign(model="m2")])
     with pytest.raises(ValueError, match="model 'm2' on question"):
         decompose_variance(data, two, factors=["sex"])
-    with pytest.raises(ValueError, match="'prob' must hold finite, non-negative"):
+    with pytest.raises(ValueError, match="prob -1.0 for option .* is negative"):
         decompose_variance(data, answers.assign(prob=-answers["prob"]), factors=["sex"])
     with pytest.raises(TypeError, match="`data` must be a pandas DataFrame"):
         decompose_variance(data.to_numpy(), answers, factors=["sex"])

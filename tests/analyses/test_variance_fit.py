@@ -117,7 +117,7 @@ def test_small_calibration_study(ess):
 
 def test_end_to_end_on_answers_with_weights(ess, tmp_path):
     data, answers = ess
-    res = decompose_variance(data, answers, factors=FACTORS, weight="weight", rng=1, **SHORT)
+    res = decompose_variance(data, answers, factors=FACTORS, weight="weight", rng=1, estimand="respondent", **SHORT)
     s = res.summary()
     models = sorted(answers["model"].unique())
     assert sorted(s["model"].unique()) == models
@@ -135,6 +135,7 @@ def test_response_level_unit_adds_question_effects(ess):
     data, answers = ess
     factors = FACTORS[:10]  # country + 10 factors + question = 12 components, reusing the compiled model
     res = decompose_variance(data, answers[answers.model == "model-a"], factors=factors, unit="response",
+                             estimand="respondent",
                              metric="wasserstein", rng=2, **SHORT)
     s = res.summary().set_index("component")
     assert "question" in s.index and s.loc["question", "n_levels"] == 8
@@ -214,7 +215,8 @@ def test_cli_end_to_end(ess, tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(command, [str(tmp_path / "ess.parquet"), str(tmp_path / "answers.csv"),
                                        "--factors", ",".join(FACTORS), "--chains", "2", "--draws", "200",
-                                       "--tune", "200", "--seed", "1", "--reml", "--out", str(out), "--format", "pdf"],
+                                       "--tune", "200", "--seed", "1", "--reml", "--estimand", "respondent",
+                                       "--out", str(out), "--format", "pdf"],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "REML cross-check" in res.output and "diagnostics" in res.output
