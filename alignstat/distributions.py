@@ -171,7 +171,7 @@ class _Checked:
     gcodes: list  # per group column: int64 codes into `guniques`
     guniques: list  # per group column: distinct values, an ExtensionArray (NaN kept)
     option: np.ndarray  # float, NaN = unpositioned
-    label: np.ndarray  # object str, "" where none
+    label: np.ndarray | None  # object str, "" where none; None when every option has a position
     mass: np.ndarray
     report: list
 
@@ -269,9 +269,10 @@ def _iv(df, value, groups, name) -> _Checked:
     if np.isinf(opt).any():
         raise ValueError(f"{name}: {where(int(np.flatnonzero(np.isinf(opt))[0]))}: option position is infinite.")
     unpos = np.isnan(opt)
-    label = np.full(len(df), "", dtype=object)
-    if "label" in columns:
+    label = None  # labels matter only for options without a position
+    if unpos.any() and "label" in columns:
         lab = df["label"].astype("string").fillna("").to_numpy(dtype=object)
+        label = np.full(len(df), "", dtype=object)
         label[unpos] = lab[unpos]
         nolab = unpos & (label == "")
         if nolab.any():
@@ -495,19 +496,28 @@ class OpinionDistributions:
             okey = chk.option
         ikey = qcode * n_groups + gcode
         order = _item_order(ikey, okey)
-        ik, ok = ikey[order], okey[order]
+        if order is None:  # already in order: no gathers
+
+            def take(x):
+                return x
+        else:
+
+            def take(x):
+                return x[order]
+
+        ik, ok = take(ikey), take(okey)
         has_unpos = bool(unpos.any())
         if has_unpos:
-            un, lb = unpos[order], lab[order]
+            un, lb = take(unpos), take(lab)
         else:
             un, lb = np.zeros(len(ik), dtype=bool), lab
         new_item = np.r_[True, ik[1:] != ik[:-1]]
         same = ~new_item[1:] & (ok[1:] == ok[:-1])
         if same.any():
-            _raise_duplicate(frame, order, same, groups, chk, name)
+            _raise_duplicate(frame, np.arange(len(ik)) if order is None else order, same, groups, chk, name)
         starts = np.flatnonzero(new_item)
         item_q, item_g = ik[starts] // n_groups, grank[ik[starts] % n_groups]
-        mass = chk.mass[order]
+        mass = take(chk.mass)
         total = np.add.reduceat(mass, starts)
         row_item = np.cumsum(new_item) - 1
 
@@ -543,7 +553,7 @@ class OpinionDistributions:
             ok, lb, prob = ok[keep], lb[keep], prob[keep]
             un = un[keep]
         else:
-            counts = np.diff(np.r_[starts, len(order)])
+            counts = np.diff(np.r_[starts, len(ik)])
         item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
         pos = np.where(un, np.nan, ok) if has_unpos else ok
         _warn_report(report, name)
@@ -643,6 +653,9 @@ class OpinionDistributions:
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: ``question``, group columns, ``option``, ``prob`` (and ``label`` if any option has one).
 
+        Rows are sorted by question id, group labels, then position (options
+        without one last, by label).
+
         Examples
         --------
         >>> import pandas as pd, alignstat
@@ -652,15 +665,22 @@ class OpinionDistributions:
         0       Q1     1.0  0.25
         1       Q1     2.0  0.75
         """
-        ri = self._row_item
-        out = {"question": np.asarray(self._questions, dtype=object)[self._item_q[ri]]}
+        qids = np.asarray(self._questions, dtype=object)
+        qrank = np.empty(len(qids), dtype=np.int64)
+        qrank[np.argsort(qids, kind="stable")] = np.arange(len(qids))
+        perm = np.lexsort((self._item_g, qrank[self._item_q]))  # items by (question id, group)
+        sizes = np.diff(self._item_start)[perm]
+        rows = np.repeat(self._item_start[:-1][perm] - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
+        ri = self._row_item[rows]
+        out = {"question": qids[self._item_q[ri]]}
         if self.groups:
             for g in self.groups:
                 out[g] = self._group_values[g][self._item_g[ri]]
-        out["option"] = self._pos
-        if (self._lab >= 0).any():
-            out["label"] = np.where(self._lab >= 0, self._labels[np.maximum(self._lab, 0)] if len(self._labels) else "", "")
-        out["prob"] = self._prob
+        out["option"] = self._pos[rows]
+        lab = self._lab[rows]
+        if (lab >= 0).any():
+            out["label"] = np.where(lab >= 0, self._labels[np.maximum(lab, 0)] if len(self._labels) else "", "")
+        out["prob"] = self._prob[rows]
         frame = pd.DataFrame(out)
         if "label" in frame.columns:
             frame = frame[["question", *self.groups, "option", "label", "prob"]]
@@ -686,16 +706,19 @@ class OpinionDistributions:
 
 
 def _item_order(ikey, okey):
-    """Order of rows by (item, option key): usually a cheap stable sort of runs, else one lexsort."""
+    """Order of rows by (item, option key), None when already in order.
+
+    Usually a cheap stable sort of contiguous runs, else one lexsort.
+    """
     n = len(ikey)
     if n < 2:
-        return np.arange(n)
+        return None
     d_i = np.diff(ikey)
     within = d_i == 0
     if not (np.diff(okey)[within] > 0).all():
         return np.lexsort((okey, ikey))
-    if (d_i > 0).all() or (d_i >= 0).all():
-        return np.arange(n)  # already sorted
+    if (d_i >= 0).all():
+        return None  # already sorted
     # each item one contiguous run with ascending options: a stable sort of the item key keeps them
     top = int(ikey.max()) + 1
     n_runs = 1 + int(np.count_nonzero(~within))
