@@ -155,8 +155,11 @@ def mean_se(pack, idx, mean):
     Domain estimation with PSUs drawn with replacement within strata:
     :math:`z_i = w_i v_{iq} (x_{iq} - \bar x_{Gq}) / W_{Gq}` for members, 0 otherwise,
     :math:`\hat V = \sum_h \frac{n_h}{n_h - 1} \sum_{p \in h} (z_{hp} - \bar z_h)^2`
-    (strata with one PSU contribute nothing).  Without a design every
-    respondent is a PSU of one stratum.
+    (strata with one PSU contribute nothing), multiplied by
+    :math:`n_{eff}/(n_{eff} - 1)`, :math:`n_{eff} = W^2/\sum w_i^2` over the
+    members with a valid answer (the reliability-weights correction for a
+    mean estimated from the same members; 1 - 1/n for equal weights).
+    Without a design every respondent is a PSU of one stratum.
     """
     n = len(idx)
     se = np.full(pack.Q, np.nan)
@@ -179,6 +182,11 @@ def mean_se(pack, idx, mean):
     nh = pack.n_h.astype(float)[:, None]
     c = np.where(nh > 1, nh / np.maximum(nh - 1, 1), 0.0)
     var = np.sum(c * (s2 - s1 * s1 / np.maximum(nh, 1)), axis=0)
+    # the mean is estimated from the same members: reliability-weights correction V1^2 / (V1^2 - V2)
+    W2 = (w[:, None] ** 2 * v).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = Wq * Wq / W2
+        var = np.where(n_eff > 1, var * n_eff / (n_eff - 1), var)
     ok = (Wq > 0) & np.isfinite(mean)
     se[ok] = np.sqrt(np.maximum(var[ok], 0.0))
     return se
