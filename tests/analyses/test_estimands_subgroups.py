@@ -356,3 +356,39 @@ def test_point_answers_take_the_full_scale_from_a_question_bank():
         1 - abs(d["q1"].mean() - 2.0) / 3, abs=1e-12)
     with pytest.raises(TypeError, match="`positions` must be"):
         subgroup_alignment(d, votes, factors="g", positions=[1, 2, 3])
+
+
+def test_group_mean_standard_error_against_direct_formulas():
+    """mean_se: SRS case = s^2/n (times N/(N-1)); clustered stratified case = PSU-total formula written here."""
+    import alignstat
+    from analyses._null import GroupPack, mean_se
+
+    rng = np.random.default_rng(30)
+    n = 600
+    d = pd.DataFrame({"q1": rng.integers(1, 6, n).astype(float), "g": rng.choice(["a", "b"], n)})
+    d.loc[rng.random(n) < 0.1, "q1"] = np.nan
+    ans = _point_answers({q: 2.0 for q in QS}).query("question == 'q1'")
+    rd = alignstat.prepare_respondents(d, ans, factors=["g"], positions={"q1": [1, 2, 3, 4, 5]})
+    pack = GroupPack(rd, np.ones(n))
+    idx = np.flatnonzero(d["g"].to_numpy() == "a")
+    W, mean, _ = pack.group_stats(idx)
+    x = d.loc[d.g == "a", "q1"].dropna().to_numpy()
+    ref = np.sqrt(np.var(x, ddof=1) / len(x) * n / (n - 1))
+    assert mean_se(pack, idx, mean)[0] == pytest.approx(ref, rel=1e-12)
+    # stratified, clustered, weighted
+    w = rng.uniform(0.5, 3, n)
+    strata = np.repeat(np.arange(4), n // 4)
+    psu = np.arange(n) // 5
+    pack = GroupPack(rd, w, strata, psu)
+    W, mean, _ = pack.group_stats(idx)
+    xs = d["q1"].to_numpy()
+    member = (d["g"].to_numpy() == "a") & ~np.isnan(xs)
+    Wg = w[member].sum()
+    mu = np.sum(w[member] * xs[member]) / Wg
+    z = np.where(member, w * (np.nan_to_num(xs) - mu) / Wg, 0.0)
+    var = 0.0
+    for h in range(4):
+        tot = pd.Series(z[strata == h]).groupby(psu[strata == h]).sum().to_numpy()
+        var += len(tot) / (len(tot) - 1) * np.sum((tot - tot.mean()) ** 2)
+    n_eff = Wg ** 2 / np.sum(w[member] ** 2)
+    assert mean_se(pack, idx, mean)[0] == pytest.approx(np.sqrt(var * n_eff / (n_eff - 1)), rel=1e-10)
