@@ -70,8 +70,9 @@ def _label_kind(text):
 
 
 def wvs_code_kind(code, width=None, top=None):
-    """WVS convention: -1 don't know, -2 no answer (nonresponse); -3 not applicable,
-    -4 not asked, -5 missing and any other negative code (structural).
+    """State of a code under the WVS convention.
+
+    -1 don't know, -2 no answer (nonresponse); -3 not applicable, -4 not asked, -5 missing and any other negative code (structural).
     """
     if code in (-1.0, -2.0):
         return NONRESPONSE

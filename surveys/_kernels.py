@@ -81,7 +81,9 @@ def accumulate_numpy(opt, state, g, w, G, K, values):
 
 
 def window_presence_numpy(vals, lo, size):
-    """Sorted offsets (code - lo) of the distinct codes in ``[lo, lo + size)``, and
+    """Find the distinct integer codes of a window.
+
+    Returns the sorted offsets (code - lo) of the distinct codes in ``[lo, lo + size)``, and
     whether every non-NaN value is such an integer code (at most 4096 distinct).
     """
     ok = ~np.isnan(vals)
@@ -448,8 +450,9 @@ def tabulate_codes(vals, lo, table_opt, table_state, sys_state, g, w, G, K, valu
 
 
 def window_presence(vals, lo=WINDOW_LO, size=WINDOW_SIZE):
-    """One pass: sorted offsets of the distinct integer codes in a window (False if any value
-    falls outside, is not an integer, or there are more than 4096 distinct codes).
+    """Find the distinct integer codes of a window in one pass.
+
+    Sorted offsets of the distinct integer codes in a window (False if any value falls outside, is not an integer, or there are more than 4096 distinct codes).
     """
     if HAVE_NUMBA:
         out, ok = _window_presence_nb(vals, float(lo), int(size))

@@ -1,4 +1,4 @@
-"""Survey designs (the analogue of R ``survey::svydesign``) and Taylor linearisation.
+r"""Survey designs (the analogue of R ``survey::svydesign``) and Taylor linearisation.
 
 A :class:`Design` carries the respondent data with its weights, strata,
 first-stage clusters (PSUs), finite-population correction and the rule for
@@ -8,8 +8,8 @@ strata and PSUs.  :func:`design` builds the design a survey profile
 documents (ESS: ``anweight``, ``stratum`` within ``cntry``, ``psu``; WVS-7:
 the country as stratum, ``I_PSU`` as PSU).
 
-Estimators are ratios :math:`\\hat\\theta_c = \\sum_i w_i y_{ic} / \\sum_i w_i
-x_{ic}` (means, option shares, ratios; totals have :math:`x \\equiv 1` and
+Estimators are ratios :math:`\hat\theta_c = \sum_i w_i y_{ic} / \sum_i w_i
+x_{ic}` (means, option shares, ratios; totals have :math:`x \equiv 1` and
 no denominator), held by :class:`Targets` for all questions and domains at
 once.  Domains are subpopulations of the full design (R ``svyby``): a
 respondent outside a domain has influence value 0, and every PSU of the
@@ -32,7 +32,7 @@ LONELY_PSU = ("fail", "certainty", "adjust", "average", "collapse")
 
 
 def _column(df, x, name, src):
-    """A per-respondent array from a column name, a list of names (combined) or an array."""
+    """Return a per-respondent array from a column name, a list of names (combined) or an array."""
     if x is None:
         return None
     if isinstance(x, str):
@@ -52,7 +52,7 @@ def _column(df, x, name, src):
 
 
 class Design:
-    """A survey design: respondent data, weights, strata, PSUs, fpc (R ``svydesign``).
+    r"""A survey design: respondent data, weights, strata, PSUs, fpc (R ``svydesign``).
 
     Parameters
     ----------
@@ -99,8 +99,8 @@ class Design:
 
     .. math::
 
-        \\widehat{V} = \\sum_h (1 - f_h) \\frac{n_h}{n_h - 1}
-                      \\sum_{i=1}^{n_h} (z_{hi} - \\bar z_h)^2 .
+        \widehat{V} = \sum_h (1 - f_h) \frac{n_h}{n_h - 1}
+                      \sum_{i=1}^{n_h} (z_{hi} - \bar z_h)^2 .
 
     References
     ----------
@@ -321,7 +321,7 @@ class Design:
 
 
 def design(survey, *, weights=None, lonely_psu="fail", profile=None):
-    """The design a survey profile documents.
+    """Build the design a survey profile documents.
 
     Parameters
     ----------
@@ -434,7 +434,7 @@ class Targets:
 
 
 def linearized_se(design, targets):
-    """Taylor-linearisation standard errors of ratio estimators under a design.
+    r"""Taylor-linearisation standard errors of ratio estimators under a design.
 
     Parameters
     ----------
@@ -448,19 +448,19 @@ def linearized_se(design, targets):
 
     Notes
     -----
-    Influence values of :math:`\\hat\\theta = \\hat A / \\hat B` are
-    :math:`z_i = w_i (y_i - \\hat\\theta x_i) / \\hat B` (for a total
+    Influence values of :math:`\hat\theta = \hat A / \hat B` are
+    :math:`z_i = w_i (y_i - \hat\theta x_i) / \hat B` (for a total
     :math:`z_i = w_i y_i`), zero outside the domain.  With PSU totals
     :math:`z_{hi}`, stratum totals :math:`Z_h` and ``n_h`` PSUs,
 
     .. math::
 
-        \\widehat{V} = \\sum_{h: n_h > 1} (1 - f_h) \\frac{n_h}{n_h - 1}
-            \\Big(\\sum_i z_{hi}^2 - Z_h^2 / n_h\\Big) .
+        \widehat{V} = \sum_{h: n_h > 1} (1 - f_h) \frac{n_h}{n_h - 1}
+            \Big(\sum_i z_{hi}^2 - Z_h^2 / n_h\Big) .
 
     Strata with one PSU follow ``design.lonely_psu``: ``"certainty"`` adds
-    nothing; ``"adjust"`` adds :math:`(1 - f_h)(z_{h1} - \\bar z)^2` with
-    :math:`\\bar z` the mean of all PSU totals; ``"average"`` multiplies the
+    nothing; ``"adjust"`` adds :math:`(1 - f_h)(z_{h1} - \bar z)^2` with
+    :math:`\bar z` the mean of all PSU totals; ``"average"`` multiplies the
     sum by :math:`H / H_{>1}` (R ``survey.lonely.psu``).
     """
     design._check_lonely()

@@ -348,7 +348,8 @@ def distributions(data, *, variables=None, by=None, weights=None, profile=None, 
                   missing=None, indicators=None, missing_group=None, system_missing="structural",
                   min_n=SMALL_CELL_N, on_empty="raise", se=None, confidence_level=0.95, n_resamples=500,
                   rng=None):
-    """Weighted option shares of survey questions per domain, in tidy form.
+    r"""Weighted option shares of survey questions per domain, in tidy form.
+
     {params}
 
     Returns
@@ -366,10 +367,10 @@ def distributions(data, *, variables=None, by=None, weights=None, profile=None, 
 
     .. math::
 
-        \\hat p_{dk} = \\frac{\\sum_{i \\in d,\\, y_i = k} w_i}{\\sum_{i \\in d,\\, y_i\\ \\mathrm{valid}} w_i},
+        \hat p_{dk} = \frac{\sum_{i \in d,\, y_i = k} w_i}{\sum_{i \in d,\, y_i\ \mathrm{valid}} w_i},
 
-    with linearised influence values :math:`z_i = w_i (1[y_i = k] - \\hat
-    p_{dk}) / \\hat W_d` for valid answers in :math:`d` and 0 elsewhere
+    with linearised influence values :math:`z_i = w_i (1[y_i = k] - \hat
+    p_{dk}) / \hat W_d` for valid answers in :math:`d` and 0 elsewhere
     (see :func:`surveys.designs.linearized_se`).
 
     References
@@ -390,7 +391,8 @@ def distributions(data, *, variables=None, by=None, weights=None, profile=None, 
 def means(data, *, variables=None, by=None, weights=None, profile=None, positions=None, missing=None,
           indicators=None, missing_group=None, system_missing="structural", min_n=SMALL_CELL_N,
           on_empty="raise", se=None, confidence_level=0.95, n_resamples=500, rng=None):
-    """Weighted mean position of survey questions per domain (R ``svymean``/``svyby``).
+    r"""Weighted mean position of survey questions per domain (R ``svymean``/``svyby``).
+
     {params}
 
     Returns
@@ -402,10 +404,10 @@ def means(data, *, variables=None, by=None, weights=None, profile=None, position
 
     Notes
     -----
-    :math:`\\hat\\mu_d = \\sum_{i\\in d} w_i y_i / \\sum_{i \\in d} w_i` over
-    valid answers, influence values :math:`z_i = w_i (y_i - \\hat\\mu_d) /
-    \\hat W_d` in the domain and 0 outside; the interval is
-    :math:`\\hat\\mu_d \\pm t_{df} \\, \\mathrm{se}` with ``df`` the
+    :math:`\hat\mu_d = \sum_{i\in d} w_i y_i / \sum_{i \in d} w_i` over
+    valid answers, influence values :math:`z_i = w_i (y_i - \hat\mu_d) /
+    \hat W_d` in the domain and 0 outside; the interval is
+    :math:`\hat\mu_d \pm t_{df} \, \mathrm{se}` with ``df`` the
     design's degrees of freedom (PSUs minus strata).
 
     Examples
@@ -422,7 +424,8 @@ def means(data, *, variables=None, by=None, weights=None, profile=None, position
 def totals(data, *, variables=None, by=None, weights=None, profile=None, positions=None, missing=None,
            indicators=None, missing_group=None, system_missing="structural", min_n=SMALL_CELL_N,
            on_empty="raise", se=None, confidence_level=0.95, n_resamples=500, rng=None):
-    """Weighted totals of survey variables per domain (R ``svytotal``/``svyby``).
+    r"""Weighted totals of survey variables per domain (R ``svytotal``/``svyby``).
+
     {params}
 
     Returns
@@ -432,7 +435,7 @@ def totals(data, *, variables=None, by=None, weights=None, profile=None, positio
 
     Notes
     -----
-    :math:`\\hat T_d = \\sum_{i \\in d} w_i y_i` over valid answers, influence
+    :math:`\hat T_d = \sum_{i \in d} w_i y_i` over valid answers, influence
     values :math:`z_i = w_i y_i` in the domain and 0 outside.
 
     Examples
@@ -446,14 +449,14 @@ def totals(data, *, variables=None, by=None, weights=None, profile=None, positio
 
 
 for _f in (distributions, means, totals):
-    _f.__doc__ = _f.__doc__.replace("    {params}\n", _PARAMS_DOC)
+    _f.__doc__ = _f.__doc__.replace("    {params}\n", _PARAMS_DOC.lstrip("\n"))
 del _f
 
 
 def ratios(data, *, variables, denominator, by=None, weights=None, profile=None, positions=None,
            missing=None, missing_group=None, system_missing="structural", min_n=SMALL_CELL_N,
            on_empty="raise", se=None, confidence_level=0.95, n_resamples=500, rng=None):
-    """Ratios of weighted totals per domain (R ``svyratio``).
+    r"""Ratios of weighted totals per domain (R ``svyratio``).
 
     Parameters
     ----------
@@ -477,9 +480,9 @@ def ratios(data, *, variables, denominator, by=None, weights=None, profile=None,
 
     Notes
     -----
-    :math:`\\hat R_d = \\sum_{i\\in d} w_i y_i / \\sum_{i \\in d} w_i x_i` over
+    :math:`\hat R_d = \sum_{i\in d} w_i y_i / \sum_{i \in d} w_i x_i` over
     respondents with both values valid; influence values
-    :math:`z_i = w_i (y_i - \\hat R_d x_i) / \\hat X_d`.
+    :math:`z_i = w_i (y_i - \hat R_d x_i) / \hat X_d`.
 
     Examples
     --------

@@ -74,6 +74,7 @@ def weights_of(df, weights, prof, src):
 
 
 def as_list(x, name):
+    """Column names as a list (a string is one column)."""
     if x is None:
         return []
     if isinstance(x, str):
@@ -384,7 +385,7 @@ def _code_options(codes, pos, uniq, sst):
 
 
 def _combine_indicators(df, concept, spec, meta, prof, *, positions, missing, system_missing, src):
-    """A multi-indicator concept: weighted mean of the valid indicator positions per respondent."""
+    """Encode a multi-indicator concept: weighted mean of the valid indicator positions per respondent."""
     if not isinstance(spec, dict) or not spec:
         raise ValueError(f"indicators[{concept!r}] must be a non-empty {{variable: weight}} mapping.")
     num = np.zeros(len(df))
@@ -417,6 +418,7 @@ def _combine_indicators(df, concept, spec, meta, prof, *, positions, missing, sy
 
 
 def encode_all(df, variables, meta, prof, *, positions, missing, indicators, system_missing, src):
+    """Encode every question variable or multi-indicator concept (per-question path)."""
     if system_missing not in _SYSTEM_MISSING:
         raise ValueError(f"`system_missing` must be one of {tuple(_SYSTEM_MISSING)}, got {system_missing!r}.")
     if positions is not None and not isinstance(positions, dict):
@@ -434,6 +436,7 @@ def encode_all(df, variables, meta, prof, *, positions, missing, indicators, sys
 
 
 def default_variables(data, variables):
+    """Question variables named by the caller, or a synthetic survey's questions."""
     if variables is not None:
         vs = as_list(variables, "variables")
         if not vs:

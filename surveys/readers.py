@@ -266,7 +266,7 @@ def _read_stat(path, source, ext, usecols, row_limit, encoding, extended_missing
 
 
 def _check_csv_complete(path, source, sep, skiprows, encoding):
-    """A CSV whose last line has fewer fields than its header was cut short."""
+    """Raise when the last line of a CSV has fewer fields than its header (a file cut short)."""
     import csv
     import io
 
@@ -369,7 +369,7 @@ def as_survey(data, *, value_labels=None, missing_ranges=None, missing=None, var
                 kind = KIND_NAMES[kind]
             kinds[var][float(code)] = int(kind)
     meta = SurveyMeta(
-        value_labels={v: {float(k): str(l) for k, l in labs.items()} for v, labs in (value_labels or {}).items()},
+        value_labels={v: {float(k): str(lab) for k, lab in labs.items()} for v, labs in (value_labels or {}).items()},
         missing_ranges=ranges, missing_kinds=kinds, variable_labels=dict(variable_labels or {}),
     )
     if profile == "auto":

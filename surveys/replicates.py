@@ -148,7 +148,7 @@ class _StratifiedScheme(ReplicateScheme):
         return self.jackknife_multipliers(rng, n_blocks)
 
     def _set_fpc(self, fpc, s_code, psu_stratum):
-        """Sampling fraction per stratum (0 without fpc); ``fpc`` is per respondent."""
+        """Set the sampling fraction per stratum (0 without fpc) from a per-respondent ``fpc``."""
         self.sampling_fraction = np.zeros(self.n_strata)
         if fpc is None:
             return
@@ -215,7 +215,7 @@ class _StratifiedScheme(ReplicateScheme):
 
 
 class RaoWuScheme(_StratifiedScheme):
-    """Rao--Wu rescaling bootstrap (``m_h = n_h - 1``; R survey ``subbootstrap``).
+    r"""Rao--Wu rescaling bootstrap (``m_h = n_h - 1``; R survey ``subbootstrap``).
 
     Parameters
     ----------
@@ -241,8 +241,8 @@ class RaoWuScheme(_StratifiedScheme):
 
     .. math::
 
-        1 - \\lambda_h + \\lambda_h \\frac{n_h}{m_h} m^*_{hi}, \\qquad
-        \\lambda_h = \\sqrt{m_h (1 - f_h) / (n_h - 1)},
+        1 - \lambda_h + \lambda_h \frac{n_h}{m_h} m^*_{hi}, \qquad
+        \lambda_h = \sqrt{m_h (1 - f_h) / (n_h - 1)},
 
     which is ``n_h / (n_h - 1) m*_hi`` without fpc.  With ``Var = 1/(R-1)
     sum_r (theta_r - mean)^2`` this reproduces, as ``R`` grows, the
@@ -303,6 +303,7 @@ class CantyDavisonScheme(_StratifiedScheme):
 
     @property
     def harmonic_mean_psu(self):
+        """Harmonic mean of the numbers of PSUs per stratum (certainty strata left out)."""
         n_h = self.psu_per_stratum[~self._certain].astype(np.float64)
         return float(n_h.size / np.sum(1.0 / n_h))
 
@@ -378,7 +379,7 @@ def _check_n_resamples(n_resamples, minimum=2):
 
 
 def replicate_se(scheme, rng, n_resamples, w, targets, *, chunk_bytes=64 << 20):
-    """Replicate standard errors of ratio estimators, all sharing the same replicates.
+    r"""Replicate standard errors of ratio estimators, all sharing the same replicates.
 
     Parameters
     ----------
@@ -404,12 +405,12 @@ def replicate_se(scheme, rng, n_resamples, w, targets, *, chunk_bytes=64 << 20):
 
     Notes
     -----
-    With replicate estimates :math:`\\hat\\theta_r` around their mean
-    :math:`\\bar\\theta` (R ``survey``'s default ``mse = FALSE``)
+    With replicate estimates :math:`\hat\theta_r` around their mean
+    :math:`\bar\theta` (R ``survey``'s default ``mse = FALSE``)
 
     .. math::
 
-        \\widehat{V} = c \\sum_r (\\hat\\theta_r - \\bar\\theta)^2,
+        \widehat{V} = c \sum_r (\hat\theta_r - \bar\theta)^2,
 
     ``c`` the scheme's ``variance_scale``.  Deviations are accumulated from
     the full-sample estimate for numerical stability.
@@ -446,7 +447,7 @@ def replicate_se(scheme, rng, n_resamples, w, targets, *, chunk_bytes=64 << 20):
 
 
 def jackknife_se(design, targets):
-    """Delete-one-PSU jackknife (JK1 without strata, JKn with) in closed form.
+    r"""Delete-one-PSU jackknife (JK1 without strata, JKn with) in closed form.
 
     Parameters
     ----------
@@ -468,15 +469,15 @@ def jackknife_se(design, targets):
 
     .. math::
 
-        \\hat\\theta_{(hi)} = \\frac{A - A_h + (A_h - a_{hi}) n_h/(n_h-1)}
+        \hat\theta_{(hi)} = \frac{A - A_h + (A_h - a_{hi}) n_h/(n_h-1)}
                                    {B - B_h + (B_h - b_{hi}) n_h/(n_h-1)}
 
     and
 
     .. math::
 
-        \\widehat{V} = \\sum_h (1 - f_h) \\frac{n_h - 1}{n_h}
-                     \\sum_i (\\hat\\theta_{(hi)} - \\bar\\theta_h)^2
+        \widehat{V} = \sum_h (1 - f_h) \frac{n_h - 1}{n_h}
+                     \sum_i (\hat\theta_{(hi)} - \bar\theta_h)^2
 
     (Wolter 2007, ch. 4), centred at the stratum means of the replicates;
     for a total it equals the linearisation variance exactly.  Strata with
@@ -491,7 +492,7 @@ def jackknife_se(design, targets):
     import scipy.sparse as sparse
 
     design._check_lonely(jackknife=True)
-    H, P, nc = design.n_strata, design.n_psu, targets.n_columns
+    H, nc = design.n_strata, targets.n_columns
     n_h = design.psu_per_stratum.astype(np.float64)
     ok_h = n_h > 1
     k_h = np.where(ok_h, n_h / np.maximum(n_h - 1, 1), 1.0)

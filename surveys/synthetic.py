@@ -1,11 +1,11 @@
-"""Synthetic WVS-like and ESS-like surveys with known effects (a ground truth).
+r"""Synthetic WVS-like and ESS-like surveys with known effects (a ground truth).
 
 Every respondent ``i`` in country ``c`` and primary sampling unit ``p`` gets a
 latent position
 
 .. math::
 
-    z_i = u_c + \\sum_f \\gamma_{f, \\ell_f(i)} + v_p ,
+    z_i = u_c + \sum_f \gamma_{f, \ell_f(i)} + v_p ,
 
 (``u`` country effects, ``gamma`` the level effects of each socio-demographic
 factor, ``v`` a PSU random effect that makes the clustering matter).  Answer
@@ -13,8 +13,8 @@ to question ``q`` is the ordinal category of
 
 .. math::
 
-    y^*_{iq} = \\alpha_q + \\lambda_q z_i + \\delta_{cq} + \\varepsilon_{iq},
-    \\qquad \\varepsilon_{iq} \\sim N(0, 1),
+    y^*_{iq} = \alpha_q + \lambda_q z_i + \delta_{cq} + \varepsilon_{iq},
+    \qquad \varepsilon_{iq} \sim N(0, 1),
 
 cut at thresholds ``tau_{q,k} = 1.5 * Phi^{-1}(k / K_q)``.  Item nonresponse
 (don't know / refusal / no answer) is drawn with a probability that rises for
@@ -212,12 +212,13 @@ class SyntheticSurvey:
     #    surveys.distributions / surveys.means directly
     @property
     def profile(self):
+        """The survey profile of the generated data (``ess`` or ``wvs7``)."""
         from .profiles import get_profile
 
         return get_profile("ess" if self.kind == "ess" else "wvs7")
 
     def survey(self) -> SurveyData:
-        """The raw data as a :class:`surveys.SurveyData` (data, metadata, profile)."""
+        """Return the raw data as a :class:`surveys.SurveyData` (data, metadata, profile)."""
         return SurveyData(self.data, self.meta, self.profile, source=f"synthetic {self.kind}")
 
     def responses(self) -> pd.DataFrame:
@@ -435,7 +436,7 @@ def _nonresponse_codes(rng, mask, codes):
 
 
 def _ess_factor_spec(fname):
-    """(base shares, readable level names) of an ESS-like factor."""
+    """Return (base shares, readable level names) of an ESS-like factor."""
     if fname == "generation":
         return [g[3] for g in _GENERATIONS], [g[0] for g in _GENERATIONS]
     if fname == "internet_time":
@@ -445,7 +446,7 @@ def _ess_factor_spec(fname):
 
 
 def _wvs_factor_spec(fname):
-    """(base shares, readable level names) of a WVS-like factor."""
+    """Return (base shares, readable level names) of a WVS-like factor."""
     if fname == "generation":
         return [g[3] for g in _GENERATIONS], [g[0] for g in _GENERATIONS]
     spec = _WVS_FACTORS[fname][1]
@@ -616,7 +617,7 @@ def make_ess(n_respondents=50_116, n_countries=30, n_questions=47, *, rng=0, **e
         rep = int("1" * width)
         mc = [k * rep for k in nr_kinds]
         vals[miss] = _nonresponse_codes(rng, miss, (mc[1], mc[0], mc[2]))
-        lab = {float(c): l for c, l, _ in spec}
+        lab = {float(c): text for c, text, _ in spec}
         lab.update(_ess_missing_labels(width))
         meta.value_labels[var] = lab
         meta.missing_ranges[var] = [(6.0 * rep, 9.0 * rep)] if width > 1 else [(7.0, 9.0)]

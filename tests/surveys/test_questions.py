@@ -81,7 +81,6 @@ def test_bank_distributions_on_synthetic_wvs(english, wvs_bank):
     # reversing a question mirrors its distribution
     r = surveys.bank_distributions(wvs_bank, english, by="B_COUNTRY_ALPHA", reverse=[q], questions=[q])
     rr = r[r.B_COUNTRY_ALPHA == "AND"].set_index("option")["prob"]
-    k = english[q].n_options
     np.testing.assert_allclose(rr.sort_index().to_numpy(), sub.sort_index().to_numpy()[::-1], atol=1e-15)
 
 
