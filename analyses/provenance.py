@@ -45,7 +45,7 @@ def sha256_frame(frame: pd.DataFrame) -> str:
 
 
 def _final_path(path) -> str:
-    """The path a file will have once the atomic output folders around it are moved into place.
+    """Return the path a file will have once the atomic output folders around it are moved into place.
 
     A component ``.<name>.tmp-XXXX`` (an :class:`~analyses._atomic.AtomicFolder`
     being written, a sibling of its target) becomes ``<name>``.
