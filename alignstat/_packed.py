@@ -263,22 +263,31 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
 
     out = []
     target_set = set(target)
-    for s, v, k, key, qmap in zip(sides, views, keep_rows, keys, qmaps):
+    for s, v, k, key, qmap, kept_all in zip(sides, views, keep_rows, keys, qmaps, all_kept):
         col = column(key)
-        rows_item = v.row_item[k]
-        # items kept: those of target questions (rows of one item are contiguous, items ascending)
-        new = np.r_[True, rows_item[1:] != rows_item[:-1]] if len(rows_item) else np.zeros(0, bool)
-        item_ids = rows_item[new]
-        row_local = np.cumsum(new) - 1
+        if kept_all and v.row_item is s._row_item:  # every item, every row
+            item_ids = np.arange(len(s._item_q))
+            row_local = v.row_item
+        else:
+            rows_item = v.row_item[k]
+            # items kept: those of target questions (rows of one item are contiguous, items ascending)
+            new = np.r_[True, rows_item[1:] != rows_item[:-1]] if len(rows_item) else np.zeros(0, bool)
+            item_ids = rows_item[new]
+            row_local = np.cumsum(new) - 1
         item_q = qmap[s._item_q[item_ids]]
-        order = np.argsort(item_q, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
+        if len(item_q) < 2 or (np.diff(item_q) >= 0).all():
+            order = np.arange(len(item_q))
+            dest = row_local
+        else:
+            order = np.argsort(item_q, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            dest = rank[row_local]
         prob = np.zeros((len(item_ids), kmax))
-        prob[rank[row_local], col] = v.prob[k]
+        prob[dest, col] = v.prob[k]
         listed = np.zeros(prob.shape, dtype=bool)
-        listed[rank[row_local], col] = True
-        n_listed = np.bincount(rank[row_local], minlength=len(item_ids))
+        listed[dest, col] = True
+        n_listed = np.bincount(dest, minlength=len(item_ids))
         iq = item_q[order]
         out.append(
             Grid(

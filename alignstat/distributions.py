@@ -369,14 +369,16 @@ class OpinionDistributions:
     """
 
     def __init__(self, *, questions, group_values, groups, item_q, item_g, item_start, pos, lab, labels, prob,
-                 report, name, policy):
+                 report, name, policy, row_item=None):
         self._questions = questions
         self._group_values = group_values
         self.groups = tuple(groups)
         self._item_q = item_q
         self._item_g = item_g
         self._item_start = item_start
-        self._row_item = np.repeat(np.arange(len(item_q), dtype=np.int64), np.diff(item_start))
+        if row_item is None:
+            row_item = np.repeat(np.arange(len(item_q), dtype=np.int64), np.diff(item_start))
+        self._row_item = row_item
         self._pos = pos
         self._lab = lab
         self._labels = labels
@@ -552,6 +554,7 @@ class OpinionDistributions:
             counts = np.bincount(row_item, minlength=len(total))[keep_item]
             ok, lb, prob = ok[keep], lb[keep], prob[keep]
             un = un[keep]
+            row_item = None
         else:
             counts = np.diff(np.r_[starts, len(ik)])
         item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
@@ -559,6 +562,7 @@ class OpinionDistributions:
         _warn_report(report, name)
         return cls(questions=questions, group_values=group_values, groups=groups, item_q=item_q, item_g=item_g,
                    item_start=item_start, pos=pos, lab=lb, labels=labels, prob=prob, report=report, name=name,
+                   row_item=row_item,
                    policy=policy)
 
     # ------------------------------------------------------------------ views
