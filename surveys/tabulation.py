@@ -45,25 +45,21 @@ class Tabulated:
     encoded: object = None
 
 
-def _fold(sums, sq, cnt, nan_w, nan_n, opt_pos, u_opt, u_state, present, sys_kind):
-    """Code tables ``(G, W)`` of one question -> the per-domain sums of :func:`accumulate_numpy`."""
+def _fold(sums, sq, cnt, nan_w, nan_n, opt_pos, u_opt, u_state, sys_kind):
+    """Code tables ``(G, n_codes)`` of one question -> the per-domain sums of :func:`accumulate_numpy`."""
     G = sums.shape[0]
     K = len(opt_pos)
     valid = u_opt >= 0
-    onehot = np.zeros((present.size, K))
+    onehot = np.zeros((u_opt.size, K))
     onehot[np.flatnonzero(valid), u_opt[valid]] = 1.0
-    s, q2, c = sums[:, present], sq[:, present], cnt[:, present]
-    cell = s @ onehot
-    ncell = c @ onehot
+    cell = sums @ onehot
     sw = cell.sum(axis=1)
-    sw2 = q2[:, valid].sum(axis=1)
     swv = cell @ np.asarray(opt_pos, dtype=np.float64)
-    n = np.rint(ncell.sum(axis=1)).astype(np.int64)
-    nr = (~valid) & (u_state == NONRESPONSE)
-    st = (~valid) & (u_state != NONRESPONSE)
-    wnr = s[:, nr].sum(axis=1)
-    nnr = np.rint(c[:, nr].sum(axis=1)).astype(np.int64)
-    nstruct = np.rint(c[:, st].sum(axis=1)).astype(np.int64)
+    kinds = np.stack([valid, (~valid) & (u_state == NONRESPONSE), (~valid) & (u_state != NONRESPONSE)],
+                     axis=1).astype(np.float64)
+    sw2 = sq @ kinds[:, 0]
+    wnr = sums @ kinds[:, 1]
+    n, nnr, nstruct = np.rint(cnt @ kinds).astype(np.int64).T
     if sys_kind == NONRESPONSE:
         wnr = wnr + nan_w
         nnr = nnr + nan_n
@@ -157,13 +153,13 @@ def tabulate(df, variables, meta, prof, g, w, G, *, positions, missing, indicato
             for j, (v, _) in enumerate(chunk):
                 if not ok[j]:
                     continue
-                present = np.arange(n_codes[j])
-                uniq = WINDOW_LO + codes[j, : n_codes[j]].astype(np.float64)
+                nk = int(n_codes[j])
+                uniq = WINDOW_LO + codes[j, :nk].astype(np.float64)
                 pos_map = positions.get(v) if positions else None
                 miss_map = missing.get(v) if isinstance(missing, dict) and v in missing else None
                 opt_pos, u_opt, u_state = _options_cached(cache, v, uniq, meta, prof, pos_map, miss_map, src)
-                out[v] = Tabulated(v, opt_pos, _fold(sums[j], sq[j], cnt[j], nan_w[j], nan_n[j], opt_pos, u_opt,
-                                                     u_state, present, sys_kind))
+                out[v] = Tabulated(v, opt_pos, _fold(sums[j, :, :nk], sq[j, :, :nk], cnt[j, :, :nk], nan_w[j],
+                                                     nan_n[j], opt_pos, u_opt, u_state, sys_kind))
     rest = [v for v in variables if v not in out]
     if rest:
         for e in encode_all(df, rest, meta, prof, positions=positions, missing=missing, indicators=indicators,
