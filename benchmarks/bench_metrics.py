@@ -19,6 +19,10 @@ arrays (the metric itself).  Ratios are against the scipy loop measured in
 the same run; targets: ``align`` from tidy frames >= 300x the scipy loop,
 >= 2000x on prepared distributions, and a 6-row call under 2 ms.
 
+Every time is the best of several repeats, on the wall clock and on the
+process CPU clock (the two agree on an idle machine; on a shared one the wall
+clock also counts time spent waiting for a core).
+
 Run: ``python benchmarks/bench_metrics.py [--quick]``.
 """
 
@@ -34,13 +38,21 @@ from scipy.stats import wasserstein_distance
 import alignstat as al
 from alignstat._kernels import metrics as K
 
+#: process CPU time of each timed call, best of repeats (filled by best_of): on a shared machine the
+#: wall clock also counts time spent waiting for a core, the CPU clock does not.
+CPU = {}
 
-def best_of(fn, repeat):
-    times = []
+
+def best_of(fn, repeat, cpu_key=None):
+    times, cpu = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    if cpu_key is not None:
+        CPU[cpu_key] = min(cpu)
     return min(times)
 
 
@@ -77,7 +89,7 @@ def main(argv=None):
         return K.summarize_over_questions(v, 1)
 
     kernel()  # compile (cached on disk after the first run)
-    t_kernel = best_of(kernel, repeat * 3)
+    t_kernel = best_of(kernel, repeat * 3, "kernel")
     ref_vals = K.pairwise_question_alignment(0, pos, nk, pa, ga, offa, pb, gb, offb, n_models, n_countries)
 
     # --- NumPy, vectorised per question
@@ -131,16 +143,19 @@ def main(argv=None):
     n_chunks = 8
     chunk = n_sub // n_chunks
     scipy_vals = np.empty(n_sub)
-    rates = []
+    rates, cpu_rates = [], []
     t_scipy_sub = 0.0
     for c0 in range(0, n_sub, chunk):
+        p0 = time.process_time()
         t0 = time.perf_counter()
         scipy_vals[c0:c0 + chunk] = scipy_loop(c0, c0 + chunk)
         dt = time.perf_counter() - t0
+        cpu_rates.append((time.process_time() - p0) / chunk)
         t_scipy_sub += dt
         rates.append(dt / chunk)
     per_pair = min(rates)
     t_scipy = per_pair * n_pairs
+    CPU["scipy"] = min(cpu_rates) * n_pairs
 
     # --- align end to end from tidy frames
     model_rows = pd.DataFrame(
@@ -162,15 +177,15 @@ def main(argv=None):
     )
     country_rows = country_rows[country_rows["option"] <= np.repeat(np.repeat(sizes, n_countries), kmax)]
     al.align(model_rows, country_rows)  # warm
-    t_align = best_of(lambda: al.align(model_rows, country_rows), repeat)
+    t_align = best_of(lambda: al.align(model_rows, country_rows), repeat, "align")
     prep_a = al.OpinionDistributions.from_frame(model_rows, groups="model")
     prep_b = al.OpinionDistributions.from_frame(country_rows, groups="country")
     al.align(prep_a, prep_b)  # packs both sides on one grid once; later calls reuse it
-    t_prepared = best_of(lambda: al.align(prep_a, prep_b), repeat * 3)
+    t_prepared = best_of(lambda: al.align(prep_a, prep_b), repeat * 3, "prepared")
     tiny_a = pd.DataFrame({"question": ["Q1"] * 3, "option": [1, 2, 3], "prob": [0.2, 0.5, 0.3], "model": "m"})
     tiny_b = pd.DataFrame({"question": ["Q1"] * 3, "option": [1, 2, 3], "prob": [0.5, 0.5, 0.0], "country": "CL"})
     al.align(tiny_a, tiny_b)
-    t_tiny = best_of(lambda: al.align(tiny_a, tiny_b), repeat * 5)
+    t_tiny = best_of(lambda: al.align(tiny_a, tiny_b), repeat * 5, "tiny")
     res_align = al.align(model_rows, country_rows)
     ref_mean = K.summarize_over_questions(ref_vals, 1)[0]
     err_align = np.max(np.abs(res_align["alignment"].to_numpy()
@@ -200,15 +215,18 @@ def main(argv=None):
           f"{per_pair * 1e6:.1f} us/pair, mean {t_scipy_sub / n_sub * 1e6:.1f} us/pair), extrapolated")
     print(f"max |difference| vs scipy {err_scipy:.2e}, vs POT {err_pot:.2e}, vs NumPy (means) {err_numpy:.2e}, "
           f"align vs kernel {err_align:.2e}")
-    print("ratios to the scipy loop measured in this run:")
-    checks = [
-        ("align from tidy frames", t_scipy / t_align, 300),
-        ("align on prepared distributions", t_scipy / t_prepared, 2000),
-        ("numba kernel", t_scipy / t_kernel, 3000),
-    ]
-    for name, ratio, target in checks:
-        print(f"  {name:34s} {ratio:10,.0f}x  (target >= {target}x: {'met' if ratio >= target else 'NOT met'})")
-    print(f"  {'6-row align call':34s} {t_tiny * 1e3:9.3f} ms (target < 2 ms: {'met' if t_tiny < 2e-3 else 'NOT met'})")
+    walls = {"scipy": t_scipy, "align": t_align, "prepared": t_prepared, "kernel": t_kernel, "tiny": t_tiny}
+    for clock, t in (("wall clock", walls), ("process CPU time", CPU)):
+        print(f"ratios to the scipy loop measured in this run ({clock}; best of repeats):")
+        checks = [
+            ("align from tidy frames", t["scipy"] / t["align"], 300),
+            ("align on prepared distributions", t["scipy"] / t["prepared"], 2000),
+            ("numba kernel", t["scipy"] / t["kernel"], 3000),
+        ]
+        for name, ratio, target in checks:
+            print(f"  {name:34s} {ratio:10,.0f}x  (target >= {target}x: {'met' if ratio >= target else 'NOT met'})")
+        tiny = t["tiny"]
+        print(f"  {'6-row align call':34s} {tiny * 1e3:9.3f} ms (target < 2 ms: {'met' if tiny < 2e-3 else 'NOT met'})")
 
 
 if __name__ == "__main__":
