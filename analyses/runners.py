@@ -203,7 +203,7 @@ def _interval_text(frame, fallback):
 
 
 def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, top_k=5, tolerance=0.02, rng=None,
-               note=None, inputs=None, max_model_figures=3, overwrite=False, report=True):
+               note=None, inputs=None, max_model_figures=3, overwrite=False, report=True, **options):
     """Run the global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps.
 
     Parameters
@@ -224,6 +224,9 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
         Replace earlier outputs in a non-empty `out`.
     report : bool
         Write ``report.md`` and ``report.html`` into `out`.
+    **options
+        Further options of :func:`analyses.global_alignment` (``resample``,
+        ``paper_defaults``, ``weights``, ...), with its defaults.
 
     Returns
     -------
@@ -232,12 +235,15 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
     from . import figures as F
     from .global_study import global_alignment
 
+    options = {k: v for k, v in options.items() if v is not None}
+
     seed = rng if isinstance(rng, (int, np.integer)) else None
-    params = dict(metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance)
+    params = dict(metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance,
+                  **{k: getattr(v, "name", v) for k, v in options.items()})
     with _writer(out, "global", params, seed, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("global", w.folder)
         res = _call(global_alignment, answers, human, metric=metric, n_resamples=n_resamples, top_k=top_k,
-                    tolerance=tolerance, rng=rng)
+                    tolerance=tolerance, rng=rng, **options)
         ci = _interval_text(res.scores, f"question bootstrap (percentile), {n_resamples} resamples")
         s.description = (
             "Alignment of each model with each country (mean over questions), the average-human baseline and "

@@ -102,7 +102,8 @@ _answers_opt = click.option("--answers", "answers", multiple=True, required=True
                             help="Model answers: seed results.csv files or folders, tidy CSV/Parquet, or answer "
                                  "stores (repeatable).")
 _human_opt = click.option("--human", required=True, type=click.Path(exists=True, dir_okay=False),
-                          help="Tidy human distributions (CSV/Parquet: question, option, prob, country[, wave]).")
+                          help="Tidy human distributions (CSV/Parquet: question, option, prob, country[, wave]); "
+                               "for `global` also a survey file read with its profile (respondent microdata).")
 _out_opt = click.option("--out", required=True, type=click.Path(),
                         help="Output folder; written atomically (a failing run leaves it unchanged). A non-empty "
                              "folder is refused unless --overwrite.")
@@ -142,8 +143,14 @@ def _one_wave(frame, path, wave):
 @click.option("--tolerance", default=0.02, show_default=True, help="Band of 'appropriate' alignment.")
 @click.option("--condition", default=None, help="Keep only answers of this condition (e.g. none).")
 @click.option("--wave", default=None, help="Keep only this wave of a --human table with a `wave` column.")
+@click.option("--profile", default=None,
+              help="Survey profile of a --human survey file (.sav, .zsav, .dta, or any file with --profile): "
+                   "respondent microdata with the profile's design give respondent (design) intervals.")
+@click.option("--paper-defaults", is_flag=True, default=None,
+              help="Microdata: reproduce the paper (question bootstrap only, unweighted).")
 @click.option("--seed", default=0, show_default=True)
-def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, tolerance, condition, wave, seed):
+def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, tolerance, condition, wave, profile,
+                   paper_defaults, seed):
     """Alignment of every model with every country (paper 000, RQ1).
 
     Writes scores with question-bootstrap CIs, the model summary, the top
@@ -163,9 +170,15 @@ def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, t
         if "condition" not in a.columns:
             raise click.ClickException("--condition given but the answers have no `condition` column.")
         a = a[a["condition"] == condition]
-    h = _one_wave(_human(human), human, wave)
+    if profile is not None or Path(human).suffix.lower() in _SURVEY_SUFFIXES:
+        frame, design = _survey_frame(human, profile, (), (), "country", a, (None, None, None))
+        if wave is not None:
+            raise click.ClickException("--wave applies to a table of distributions; a survey file holds one wave.")
+        h = frame if design is None or paper_defaults else design
+    else:
+        h = _one_wave(_human(human), human, wave)
     _run(run_global, a, h, out, metric=metric, n_resamples=n_resamples, top_k=top_k, tolerance=tolerance,
-         rng=seed, inputs=_inputs(answers, human), overwrite=overwrite)
+         rng=seed, inputs=_inputs(answers, human), overwrite=overwrite, paper_defaults=paper_defaults)
 
 
 @click.command("steering")

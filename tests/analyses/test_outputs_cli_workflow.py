@@ -89,3 +89,22 @@ def test_group_vs_group_differences_from_the_cli(ess):
     np.testing.assert_allclose(m["difference_cli"], m["difference_py"], rtol=1e-12)
     assert {"ci_low", "ci_high", "pvalue_adj", "interval"} <= set(cli.columns)
     assert "group differences significant" in (out / "report.md").read_text()
+
+
+def test_global_from_a_survey_file_equals_the_python_call(tmp_path):
+    from analyses import global_alignment
+
+    s = surveys.make_wvs(n_respondents=1500, n_countries=5, n_questions=6, rng=0)
+    s.to_sav(tmp_path / "wvs.sav")
+    answers = surveys.model_answers(s, models=("model-a", "model-b"), rng=1)
+    answers.to_csv(tmp_path / "answers.csv", index=False)
+    r = CliRunner().invoke(main, ["global", "--answers", str(tmp_path / "answers.csv"), "--human",
+                                  str(tmp_path / "wvs.sav"), "--n-resamples", "50", "--top-k", "2",
+                                  "--out", str(tmp_path / "g")])
+    assert r.exit_code == 0, r.output
+    cli = pd.read_csv(tmp_path / "g" / "scores.csv")
+    py = global_alignment(answers, s, n_resamples=50, rng=0, top_k=2).scores
+    m = cli.merge(py, on=["model", "country"], suffixes=("_cli", "_py"))
+    assert len(m) == len(py) == 10
+    np.testing.assert_allclose(m["alignment_cli"], m["alignment_py"], rtol=1e-12)
+    assert (m["interval_cli"] == m["interval_py"]).all() and m["interval_cli"].str.contains("design").all()
