@@ -44,7 +44,7 @@ def _invoke(args):
 
 
 def test_every_command_has_help_with_an_example():
-    for name in ["global", "steering", "temporal", "consistency", "sensitivity", "subgroups", "demo"]:
+    for name in ["global", "steering", "temporal", "consistency", "sensitivity", "subgroups", "demo", "table", "compare"]:
         r = _invoke([name, "--help"])
         assert "Example:" in r.output and f"alignstat {name}" in r.output, name
 
