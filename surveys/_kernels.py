@@ -152,19 +152,11 @@ if HAVE_NUMBA:
     from numba import prange
 
     @njit(inline="always")
-    def _compact(local, q, G, W, kmax, out, codes, n_codes, ok):
-        # copy out only the codes found; local is (copies, G, W, 3)
+    def _compact(local, seen, q, G, W, kmax, out, codes, n_codes, ok):
+        # copy out only the codes found (seen[c]); local is (copies, G, W, 3)
         found = 0
         for c in range(W):
-            seen = False
-            for h in range(local.shape[0]):
-                for gi in range(G):
-                    if local[h, gi, c, 2] > 0:
-                        seen = True
-                        break
-                if seen:
-                    break
-            if not seen:
+            if not seen[c]:
                 continue
             if found == kmax:
                 ok[q] = False
@@ -184,6 +176,7 @@ if HAVE_NUMBA:
         # a thread-local table (copy, group, code, [weight sum, squared-weight sum, count]) for the
         # pass; two copies (odd and even rows) make independent add chains
         local = np.zeros((2, G, W, 3))
+        seen = np.zeros(W, dtype=np.bool_)
         for i in range(col.shape[0]):
             gi = g[i]
             if gi < 0:
@@ -206,12 +199,14 @@ if HAVE_NUMBA:
             local[h, gi, k, 0] += wi
             local[h, gi, k, 1] += wi * wi
             local[h, gi, k, 2] += 1.0
-        _compact(local, q, G, W, kmax, out, codes, n_codes, ok)
+            seen[k] = True
+        _compact(local, seen, q, G, W, kmax, out, codes, n_codes, ok)
 
     @njit(inline="always")
     def _tab_rows(X, q0, nb, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
         # questions q0 .. q0+nb-1 of a row-major block, read row by row (adjacent cells share a cache line)
         local = np.zeros((nb, G, W, 3))
+        seen = np.zeros((nb, W), dtype=np.bool_)
         alive = np.ones(nb, dtype=np.bool_)
         for i in range(X.shape[0]):
             gi = g[i]
@@ -232,9 +227,10 @@ if HAVE_NUMBA:
                 local[j, gi, k, 0] += wi
                 local[j, gi, k, 1] += wi * wi
                 local[j, gi, k, 2] += 1.0
+                seen[j, k] = True
         for j in range(nb):
             if alive[j]:
-                _compact(local[j:j + 1], q0 + j, G, W, kmax, out, codes, n_codes, ok)
+                _compact(local[j:j + 1], seen[j], q0 + j, G, W, kmax, out, codes, n_codes, ok)
             else:
                 ok[q0 + j] = False
 
