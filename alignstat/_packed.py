@@ -175,10 +175,12 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
     views = [s._view(ordinal, policy) for s in sides]
     if questions is None:
         target = pd.Index(sorted(set().union(*[s._questions for s in sides])), dtype=object)
+    elif isinstance(questions, pd.Index) and questions.dtype == object:
+        target = questions
     else:
         target = pd.Index([str(q) for q in questions], dtype=object)
-        if target.has_duplicates:
-            raise ValueError(f"`questions` lists a question twice: {target[target.duplicated()][0]!r}.")
+    if target.has_duplicates:
+        raise ValueError(f"`questions` lists a question twice: {target[target.duplicated()][0]!r}.")
     nq = len(target)
     scale = scale_positions(positions, target)
     row_of = {q: i for i, q in enumerate(target)}

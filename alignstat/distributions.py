@@ -167,7 +167,7 @@ class _Checked:
     value: str
     groups: list
     qcodes: np.ndarray  # int64 codes into `qids`
-    qids: pd.Index  # question ids as str, in order of first appearance
+    qids: np.ndarray  # question ids (object array of str), in order of first appearance
     gcodes: list  # per group column: int64 codes into `guniques`
     guniques: list  # per group column: distinct values, an ExtensionArray (NaN kept)
     option: np.ndarray  # float, NaN = unpositioned
@@ -237,9 +237,12 @@ def _iv(df, value, groups, name) -> _Checked:
         i = int(np.flatnonzero(qcodes < 0)[0])
         raise ValueError(f"{name}: row {df.index[i]!r}: the question id is missing (NaN); "
                          "every row needs a question id.")
-    qs = pd.Index([str(q) for q in quni.tolist()], dtype=object)
-    if qs.has_duplicates:
-        dup = qs[qs.duplicated()][0]
+    qlist = [str(q) for q in quni.tolist()]
+    qs = np.empty(len(qlist), dtype=object)
+    qs[:] = qlist
+    if len(set(qlist)) < len(qlist):
+        seen = set()
+        dup = next(q for q in qlist if q in seen or seen.add(q))
         raise ValueError(f"{name}: column 'question' holds ids that differ only in type ({dup!r}); "
                          "convert it to str first.")
     blank = [i for i, q in enumerate(qs) if not q.strip()]
