@@ -27,12 +27,14 @@ from ._warnings import DataPolicyWarning
 
 __all__ = ["Policy", "OpinionDistributions", "RESERVED_COLUMNS", "as_distributions", "report_frame"]
 
-#: Column names that are never taken as group columns.
+#: Column names that are never taken as group columns: the columns of tidy distributions and of the
+#: inference layer's answer frames (``type`` is the question type of the seed's question banks).
 RESERVED_COLUMNS = frozenset(
     {
         "question", "option", "prob", "count", "weight", "label", "key", "status", "reason",
         "repairs", "source", "n", "n_weighted", "n_eff", "nonresponse", "small_cell", "se",
-        "mean", "raw", "text", "agreement", "refusal_rate", "n_samples", "n_valid",
+        "mean", "raw", "text", "agreement", "refusal_rate", "refusal_share", "n_samples", "n_valid",
+        "n_valid_samples", "type",
     }
 )
 _VALUE_COLUMNS = ("prob", "count", "weight")

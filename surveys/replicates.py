@@ -140,13 +140,6 @@ class _StratifiedScheme(ReplicateScheme):
     def _rescale(self, counts):
         raise NotImplementedError
 
-    # The core engine still calls these names; alignstat is renaming them (issue 9).
-    def factors(self, rng, n_resamples):  # noqa: D102
-        return self.multipliers(rng, n_resamples)
-
-    def jackknife_factors(self, rng, n_blocks):  # noqa: D102
-        return self.jackknife_multipliers(rng, n_blocks)
-
     def _set_fpc(self, fpc, s_code, psu_stratum):
         """Set the sampling fraction per stratum (0 without fpc) from a per-respondent ``fpc``."""
         self.sampling_fraction = np.zeros(self.n_strata)
@@ -424,7 +417,7 @@ def replicate_se(scheme, rng, n_resamples, w, targets, *, chunk_bytes=64 << 20):
     reset = getattr(scheme, "reset", None)
     if callable(reset):
         reset()
-    multipliers = getattr(scheme, "multipliers", None) or scheme.factors
+    multipliers = scheme.multipliers
     done = 0
     while done < R:
         r = min(step, R - done)

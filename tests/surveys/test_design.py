@@ -89,12 +89,12 @@ def test_singleton_strata(rng):
     with pytest.raises(ValueError, match=r"single PSU \('a'\).*lonely_psu='collapse'"):
         RaoWuScheme(strata, psu)
     cert = RaoWuScheme(strata, psu, lonely_psu="certainty")
-    F = cert.factors(rng, 50)
+    F = cert.multipliers(rng, 50)
     np.testing.assert_array_equal(F[:, 0], 1.0)
     np.testing.assert_allclose(F[:, 1:3].sum(axis=1), 2.0)
     col = RaoWuScheme(strata, psu, lonely_psu="collapse")
     assert col.n_strata == 2 and list(col.psu_per_stratum) == [3, 3]
-    F = col.factors(rng, 50)
+    F = col.multipliers(rng, 50)
     np.testing.assert_allclose(F[:, :3].sum(axis=1), 3.0)  # a merged into b: 3 PSUs, factor 3/2*count
     # last stratum merges into the previous one
     col2 = RaoWuScheme(np.array(["a", "a", "b"]), np.array([1, 2, 3]), lonely_psu="collapse")
@@ -116,7 +116,7 @@ def test_bad_design_input():
 
 def test_jackknife_deletes_whole_psus(rng):
     strata, psu = _toy(rng)
-    J = RaoWuScheme(strata, psu).jackknife_factors(rng, 5)
+    J = RaoWuScheme(strata, psu).jackknife_multipliers(rng, 5)
     assert J.shape == (5, len(psu))
     for row in J:
         zero = row == 0
