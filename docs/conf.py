@@ -53,11 +53,14 @@ nb_execution_excludepatterns = []
 # --- HTML (no remote fonts, images or scripts) ---------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"alignstat {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["alignstat.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 4,
+    # tutorials show wide tables: no right-hand page outline there
+    "secondary_sidebar_items": {"**": ["page-toc"], "tutorials/*": []},
 }
 html_show_sourcelink = False
 
