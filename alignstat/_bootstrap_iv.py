@@ -46,6 +46,19 @@ def positive_int(name, value, minimum=1):
     return value
 
 
+def as_rng(rng):
+    """Return ``np.random.default_rng(rng)``, naming `rng` when it is not a seed or a generator."""
+    if isinstance(rng, (str, bytes, float)) or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
+                                                 and rng < 0):
+        raise TypeError(f"`rng` must be None, a non-negative integer seed, a SeedSequence or a "
+                        f"numpy Generator; got {rng!r}.")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise TypeError(f"`rng` must be None, a non-negative integer seed, a SeedSequence or a "
+                        f"numpy Generator; got {type(rng).__name__}.") from None
+
+
 def confidence(confidence_level):
     try:
         cl = float(confidence_level)

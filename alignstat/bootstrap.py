@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _intervals as _iv
-from ._bootstrap_iv import CI_METHODS, bootstrap_iv, choice, confidence, float_array, positive_int
+from ._bootstrap_iv import CI_METHODS, as_rng, bootstrap_iv, choice, confidence, float_array, positive_int
 from ._intervals import ConfidenceInterval, DegenerateIntervalWarning, describe_interval
 from ._kernels.bootstrap import LIKERT, WASSERSTEIN, _mean_as_distribution, group_alignment
 from ._kernels.groupsums import gather_columns, group_totals, grouped_sums
@@ -722,7 +722,7 @@ def bootstrap_alignment(
     if inp.scheme is not None:
         inp.scheme.reset()
     B = inp.n_resamples
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     rng_resp, rng_q, rng_jack = rng.spawn(3)
 
     stat = _Statistic(inp.opt, inp.spos, inp.k_q, inp.lo, inp.hi, inp.weights, inp.groupings,
@@ -854,7 +854,7 @@ def bootstrap_questions(
     P, Q = v.shape
     if Q < 1:
         raise ValueError("`values` must hold at least one question (column).")
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     valid = ~np.isnan(v)
     mask = valid[None]  # as (M=1, G=P, Q)
     A = np.where(valid, v, 0.0)[None]  # (1, P, Q)

@@ -531,6 +531,8 @@ def adjust_pvalues(p, *, adjust="holm"):
     """
     if adjust is not None:
         adjust = _choice("adjust", adjust, _ADJUST)
+    if isinstance(p, (str, bytes)):
+        raise TypeError("`p` must be an array of numbers, got a string.")
     try:
         arr = np.array(p, dtype=np.float64)
     except (TypeError, ValueError):

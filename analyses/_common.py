@@ -34,7 +34,39 @@ def usable(answers):
             f"`answers`: question {r['question']!r} ({where}) has a missing `prob` but is not marked "
             f"rejected ({int(bad.sum())} such row(s)); mark such items `status='rejected'` or fix them."
         )
+    if len(answers) and not len(f):
+        reasons = sorted(set(answers["reason"].astype(str))) if "reason" in answers.columns else []
+        src = sorted(set(answers["source"].astype(str))) if "source" in answers.columns else []
+        raise ValueError(
+            f"`answers`: every item is rejected (status='rejected'{'; reasons: ' + str(reasons[:3]) if reasons else ''}"
+            f"{'; files: ' + str(src[:3]) if src else ''}); nothing is left to analyse -- fix the answers "
+            f"(see inference.status_report) or read them with a more lenient `repair`."
+        )
     return f
+
+
+def check_label_types(frame, cols, name):
+    """Raise if a group column mixes values that differ only in type (``1`` and ``"1"``).
+
+    Such values would become two groups with the same printed label.
+    """
+    for c in cols:
+        if c not in frame.columns:
+            continue
+        col = frame[c]
+        if col.dtype != object:
+            continue
+        vals = pd.unique(col.dropna())
+        seen = {}
+        for v in vals:
+            k = str(v)
+            if k in seen and type(seen[k]) is not type(v):
+                raise ValueError(
+                    f"`{name}`: column {c!r} holds values that differ only in type ({k!r} as "
+                    f"{type(seen[k]).__name__} and {type(v).__name__}); convert the column to one type first, "
+                    f"e.g. df[{c!r}] = df[{c!r}].astype(str)."
+                )
+            seen.setdefault(k, v)
 
 
 def align_plain(reports, *args, **kwargs):

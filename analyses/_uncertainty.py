@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alignstat._bootstrap_iv import as_rng
+
 __all__ = ["majority_vote", "is_sample_level", "samples_bootstrap", "TIES"]
 
 #: Tie rules of :func:`majority_vote`.
@@ -124,7 +126,7 @@ def majority_vote(samples, *, ties="random", min_valid_share=0.5, rng=None, mode
     [{'option': 2.0, 'tie': True, 'refusal_share': 0.2}]
     """
     _check_rules(ties, min_valid_share)
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     f = _counts(samples, model)
     rows = []
     for (m, q), g in f.groupby(["model", "question"], sort=True):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 import alignstat
+from alignstat._bootstrap_iv import as_rng
 from alignstat._warnings import DiagnosticsWarning
 
 from ._common import align_plain, as_scales, check_frame, check_one_item, resolve_design, usable
@@ -240,7 +241,7 @@ def global_alignment(
         raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
         raise ValueError(f"`n_resamples` must be a non-negative integer, got {n_resamples!r}.")
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     ans = usable(answers).rename(columns={model: "model"})
     check_one_item(ans, ["model"], "answers")
     micro = not _is_tidy(human)

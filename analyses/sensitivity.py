@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from alignstat._bootstrap_iv import as_rng
+
 from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
 
 __all__ = ["prompt_sensitivity", "concordance"]
@@ -183,7 +185,7 @@ def prompt_sensitivity(
     """
     from alignstat.stats import pearson_r
 
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     self_al = {}
     if human is None:
         check_frame(answers, "answers", [model, condition, country, "alignment"])

@@ -25,7 +25,7 @@ import pandas as pd
 
 from alignstat.stats import paired_ttest, significance_stars, wilcoxon_signed_rank
 
-from ._common import adjust_family, align_plain, check_frame, concat_reports, usable
+from ._common import adjust_family, align_plain, check_frame, check_one_item, concat_reports, usable
 
 __all__ = ["steering_alignment", "steering_table", "METHOD_ORDER"]
 
@@ -105,6 +105,7 @@ def steering_alignment(
         ans = ans.assign(target=tgt.where(~tgt.isin(["none", ""]), np.nan))
     else:
         ans = ans.assign(target=np.nan)
+    check_one_item(human.rename(columns={country: "country"}), ["country"], "human")
     hum = human.rename(columns={country: "country"})[["question", "option", "prob", "country"]]
     if baseline not in set(ans["method"]):
         raise ValueError(f"`answers` has no row of the baseline condition {baseline!r} "

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 import alignstat
+from alignstat._bootstrap_iv import as_rng
 from alignstat._warnings import SmallCellWarning
 
-from ._common import adjust_family, as_scales, check_frame, resolve_design, usable
+from ._common import adjust_family, as_scales, check_frame, check_label_types, resolve_design, usable
 
 __all__ = ["subgroup_alignment", "subgroup_comparisons", "answer_summary", "add_intersections", "OVERALL",
            "SUBGROUP_COLUMNS"]
@@ -406,7 +407,7 @@ def subgroup_alignment(
     if positions is None and not isinstance(data, pd.DataFrame):
         positions = getattr(data, "positions", None)
         positions = positions if isinstance(positions, dict) else None
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     rng_boot, rng_null, rng_split = rng.spawn(3)
 
     check_frame(answers, "answers", ["model", "question", "option"])
@@ -433,6 +434,7 @@ def subgroup_alignment(
     if overall:
         frame = frame.assign(**{OVERALL: OVERALL})
         all_factors = [OVERALL] + all_factors
+    check_label_types(frame, all_factors, "data")
     rd = alignstat.prepare_respondents(
         frame, ans, factors=all_factors, weight=design.weight_column, questions=questions, positions=positions,
         missing_as_group=missing_as_group, missing_label=missing_label,
@@ -605,6 +607,7 @@ def subgroup_comparisons(
     positions = as_scales(positions)
     if positions is None:
         positions = _observed_scales(frame, ans)
+    check_label_types(frame, factors, "data")
     # one indicator grouping per group: code 0 = the group, 1 = the rest of the factor
     cols, spec = {}, []
     for f in factors:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 import alignstat
+from alignstat._bootstrap_iv import as_rng
 from alignstat._warnings import DiagnosticsWarning, SmallCellWarning
 
 from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
@@ -139,7 +140,7 @@ def temporal_alignment(
             raise ValueError(f"no country is surveyed in every wave {waves}; pass `fixed_sets=False`.")
         hum = hum.loc[hum["question"].isin(fixed_q) & hum["country"].isin(fixed_c)]
         ans = ans.loc[ans["question"].astype(str).isin(fixed_q)]
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     if filter_wave is None:
         filter_wave = waves[-1]
     if filter_wave not in set(waves):

@@ -262,6 +262,11 @@ def read_tidy(path, *, repair="lenient", model=None, condition=None) -> pd.DataF
     """
     path = Path(path)
     repair = resolve_repair(repair)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a tidy CSV/Parquet file; pass the file, or use "
+                         f"inference.read_results for a folder of results.csv files or answer stores.")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file.")
     if path.suffix.lower() in (".parquet", ".pq"):
         if path.stat().st_size == 0:
             raise ValueError(f"{path}: the Parquet file is empty (0 bytes); nothing to read.")
