@@ -178,9 +178,48 @@ class _Checked:
     report: list
 
 
+def _factorize(values: pd.Series, use_na_sentinel=False):
+    """Codes (int64) and distinct values (an array of the column's own type) of one key column.
+
+    Three routes, all giving the codes of :meth:`ExtensionArray.factorize` up to the order of the
+    distinct values: integers over a short range are coded by offset (no hashing); an Arrow
+    string column whose values come in runs (the usual tidy layout) hashes one value per run;
+    anything else is hash-factorized.
+    """
+    arr = values.array
+    n = len(arr)
+    dtype = values.dtype
+    if n and isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)):
+        x = values.to_numpy()
+        lo, hi = int(x.min()), int(x.max())
+        span = hi - lo + 1
+        if span <= 2 * n + 1024:
+            off = (x.astype(np.int64) - lo).astype(np.intp)
+            present = np.zeros(span, dtype=bool)
+            present[off] = True
+            rank = np.cumsum(present) - 1
+            at = np.empty(span, dtype=np.intp)
+            at[off] = np.arange(n)  # a row holding each value (any one)
+            return rank[off].astype(np.int64), arr.take(at[present])
+    pa_arr = getattr(arr, "_pa_array", None)
+    if pa_arr is not None and n > 256:
+        import pyarrow.compute as pc
+
+        ne = pc.fill_null(pc.not_equal(pa_arr.slice(1), pa_arr.slice(0, n - 1)), True)
+        head = np.empty(n, dtype=bool)
+        head[0] = True
+        head[1:] = ne.to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(head)
+        if 4 * len(starts) <= n:
+            hc, u = arr.take(starts).factorize(use_na_sentinel=use_na_sentinel)
+            return np.repeat(hc.astype(np.int64), np.diff(np.r_[starts, n])), u
+    codes, u = arr.factorize(use_na_sentinel=use_na_sentinel)
+    return codes.astype(np.int64), u
+
+
 def _check_codes(col, values, name):
     """Factorize one key column; raise when two distinct values print alike (``1`` and ``"1"``)."""
-    codes, u = values.array.factorize(use_na_sentinel=False)
+    codes, u = _factorize(values)
     vals = [v for v in u.tolist() if not pd.isna(v)]
     as_str = [str(v) for v in vals]
     if len(set(as_str)) < len(as_str):
@@ -234,7 +273,7 @@ def _iv(df, value, groups, name) -> _Checked:
     if df.empty:
         raise ValueError(f"{name}: no rows to build distributions from.")
     qcol = df["question"]
-    qcodes, quni = qcol.array.factorize()
+    qcodes, quni = _factorize(qcol, use_na_sentinel=True)
     if (qcodes < 0).any():
         i = int(np.flatnonzero(qcodes < 0)[0])
         raise ValueError(f"{name}: row {df.index[i]!r}: the question id is missing (NaN); "
@@ -332,7 +371,24 @@ class _View:
 
 
 def _make_view(row_item, pos, lab, prob, report) -> _View:
-    # hash factorize, then rank the few distinct positions (no sort of the rows)
+    # integral positions over a short range: coded by offset; else hash factorize, then rank the few
+    # distinct positions (no sort of the rows)
+    if len(pos):
+        fin = pos[~np.isnan(pos)] if np.isnan(pos).any() else pos
+        if len(fin):
+            lo, hi = fin.min(), fin.max()
+            if hi - lo <= 2 * len(pos) + 1024 and lo == np.floor(lo):
+                off = np.where(np.isnan(pos), -1.0, pos - lo)
+                offi = off.astype(np.int64)
+                if (offi == off).all():
+                    span = int(hi - lo) + 1
+                    present = np.zeros(span + 1, dtype=bool)  # last cell: NaN
+                    present[offi] = True
+                    present[-1] = False
+                    rank = np.cumsum(present) - 1
+                    rank[-1] = -1
+                    upos = lo + np.flatnonzero(present[:-1]).astype(float)
+                    return _View(row_item, pos, lab, prob, tuple(report), upos, rank[offi])
     codes, uniq = pd.factorize(pos, use_na_sentinel=True)
     uniq = np.asarray(uniq, dtype=float)
     order = np.argsort(uniq)
