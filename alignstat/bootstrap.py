@@ -30,9 +30,6 @@ import numpy as np
 from . import _intervals as _iv
 from ._bootstrap_iv import CI_METHODS, as_rng, bootstrap_iv, choice, confidence, float_array, positive_int
 from ._intervals import ConfidenceInterval, DegenerateIntervalWarning, describe_interval
-from ._kernels.bootstrap import LIKERT, WASSERSTEIN, _mean_as_distribution, group_alignment
-from ._kernels.groupsums import gather_columns, group_totals, grouped_sums
-from ._kernels.resample import count_rows
 from ._warnings import SmallCellWarning
 from .resampling import MultinomialScheme, PoissonScheme
 
@@ -279,6 +276,9 @@ class _Statistic:
 
     def __init__(self, opt, spos, k_q, lo, hi, weights, groupings, point, dist, metric,
                  precision="double"):
+        from ._kernels.bootstrap import LIKERT, WASSERSTEIN, _mean_as_distribution
+        from ._kernels.groupsums import group_totals
+
         N, Q = opt.shape
         self.sum_dtype = np.float32 if precision == "single" else np.float64
         self.metric_id = LIKERT if metric == "likert" else WASSERSTEIN
@@ -342,6 +342,8 @@ class _Statistic:
 
     def group_sums(self, F):
         """(C, N) multipliers -> (G, C, J) group sums in the sum precision."""
+        from ._kernels.groupsums import gather_columns, grouped_sums
+
         dtype = self.sum_dtype
         F = np.ascontiguousarray(F, dtype=dtype)
         C = F.shape[0]
@@ -363,6 +365,8 @@ class _Statistic:
     # -- statistic ----------------------------------------------------------------
     def mean_alignment(self, S, mask, qw=None):
         """(G, C, J) sums (+ optional (C, Q) question weights) -> (C, M, G) mean alignment."""
+        from ._kernels.bootstrap import group_alignment
+
         out = np.empty((S.shape[1], self.M, self.G))
         qw = None if qw is None else np.ascontiguousarray(qw, dtype=np.float64)
         return group_alignment(self.metric_id, S, self.offs, self.k_q, self.pos, self.span,
@@ -381,6 +385,8 @@ class _Statistic:
 
     def full_sample_mask(self, S_full):
         """(M, G, Q) questions entering each group's alignment."""
+        from ._kernels.bootstrap import LIKERT
+
         Q = self.Q
         if self.metric_id == LIKERT:
             den = S_full[:, 0, Q:]
@@ -445,6 +451,8 @@ def _degenerate(n_questions, what):
 
 def _replicates(stat, inp, mask, A_full, rng_resp, rng_q):
     """(B, M, G) replicate alignments, chunk by chunk."""
+    from ._kernels.resample import count_rows
+
     B, Q, N = inp.n_resamples, stat.Q, stat.N
     chunk = inp.chunk or max(1, min(B, _CHUNK_ELEMENTS // N))
     scheme = inp.scheme
@@ -859,6 +867,8 @@ def bootstrap_questions(
     mask = valid[None]  # as (M=1, G=P, Q)
     A = np.where(valid, v, 0.0)[None]  # (1, P, Q)
     estimate = _combine(A, mask, None)[0]
+    from ._kernels.resample import count_rows
+
     qw = count_rows(rng.integers(0, Q, size=(B, Q)), Q)
     boot = _combine(A, mask, qw)[:, 0, :]
     acc = None
