@@ -60,7 +60,10 @@ html_theme_options = {
     "show_toc_level": 2,
     "header_links_before_dropdown": 4,
     # tutorials show wide tables: no right-hand page outline there
-    "secondary_sidebar_items": {"**": ["page-toc"], "tutorials/*": []},
+    "secondary_sidebar_items": {
+        "index": ["page-toc"], "vocabulary": ["page-toc"], "guide/*": ["page-toc"], "api/*": ["page-toc"],
+        "tutorials/*": [],
+    },
 }
 html_show_sourcelink = False
 
