@@ -239,6 +239,9 @@ def global_alignment(
     check_frame(answers, "answers", ["question", "option", "prob", model])
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"`tolerance` must be a finite non-negative number, got {tolerance!r}.")
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
         raise ValueError(f"`n_resamples` must be a non-negative integer, got {n_resamples!r}.")
     rng = as_rng(rng)
@@ -261,6 +264,7 @@ def global_alignment(
     else:
         check_frame(human, "human", ["question", "option", "prob", country])
         hum = human.rename(columns={country: "country"})
+        check_one_item(hum, ["country"], "human")
     from .subgroups import parse_resample
 
     if resample == "auto":

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alignstat._bootstrap_iv import as_rng
+from alignstat._bootstrap_iv import as_rng, confidence, positive_int
 
 from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
 
@@ -185,6 +185,8 @@ def prompt_sensitivity(
     """
     from alignstat.stats import pearson_r
 
+    n_resamples = positive_int("n_resamples", n_resamples, minimum=0)
+    confidence_level = confidence(confidence_level)
     rng = as_rng(rng)
     self_al = {}
     if human is None:
@@ -198,6 +200,7 @@ def prompt_sensitivity(
         ans = usable(answers).rename(columns={model: "model", condition: "condition"})
         check_one_item(ans, ["model", "condition"], "answers")
         ans = ans[["model", "condition", "question", "option", "prob"]]
+        check_one_item(human.rename(columns={country: "country"}), ["country"], "human")
         hum = human.rename(columns={country: "country"})[["country", "question", "option", "prob"]]
         reports = []
         scores = align_plain(reports, ans, hum, metric=metric, groups_a=["model", "condition"],
@@ -213,6 +216,9 @@ def prompt_sensitivity(
         bad = set(conditions) - set(conds)
         if bad:
             raise ValueError(f"conditions {sorted(bad)} are not in `answers` (conditions: {conds}).")
+    if not conditions:
+        raise ValueError(f"`answers` holds only the default condition {default!r}; prompt sensitivity needs at "
+                         f"least one other condition to compare with it (column {condition!r}).")
     if ans is not None:
         d_ans = ans.loc[ans["condition"] == default].drop(columns="condition")
         for c in conditions:

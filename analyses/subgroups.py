@@ -20,7 +20,7 @@ import pandas as pd
 
 import alignstat
 from alignstat._bootstrap_iv import as_rng
-from alignstat._warnings import SmallCellWarning
+from alignstat._warnings import DataPolicyWarning, SmallCellWarning
 
 from ._common import adjust_family, as_scales, check_frame, check_label_types, resolve_design, usable
 
@@ -202,6 +202,19 @@ def _scheme_for(design, frame, scheme):
     lonely = design.lonely_psu if design.lonely_psu in ("fail", "collapse", "certainty") else "collapse"
     key = "lonely_psu" if "lonely_psu" in inspect.signature(RaoWuScheme.__init__).parameters else "singleton"
     return RaoWuScheme(design.strata_codes, design.psu_codes, **{key: lonely})
+
+
+def _warn_unmatched(frame, ans, questions):
+    """Warn (naming them) about answered questions that are no column of the respondent data."""
+    if questions is not None:
+        return
+    cols = {str(c) for c in frame.columns}
+    missing = sorted({str(q) for q in ans["question"]} - cols)
+    if missing:
+        warnings.warn(
+            f"{len(missing)} answered question(s) are not columns of `data` and are left out: {missing[:10]}"
+            f"{' ...' if len(missing) > 10 else ''}; check the question ids (or rename the data's columns).",
+            DataPolicyWarning, stacklevel=3)
 
 
 def _observed_scales(frame, ans):
@@ -423,6 +436,7 @@ def subgroup_alignment(
         check_frame(answers, "answers", ["prob"])
         ans = usable(answers)
     ans = ans[["model", "question", "option", "prob"]].reset_index(drop=True)
+    _warn_unmatched(frame0, ans, questions)
     if positions is None:
         positions = _observed_scales(frame0, ans)
     frame = frame0
@@ -605,6 +619,7 @@ def subgroup_comparisons(
     ans = usable(answers)[["model", "question", "option", "prob"]].reset_index(drop=True)
     frame = design.frame
     positions = as_scales(positions)
+    _warn_unmatched(frame, ans, questions)
     if positions is None:
         positions = _observed_scales(frame, ans)
     check_label_types(frame, factors, "data")

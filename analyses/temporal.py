@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import alignstat
-from alignstat._bootstrap_iv import as_rng
+from alignstat._bootstrap_iv import as_rng, confidence, positive_int
 from alignstat._warnings import DiagnosticsWarning, SmallCellWarning
 
 from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
@@ -116,6 +116,9 @@ def temporal_alignment(
     """
     check_frame(answers, "answers", ["question", "option", "prob", model])
     check_frame(human, "human", ["question", "option", "prob", country, wave])
+    n_resamples = positive_int("n_resamples", n_resamples, minimum=0)
+    min_countries = positive_int("min_countries", min_countries, minimum=1)
+    confidence_level = confidence(confidence_level)
     if isinstance(tau, str):
         if tau != "auto":
             raise ValueError(f"`tau` must be a positive number or 'auto', got {tau!r}.")
@@ -124,6 +127,7 @@ def temporal_alignment(
     ans = usable(answers).rename(columns={model: "model"})
     check_one_item(ans, ["model"], "answers")
     ans = ans[["model", "question", "option", "prob"]]
+    check_one_item(human.rename(columns={country: "country", wave: "wave"}), ["country", "wave"], "human")
     hum = human.rename(columns={country: "country", wave: "wave"})[["country", "wave", "question", "option", "prob"]]
     waves = sorted(pd.unique(hum["wave"]))
     answered = set(ans["question"].astype(str))
