@@ -12,12 +12,13 @@ thin shells over these functions.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+import alignstat
 
 from .provenance import StudyWriter
 
@@ -82,33 +83,6 @@ def read_table(path) -> pd.DataFrame:
         raise ValueError(f"input file {str(p)!r} could not be read as {suf[1:]} ({type(exc).__name__}: "
                          f"{str(exc)[:200]}); save it as UTF-8 CSV or Parquet.") from exc
     raise ValueError(f"input file {str(p)!r}: unsupported format {suf!r} (expected .csv or .parquet).")
-
-
-# Study functions are being renamed to the vocabulary (n_boot -> n_resamples, correction -> adjust); call them
-# with whichever name their signature has.
-_OLD_NAMES = {"n_resamples": "n_boot", "adjust": "correction", "weights": "weight", "ci_method": "method",
-              "n_boot": "n_resamples", "correction": "adjust", "weight": "weights", "method": "ci_method"}
-
-
-def _call(fn, *args, **kwargs):
-    params = inspect.signature(fn).parameters
-    out = {}
-    for k, v in kwargs.items():
-        if k in params:
-            out[k] = v
-        elif _OLD_NAMES.get(k) in params:
-            out[_OLD_NAMES[k]] = v
-        elif v is not None:
-            raise TypeError(f"{fn.__name__}() takes no argument {k!r}.")
-    return fn(*args, **out)
-
-
-def _col(frame, *names):
-    """Return the first of `names` that is a column of `frame`."""
-    for n in names:
-        if n in frame.columns:
-            return n
-    return None
 
 
 def _writer(out, study, params, seed, note, inputs, overwrite):
@@ -196,12 +170,6 @@ def _tidy_preview(caption, frame):
     return (caption + (" (" + "; ".join(moved) + ")" if moved else ""), frame)
 
 
-def _interval_text(frame, fallback):
-    from .tables import interval_label
-
-    return interval_label(frame) or fallback
-
-
 def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, top_k=5, tolerance=0.02, rng=None,
                note=None, inputs=None, max_model_figures=3, overwrite=False, report=True, **options):
     """Run the global study (RQ1) into `out`: scores, model summary, ranking, baseline, heatmaps.
@@ -234,6 +202,7 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
     """
     from . import figures as F
     from .global_study import global_alignment
+    from .tables import interval_label
 
     options = {k: v for k, v in options.items() if v is not None}
 
@@ -242,9 +211,9 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
                   **{k: getattr(v, "name", v) for k, v in options.items()})
     with _writer(out, "global", params, seed, note, inputs, overwrite) as w, _Warnings() as rec:
         s = StudySummary("global", w.folder)
-        res = _call(global_alignment, answers, human, metric=metric, n_resamples=n_resamples, top_k=top_k,
-                    tolerance=tolerance, rng=rng, **options)
-        ci = _interval_text(res.scores, f"question bootstrap (percentile), {n_resamples} resamples")
+        res = global_alignment(answers, human, metric=metric, n_resamples=n_resamples, top_k=top_k,
+                               tolerance=tolerance, rng=rng, **options)
+        ci = interval_label(res.scores)
         s.description = (
             "Alignment of each model with each country (mean over questions), the average-human baseline and "
             f"the over/under/appropriate classification (paper 000, RQ1). Intervals: {ci}.")
@@ -282,12 +251,13 @@ def run_global(answers, human, out, *, metric="wasserstein", n_resamples=1000, t
         return _done(w, s, report, rec)
 
 
-def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=None, note=None, inputs=None,
+def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust="holm", note=None, inputs=None,
                  overwrite=False, report=True):
     """Run the steering study (RQ2) into `out`: Tables 1/9 with stars, one figure per country.
 
     Parameters are those of :func:`run_global` and :func:`analyses.steering_alignment`
-    (`adjust`: ``"holm"``, ``"bh"`` or None over all tests of the table).
+    (`adjust`: ``"holm"`` (default), ``"bh"`` or None (the paper's unadjusted stars) over all tests of
+    the table).
     """
     from . import figures as F
     from .steering import steering_alignment, steering_table
@@ -298,7 +268,7 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=
         s = StudySummary("steering", w.folder, description=(
             "Alignment per target country, model and steering method; stars: paired test across questions "
             "of per-question alignment, steered vs no steering, same model and country (paper 000, RQ2)."))
-        res = _call(steering_alignment, answers, human, metric=metric, test=test, adjust=adjust)
+        res = steering_alignment(answers, human, metric=metric, test=test, adjust=adjust)
         _tab(w, s, "steering", res)
         if res.attrs.get("repairs"):
             _tab(w, s, "repairs", pd.DataFrame(res.attrs["repairs"]))
@@ -307,7 +277,7 @@ def run_steering(answers, human, out, *, metric="wasserstein", test="t", adjust=
         for i, c in enumerate(sorted(res["country"].unique())):
             _fig(w, s, f"steering_{i + 1}_{''.join(ch for ch in str(c) if ch.isalnum())}", F.steering_figure(res, c),
                  f"Steering towards {c}: alignment per method and model (stars: p vs no steering).")
-        pcol = _col(res, "pvalue_adj", "p_adjusted", "pvalue", "p")
+        pcol = "pvalue_adj"
         sig = res[(res.method != "none") & res[pcol].notna()]
         s.headlines = {"paired tests": str(int(len(sig))),
                        "significant at 0.05": f"{int((sig[pcol] < 0.05).sum())} of {len(sig)}",
@@ -402,9 +372,8 @@ def run_sensitivity(answers, human, out, *, default="none", conditions=None, met
         if len(pairs):
             _fig(w, s, "table2_scatter", F.sensitivity_figure(pairs, table),
                  "Country scores under the default prompt against each perturbed prompt (line: y = x).")
-        pcol = _col(table, "pvalue", "p")
         s.headlines = {"lowest r": f"{table['r'].min():.4f}" if len(table) else "n/a",
-                       "largest p-value": format_pvalue(table[pcol].max()) if len(table) else "n/a"}
+                       "largest p-value": format_pvalue(table["pvalue"].max()) if len(table) else "n/a"}
         s.previews.append((f"Pearson's r across countries between the default prompt ({default}) and each "
                            "perturbed prompt, per model (CI: Fisher z).", table))
         return _done(w, s, report, rec)
@@ -426,7 +395,12 @@ def _subgroup_preview(res, factors_shown):
     return wide.reset_index()
 
 
-def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=None, labels=None, shared_xlim=True,
+# options of subgroup_alignment that subgroup_comparisons shares (the same design and resampling)
+_COMPARISON_OPTIONS = ("metric", "n_resamples", "weights", "strata", "psu", "paper_defaults", "scheme",
+                       "confidence_level", "missing_as_group", "missing_label", "min_n", "questions", "positions")
+
+
+def run_subgroups(data, answers, out, *, factors, country=None, labels=None, shared_xlim=True,
                   comparisons=None, note=None, inputs=None, overwrite=False, report=True, rng=None, **options):
     """Run the subgroup study (ESS paper) into `out`: groups x factors, intervals, random-group null, forest plots.
 
@@ -436,10 +410,6 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
         Passed to :func:`analyses.subgroup_alignment`.
     country : str, optional
         The country factor, drawn in a separate forest plot (Fig. 3).
-    design_scheme : ReplicateScheme, optional
-        A second replicate scheme (e.g. ``surveys.RaoWuScheme``) whose
-        intervals are written alongside (columns ``*_design``) and are the
-        ones the report and forest plots show.
     labels : dict, optional
         ``{factor: readable name}`` for the figures.
     shared_xlim : bool
@@ -452,8 +422,11 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
         As in :func:`run_global`.
     **options
         Every other option of :func:`analyses.subgroup_alignment`
-        (``metric``, ``n_resamples``, ``weights``, ``missing_as_group``,
-        ``intersections``, ``min_n``, ...), with its defaults.
+        (``metric``, ``n_resamples``, ``weights``, ``strata``, ``psu``,
+        ``scheme``, ``missing_as_group``, ``intersections``, ``min_n``, ...),
+        with its defaults.  The tables, figures and report show the
+        intervals the study computed (its ``interval`` column: design-based
+        where the data carry a design).
 
     Returns
     -------
@@ -465,63 +438,42 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
 
     from . import figures as F
     from .subgroups import OVERALL, answer_summary, subgroup_alignment
-    from .subgroups import subgroup_alignment as _sa
+    from .tables import interval_label
 
-    sig = inspect.signature(_sa).parameters
     options = {k: v for k, v in options.items() if v is not None}
-    if ("strata" in options or "psu" in options) and "psu" not in sig:
-        # a study function without design arguments: the design's intervals come from a second run
-        from surveys import RaoWuScheme
-
-        st, ps = options.pop("strata", None), options.pop("psu", None)
-        if ps is None:
-            raise ValueError("a design needs `psu` (and usually `strata`).")
-        design_scheme = RaoWuScheme(None if st is None else data[st].to_numpy(), data[ps].to_numpy(),
-                                    lonely_psu="collapse")
-    min_n = options.get("min_n", sig["min_n"].default)
-    metric = options.get("metric", sig["metric"].default)
-    n_default = (sig.get("n_resamples") or sig.get("n_boot")).default
-    n_resamples = options.get("n_resamples", options.get("n_boot", n_default))
+    min_n = options.get("min_n", alignstat.SMALL_CELL_N)
+    metric = options.get("metric", "likert")
     seed = rng if isinstance(rng, (int, np.integer)) else None
     rng = np.random.default_rng(rng)
     factors = [factors] if isinstance(factors, str) else list(factors)
     facs = factors + ([country] if country and country not in factors else [])
-    params = {**{k: getattr(v, "name", v) for k, v in options.items()}, "factors": facs,
-              "design_scheme": getattr(design_scheme, "name", None)}
+    params = {**{k: getattr(v, "name", v) for k, v in options.items()}, "factors": facs}
     with _writer(out, "subgroups", params, seed, note, inputs, overwrite) as w, _Warnings() as rec:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallCellWarning)
-            res = _call(subgroup_alignment, data, answers, factors=facs, rng=rng, **options)
-            if design_scheme is not None:
-                des = _call(subgroup_alignment, data, answers, factors=facs, rng=rng,
-                            **{**options, "scheme": design_scheme})
-                res = res.merge(des[["model", "factor", "group", "ci_low", "ci_high", "se"]],
-                                on=["model", "factor", "group"], how="left", suffixes=("", "_design"))
+            res = subgroup_alignment(data, answers, factors=facs, rng=rng, **options)
         res.attrs = {}
-        resp_ci = _interval_text(res, f"95% percentile bootstrap; resampled: respondents; B={n_resamples}")
-        if design_scheme is not None:
-            shown_ci = f"95% percentile bootstrap; resampled: design ({params['design_scheme']}); B={n_resamples}"
-            plot = res.assign(ci_low=res["ci_low_design"], ci_high=res["ci_high_design"], interval=shown_ci)
-        else:
-            shown_ci = resp_ci
-            plot = res
+        shown_ci = interval_label(res)
         s = StudySummary("subgroups", w.folder, description=(
             f"{metric.capitalize()}-mean alignment of every group of every factor with each model's answers. "
-            f"Intervals shown: {shown_ci}" + (f" (the intervals {resp_ci} are in the columns ci_low/ci_high "
-                                              "of subgroups.csv)" if design_scheme is not None else "") + "."
+            f"Intervals: {shown_ci}."
             + (" Grey bands in the forest plots: the range (95%) of alignment of random groups of the same size "
-               "(random-group null)." if "null_low" in res.columns else "")))
-        if {"n_samples", "refusal_rate", "agreement", "n_valid"} <= set(answers.columns):
+               "(random-group null)." if res["null_low"].notna().any() else "")))
+        # the inference store names the sample counts n_valid / refusal_rate, majority_vote n_valid_samples /
+        # refusal_share; answer_summary reads both
+        cols = set(answers.columns)
+        if {"n_samples", "agreement"} <= cols and cols & {"n_valid_samples", "n_valid"} and \
+                cols & {"refusal_share", "refusal_rate"}:
             summ = answer_summary(answers)
             _tab(w, s, "answers_summary", summ)
             s.previews.append(("Model answers: questions, disagreement with the majority vote, refusals and samples "
                                "per model.", summ))
         _tab(w, s, "subgroups", res)
         lab = labels or {}
-        shown = plot.assign(factor=plot["factor"].map(lambda f: lab.get(f, f)))
+        shown = res.assign(factor=res["factor"].map(lambda f: lab.get(f, f)))
         xlim = None
         if shared_xlim:
-            body = plot[plot["factor"] != OVERALL]
+            body = res[res["factor"] != OVERALL]
             vals = pd.concat([body["alignment"], body["ci_low"], body["ci_high"]]).to_numpy(dtype=float)
             vals = vals[np.isfinite(vals)]
             if len(vals):
@@ -543,7 +495,7 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
                 _fig(w, s, f"forest_{i + 1}_intersections", F.forest_figure(
                     shown, m, overall=overall, factors=inter, title=f"Intersectional groups: {m}", xlim=xlim,
                     interval=shown_ci), f"Alignment of each intersectional group with {m} (bar: {shown_ci}).")
-        allrow = plot[plot.factor == OVERALL]
+        allrow = res[res.factor == OVERALL]
         s.headlines = {f"overall alignment, {r['model']}": f"{r['alignment']:.4f} [{r['ci_low']:.4f}, "
                                                              f"{r['ci_high']:.4f}]"
                        for _, r in allrow.iterrows()}
@@ -559,8 +511,7 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
         if comparisons:
             from .subgroups import subgroup_comparisons
 
-            csig = inspect.signature(subgroup_comparisons).parameters
-            copts = {k: v for k, v in options.items() if k in csig and k not in ("intersections",)}
+            copts = {k: v for k, v in options.items() if k in _COMPARISON_OPTIONS}
             comp = subgroup_comparisons(data, answers, factors=facs, rng=rng, compare=comparisons, **copts)
             comp.attrs = {}
             _tab(w, s, "comparisons", comp)
@@ -572,12 +523,12 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
                     "Group differences in alignment that remain significant after adjustment (pvalue_adj < 0.05; "
                     "families: model / factor / comparison); group_b '(rest)' is everyone else with a value of the "
                     f"factor. All {len(sig_c)} such rows of comparisons.csv.",
-                    sig_c.drop(columns=[c for c in ("family",) if c in sig_c.columns])))
+                    sig_c.drop(columns="family")))
         null_preview = []
-        if {"p_null", "null_low", "null_high"} <= set(res.columns):
+        if res["p_null"].notna().any():
             out_null = res[(res.factor != OVERALL) & (res["p_null"] < 0.05)]
-            cols = [c for c in ["model", "factor", "group", "n", "alignment", "alignment_bc", "null_low", "null_high",
-                                "p_null", "ceiling", "alignment_rel"] if c in res.columns]
+            cols = ["model", "factor", "group", "n", "alignment", "alignment_bc", "null_low", "null_high", "p_null",
+                    "ceiling", "alignment_rel"]
             s.headlines["groups outside the random-group null (p_null < 0.05)"] = (
                 f"{len(out_null)} of {int((res.factor != OVERALL).sum())} model x group rows")
             if len(out_null):
@@ -588,6 +539,6 @@ def run_subgroups(data, answers, out, *, factors, country=None, design_scheme=No
                     f"(alignment_rel). All {len(out_null)} such rows.", out_null[cols].sort_values(["model", "p_null"])))
         s.previews.append((f"Alignment of every group with each model (columns): estimate [{shown_ci}]; "
                            f"n: respondents; † small cell (n < {min_n}).",
-                           _subgroup_preview(plot, [OVERALL] + list(pd.unique(res["factor"][res.factor != OVERALL])))))
+                           _subgroup_preview(res, [OVERALL] + list(pd.unique(res["factor"][res.factor != OVERALL])))))
         s.previews += null_preview
         return _done(w, s, report, rec)

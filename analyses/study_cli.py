@@ -189,8 +189,9 @@ def global_command(answers, human, out, overwrite, metric, n_resamples, top_k, t
 @_metric_opt
 @click.option("--test", type=click.Choice(["t", "wilcoxon"]), default="t", show_default=True,
               help="Paired test across questions, steered vs no steering (same model and country).")
-@click.option("--adjust", type=click.Choice(["none", "holm", "bh"]), default="none", show_default=True,
-              help="Multiple-testing adjustment over all tests of the table.")
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-testing adjustment over all tests of the table ('none': the paper's unadjusted "
+                   "stars).")
 def steering_command(answers, human, out, overwrite, metric, test, adjust):
     """Alignment per country x model x steering method with significance stars (RQ2, Tables 1/9).
 
@@ -200,7 +201,7 @@ def steering_command(answers, human, out, overwrite, metric, test, adjust):
     Example:
 
     \b
-        alignstat steering --answers results/RQ1 --answers results/RQ2 --human wvs7_countries.parquet --out out/steering --adjust holm
+        alignstat steering --answers results/RQ1 --answers results/RQ2 --human wvs7_countries.parquet --out out/steering
     """  # noqa: D301 - click needs the \b (backspace) marker
     from .runners import run_steering
 

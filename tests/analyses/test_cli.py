@@ -75,9 +75,18 @@ def test_global_command_writes_tables_figures_provenance(files):
 
 def test_steering_sensitivity_temporal_commands(files):
     r = _invoke(["steering", "--answers", str(files / "steer.csv"), "--human", str(files / "human.csv"),
-                 "--out", str(files / "s"), "--adjust", "holm"])
+                 "--out", str(files / "s")])
     t = pd.read_csv(files / "s" / "steering.csv")
-    assert set(t["method"]) == {"none", "persona"} and {"pvalue_adj", "p_adjusted"} & set(t.columns)
+    assert set(t["method"]) == {"none", "persona"}
+    # Holm over the table by default, as analyses.steering_alignment (and run_steering)
+    tested = t[t["method"] != "none"]
+    assert (t["adjust"] == "holm").all() and (tested["pvalue_adj"] >= tested["pvalue"]).all()
+    assert (tested["pvalue_adj"] > tested["pvalue"]).any()
+    _invoke(["steering", "--answers", str(files / "steer.csv"), "--human", str(files / "human.csv"),
+             "--out", str(files / "s0"), "--adjust", "none"])
+    t0 = pd.read_csv(files / "s0" / "steering.csv")
+    assert np.allclose(t0["pvalue_adj"], t0["pvalue"], equal_nan=True) and (t0["adjust"] == "none").all()
+    assert "**adjustment**: none" in (files / "s0" / "report.md").read_text()
     _invoke(["sensitivity", "--answers", str(files / "sens.csv"), "--human", str(files / "human.csv"),
              "--out", str(files / "x")])
     assert len(pd.read_csv(files / "x" / "sensitivity.csv")) == 2
@@ -102,8 +111,11 @@ def test_subgroups_and_consistency_commands(files, rng):
              "--factor", "gender", "--factor", "edu", "--n-resamples", "200", "--strata", "stratum", "--psu", "psu",
              "--intersection", "gender,edu", "--out", str(out), "--min-n", "10"])
     t = pd.read_csv(out / "subgroups.csv")
-    # the design's intervals: in *_design columns, or (design-aware study) named in `interval`
-    assert {"ci_low_design", "ci_high_design"} <= set(t.columns) or t["interval"].str.contains("design").all()
+    # the study's own design-based interval, and that one named in the report (no second, respondent run)
+    assert t["interval"].nunique() == 1 and "design" in t["interval"].iloc[0]
+    assert not [c for c in t.columns if c.endswith("_design")]
+    report = (out / "report.md").read_text()
+    assert t["interval"].iloc[0] in report and "resampled: respondents" not in report
     assert set(t["factor"]) == {"(all)", "gender", "edu", "gender × edu"}
     assert (out / "forest_1_groups.png").exists()
     ans = pd.DataFrame({"model": "m", "condition": "none", "question": ["Q165", "Q165", "Q166", "Q166"], "option": [1.0, 2, 1, 2],
