@@ -16,17 +16,9 @@ import itertools
 import numpy as np
 import pandas as pd
 
+import alignstat
+
 __all__ = ["compare"]
-
-
-def _adjust(p, adjust):
-    """:func:`alignstat.stats.adjust_pvalues` (its keyword is being renamed from ``method`` to ``adjust``)."""
-    import inspect
-
-    from alignstat.stats import adjust_pvalues
-
-    key = "adjust" if "adjust" in inspect.signature(adjust_pvalues).parameters else "method"
-    return adjust_pvalues(p, **{key: adjust})
 
 
 def _paired_test(d, test):
@@ -167,7 +159,7 @@ def compare(per_question, *, between="model", a=None, b=None, by=None, value="al
     ok = np.isfinite(p)
     adj = np.full(len(p), np.nan)
     if adjust and ok.any():
-        adj[ok] = _adjust(p[ok], adjust)
+        adj[ok] = alignstat.adjust_pvalues(p[ok], adjust=adjust)
     elif not adjust:
         adj = p.copy()
     out["pvalue_adj"] = adj
