@@ -136,7 +136,7 @@ def _microdata_shares(frame, questions, country, weights):
 
 def _respondent_intervals(ans, design, country, questions, metric, units, n_resamples, confidence_level, rng,
                           positions):
-    from .subgroups import _engine, _scheme_for, interval_label
+    from .subgroups import _scheme_for, interval_label
 
     frame = design.frame
     rd = alignstat.prepare_respondents(frame, ans, factors=[country], weight=design.weight_column, questions=questions,
@@ -145,12 +145,11 @@ def _respondent_intervals(ans, design, country, questions, metric, units, n_resa
     dist[dist.sum(axis=2) <= 0] = np.nan
     scheme = _scheme_for(design, frame, None)
     eng = "both" if units == ("respondents", "questions") else units[0]
-    res = _engine(responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions,
-                  weights=rd.weights, metric=metric, resample=eng,
-                  scheme="multinomial" if eng == "questions" else scheme, n_resamples=n_resamples,
-                  confidence_level=confidence_level, ci_method="percentile", rng=rng,
-                  group_names={country: [str(x) for x in rd.group_labels[0]]},
-                  model_names=[str(m) for m in rd.models])
+    res = alignstat.bootstrap_alignment(
+        responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions, weights=rd.weights,
+        metric=metric, resample=eng, scheme="multinomial" if eng == "questions" else scheme,
+        n_resamples=n_resamples, confidence_level=confidence_level, ci_method="percentile", rng=rng,
+        group_names={country: [str(x) for x in rd.group_labels[0]]}, model_names=[str(m) for m in rd.models])
     out = res.to_frame()[["model", "group", "alignment", "ci_low", "ci_high", "se"]]
     out = out.rename(columns={"group": "country", "alignment": "alignment_engine"})
     label = interval_label(confidence_level, "percentile", units, design, getattr(scheme, "name", str(scheme)),
