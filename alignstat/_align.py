@@ -168,7 +168,7 @@ def align(
         data = {**_take(la, ia, ren_a), **_take(lb, ib, ren_b), "question": np.asarray(shared, dtype=object)[iq],
                 "alignment": vals[ia, ib, iq]}
     data["metric"] = np.full(len(ia), metric, dtype=object)
-    out = pd.DataFrame(data)
+    out = pd.DataFrame(data, copy=False)  # every column is a fresh array
     _warn_report(new_report, "align")
     out.attrs["report"] = [*da.report, *db.report, *new_report]
     out.attrs["metric"] = metric

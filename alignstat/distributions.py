@@ -39,6 +39,8 @@ RESERVED_COLUMNS = frozenset(
 )
 _VALUE_COLUMNS = ("prob", "count", "weight")
 _SUM_TOL = 1e-6
+#: frames with at least this many rows are scanned by a numba kernel (smaller ones: NumPy, no numba import)
+_KERNEL_MIN_ROWS = 4096
 REPORT_COLUMNS = ["side", "question", "group", "issue", "action", "detail"]
 
 
@@ -544,7 +546,12 @@ class OpinionDistributions:
                 keys.append(urank[cc])
             gorder = np.lexsort(keys[::-1])
             grank[gorder] = np.arange(n_groups)
-            group_values = {g: u[cc[gorder]] for g, u, cc in zip(groups, chk.guniques, combo_cols)}
+            group_values = {}
+            for g, u, cc in zip(groups, chk.guniques, combo_cols):
+                sel = cc[gorder]
+                # labels already in order (one column coded in sorted order, one group): no gather
+                ident = len(sel) == len(u) and (sel == np.arange(len(sel))).all()
+                group_values[g] = u if ident else u[sel]
         # labels of unpositioned options
         unpos = np.isnan(chk.option)
         lab = np.full(len(frame), -1, dtype=np.int64)
@@ -558,7 +565,13 @@ class OpinionDistributions:
         else:
             okey = chk.option
         ikey = qcode * n_groups + gcode
-        order = _item_order(ikey, okey)
+        runs = None
+        if len(ikey) >= _KERNEL_MIN_ROWS:  # one numba pass finds the items of rows already in order
+            from ._kernels.packing import item_runs
+
+            sorted_, bounds, row_item = item_runs(ikey, np.ascontiguousarray(okey, dtype=np.float64))
+            runs = (bounds, row_item) if sorted_ else None
+        order = None if runs is not None else _item_order(ikey, okey)
         if order is None:  # already in order: no gathers
 
             def take(x):
@@ -574,15 +587,19 @@ class OpinionDistributions:
             un, lb = take(unpos), take(lab)
         else:
             un, lb = np.zeros(len(ik), dtype=bool), lab
-        new_item = np.r_[True, ik[1:] != ik[:-1]]
-        same = ~new_item[1:] & (ok[1:] == ok[:-1])
-        if same.any():
-            _raise_duplicate(frame, np.arange(len(ik)) if order is None else order, same, groups, chk, name)
-        starts = np.flatnonzero(new_item)
+        if runs is not None:  # sorted, options strictly ascending within items: no duplicates
+            bounds, row_item = runs
+            starts = bounds[:-1]
+        else:
+            new_item = np.r_[True, ik[1:] != ik[:-1]]
+            same = ~new_item[1:] & (ok[1:] == ok[:-1])
+            if same.any():
+                _raise_duplicate(frame, np.arange(len(ik)) if order is None else order, same, groups, chk, name)
+            starts = np.flatnonzero(new_item)
+            row_item = np.cumsum(new_item) - 1
         item_q, item_g = ik[starts] // n_groups, grank[ik[starts] % n_groups]
         mass = take(chk.mass)
         total = np.add.reduceat(mass, starts)
-        row_item = np.cumsum(new_item) - 1
 
         def who(i):
             return questions[item_q[i]], _group_label([group_values[g][item_g[i]] for g in groups])
@@ -616,9 +633,11 @@ class OpinionDistributions:
             ok, lb, prob = ok[keep], lb[keep], prob[keep]
             un = un[keep]
             row_item = None
+            item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        elif runs is not None:
+            item_start = runs[0]
         else:
-            counts = np.diff(np.r_[starts, len(ik)])
-        item_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+            item_start = np.r_[starts, len(ik)].astype(np.int64)
         pos = np.where(un, np.nan, ok) if has_unpos else ok
         _warn_report(report, name)
         return cls(questions=questions, group_values=group_values, groups=groups, item_q=item_q, item_g=item_g,

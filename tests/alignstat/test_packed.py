@@ -247,3 +247,85 @@ def test_missing_options_message_lists_zero_probability_options():
         al.align(a, b)
     with pytest.raises(ValueError, match="a: every item was dropped for missing options"):
         al.align(a, b, policy=Policy(missing_options="drop"))
+
+
+# ----------------------------------------------------------------- fast packing routes
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(np.array([5, -3, 5, 7, -3, 2], dtype=np.int64)),  # short-range ints, coded by offset
+        pd.Series(np.array([120, -100, 120, 3], dtype=np.int8)),  # x - min overflows int8
+        pd.Series(np.array([10**12, 1, 10**12])),  # wide range: hashed
+        pd.Series(np.repeat(["b", "a", "c", "a"], 200)),  # Arrow strings in runs: one hash per run
+        pd.Series(np.repeat(np.array(["b", None, "a", "b"], dtype=object), 100), dtype="str"),
+        pd.Series(["x", "y"] * 400),  # no runs: hashed
+        pd.Series(np.array(["q", 1, "q", 2.5], dtype=object)),
+    ],
+)
+def test_factorize_routes_match_pandas(values):
+    from alignstat.distributions import _factorize
+
+    for na in (False, True):
+        codes, u = _factorize(values, use_na_sentinel=na)
+        ref_codes, ref_u = pd.factorize(values, use_na_sentinel=na)
+        assert codes.dtype == np.int64 and len(codes) == len(values)
+        assert type(u) is type(values.array)
+        # the same partition of the rows, and each code names the row's own value
+        assert len(u) == len(ref_u)
+        pairs = set(zip(codes.tolist(), ref_codes.tolist()))
+        assert len(pairs) == len(set(ref_codes.tolist()))
+        got = [None if c < 0 else u[c] for c in codes]
+        want = values.tolist()
+        for g, w, rc in zip(got, want, ref_codes):
+            assert (rc < 0 and g is None) or (g == w or (pd.isna(g) and pd.isna(w)))
+
+
+def test_item_runs_kernel_matches_numpy_twin(rng):
+    from alignstat._kernels.packing import item_runs, item_runs_numpy
+
+    ik = np.repeat(np.arange(50, dtype=np.int64), rng.integers(1, 6, 50))
+    ok = np.concatenate([np.sort(rng.choice(20, (ik == i).sum(), replace=False)) for i in range(50)]).astype(float)
+    cases = [(ik, ok), (ik[::-1].copy(), ok), (ik, ok[::-1].copy()), (ik[:0], ok[:0])]
+    dup = ok.copy()
+    j = int(np.flatnonzero(np.diff(ik) == 0)[0])
+    dup[j + 1] = dup[j]
+    cases.append((ik, dup))
+    for a, b in cases:
+        got, ref = item_runs(a, b), item_runs_numpy(a, b)
+        assert got[0] == ref[0]
+        np.testing.assert_array_equal(got[1], ref[1])
+        np.testing.assert_array_equal(got[2], ref[2])
+    assert item_runs(ik, ok)[0] and not item_runs(ik, dup)[0]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_large_frames_pack_as_small_ones(rng, monkeypatch, shuffle):
+    """The numba route (>= _KERNEL_MIN_ROWS rows) and the NumPy route give the same distributions."""
+    import alignstat.distributions as D
+
+    n_q, n_g = 150, 12
+    k = rng.integers(2, 8, n_q)
+    rows = {"question": [], "option": [], "count": [], "country": []}
+    for q in range(n_q):
+        for g in range(n_g):
+            rows["question"] += [f"Q{q:03d}"] * k[q]
+            rows["option"] += list(np.arange(1.0, k[q] + 1))
+            rows["count"] += list(rng.integers(0, 50, k[q]) + (np.arange(k[q]) == 0))
+            rows["country"] += [g - 5] * k[q]
+    df = pd.DataFrame(rows)
+    if shuffle:
+        df = df.sample(frac=1.0, random_state=1)
+    assert len(df) >= D._KERNEL_MIN_ROWS
+    fast = al.OpinionDistributions.from_frame(df)
+    monkeypatch.setattr(D, "_KERNEL_MIN_ROWS", 10**9)
+    slow = al.OpinionDistributions.from_frame(df)
+    pd.testing.assert_frame_equal(fast.to_frame(), slow.to_frame())
+    # against an independent normalisation with pandas
+    ref = df.assign(prob=df["count"] / df.groupby(["question", "country"])["count"].transform("sum"))
+    ref = ref.sort_values(["question", "country", "option"]).reset_index(drop=True)
+    out = fast.to_frame()
+    np.testing.assert_allclose(out["prob"], ref["prob"], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(out["country"], ref["country"])
+    dup = pd.concat([df, df.iloc[[7]]])
+    with pytest.raises(ValueError, match="appears more than once"):
+        al.OpinionDistributions.from_frame(dup)

@@ -1,0 +1,73 @@
+"""Packing of tidy rows into items: one pass where NumPy needs a dozen.
+
+:meth:`alignstat.OpinionDistributions.from_frame` codes each row with an item
+key (question and group) and an option key.  When the rows already come item
+by item with ascending options (the usual tidy layout) no sort is needed, and
+one pass finds the items' row ranges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["item_runs", "item_runs_numpy"]
+
+
+@njit(cache=True, nogil=True)
+def item_runs(ikey, okey):
+    """Item row ranges of rows sorted by item with strictly ascending option keys.
+
+    Parameters
+    ----------
+    ikey : ndarray of int64, shape (n,)
+        Item key of each row.
+    okey : ndarray of float64, shape (n,)
+        Option key of each row.
+
+    Returns
+    -------
+    ok : bool
+        The rows are sorted: `ikey` non-decreasing and `okey` strictly
+        increasing within each item (so no option repeats).  When false the
+        other two outputs are empty and the caller sorts.
+    bounds : ndarray of int64, shape (items + 1,)
+        Rows of item ``i`` are ``bounds[i]:bounds[i + 1]``.
+    row_item : ndarray of int64, shape (n,)
+        Item of each row.
+    """
+    n = ikey.shape[0]
+    bounds = np.empty(n + 1, dtype=np.int64)
+    row_item = np.empty(n, dtype=np.int64)
+    bounds[0] = 0
+    if n == 0:
+        return True, bounds[:1], row_item
+    m = 1
+    row_item[0] = 0
+    for r in range(1, n):
+        a = ikey[r - 1]
+        b = ikey[r]
+        if b == a:
+            if not okey[r] > okey[r - 1]:
+                return False, bounds[:0], row_item[:0]
+        elif b > a:
+            bounds[m] = r
+            m += 1
+        else:
+            return False, bounds[:0], row_item[:0]
+        row_item[r] = m - 1
+    bounds[m] = n
+    return True, bounds[: m + 1], row_item
+
+
+def item_runs_numpy(ikey, okey):
+    """NumPy twin of :func:`item_runs`."""
+    n = len(ikey)
+    if n == 0:
+        return True, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    d = np.diff(ikey)
+    if (d < 0).any() or not (np.diff(okey)[d == 0] > 0).all():
+        return False, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    new = np.r_[True, d != 0]
+    bounds = np.r_[np.flatnonzero(new), n].astype(np.int64)
+    return True, bounds, (np.cumsum(new) - 1).astype(np.int64)
