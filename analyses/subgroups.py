@@ -178,30 +178,15 @@ def interval_label(confidence_level, ci_method, resample, design, scheme_name, n
             f"B={n_resamples}; {w}")
 
 
-def _engine(**kw):
-    """Call the core bootstrap engine, adapting to its argument names while the core is redesigned."""
-    import inspect
-
-    from alignstat.bootstrap import bootstrap_alignment
-
-    params = inspect.signature(bootstrap_alignment).parameters
-    if "ci_method" not in params:
-        kw["method"] = kw.pop("ci_method")
-    return bootstrap_alignment(**kw)
-
-
 def _scheme_for(design, frame, scheme):
     if scheme is not None:
         return scheme
     if design.psu_codes is None:
         return "multinomial"
-    import inspect
-
     from surveys import RaoWuScheme
 
     lonely = design.lonely_psu if design.lonely_psu in ("fail", "collapse", "certainty") else "collapse"
-    key = "lonely_psu" if "lonely_psu" in inspect.signature(RaoWuScheme.__init__).parameters else "singleton"
-    return RaoWuScheme(design.strata_codes, design.psu_codes, **{key: lonely})
+    return RaoWuScheme(design.strata_codes, design.psu_codes, lonely_psu=lonely)
 
 
 def _warn_unmatched(frame, ans, questions):
@@ -474,7 +459,7 @@ def subgroup_alignment(
             dist = np.einsum("mqk,qk->mq", np.nan_to_num(dist), np.nan_to_num(rd.positions))
             dist[tot <= 0] = np.nan
         eng_resample = "both" if res_units == ("respondents", "questions") else res_units[0]
-        res = _engine(
+        res = alignstat.bootstrap_alignment(
             responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions, weights=rd.weights,
             metric=metric, resample=eng_resample,
             scheme="multinomial" if eng_resample == "questions" else scheme_obj,
@@ -648,11 +633,12 @@ def subgroup_comparisons(
         dist[tot <= 0] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCellWarning)
-        res = _engine(responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions,
-                      weights=rd.weights, metric=metric, resample="respondents", scheme=scheme_obj,
-                      n_resamples=n_resamples, confidence_level=confidence_level, ci_method="percentile",
-                      rng=rng, model_names=[str(m) for m in rd.models],
-                      group_names={s[2]: [str(x) for x in lab] for s, lab in zip(spec, rd.group_labels)})
+        res = alignstat.bootstrap_alignment(
+            responses=rd.responses, groups=rd.groups, answers=dist, positions=rd.positions, weights=rd.weights,
+            metric=metric, resample="respondents", scheme=scheme_obj, n_resamples=n_resamples,
+            confidence_level=confidence_level, ci_method="percentile", rng=rng,
+            model_names=[str(m) for m in rd.models],
+            group_names={s[2]: [str(x) for x in lab] for s, lab in zip(spec, rd.group_labels)})
     label = interval_label(confidence_level, "percentile", ("respondents",), design,
                            getattr(scheme_obj, "name", str(scheme_obj)), res.n_resamples)
     n_of = dict(zip(map(tuple, res.group_index.tolist()), res.n.tolist()))
