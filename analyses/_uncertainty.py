@@ -175,8 +175,7 @@ def vote_counts(samples, models, questions, positions):
 
 
 def _multipliers(scheme, rng, n):
-    fn = getattr(scheme, "multipliers", None) or scheme.factors
-    return np.asarray(fn(rng, n), dtype=float)
+    return np.asarray(scheme.multipliers(rng, n), dtype=float)
 
 
 def samples_bootstrap(rd, votes, scheme, units, *, n_resamples, confidence_level, rng, ties, min_valid_share,
