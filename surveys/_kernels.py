@@ -152,31 +152,26 @@ if HAVE_NUMBA:
     from numba import prange
 
     @njit(inline="always")
-    def _compact(local, seen, q, G, W, kmax, out, codes, n_codes, ok):
-        # copy out only the codes found (seen[c]); local is (copies, G, W, 3)
-        found = 0
-        for c in range(W):
-            if not seen[c]:
-                continue
-            if found == kmax:
-                ok[q] = False
-                return
-            codes[q, found] = c
-            for gi in range(G):
-                for j in range(3):
-                    acc = 0.0
-                    for h in range(local.shape[0]):
-                        acc += local[h, gi, c, j]
-                    out[q, gi, found, j] = acc
-            found += 1
-        n_codes[q] = found
+    def _write_out(tab, j, order, ns, q, out, codes, n_codes):
+        # copy question j's slot table (G, slots, 3) to out[q] with the codes in ascending order
+        perm = np.argsort(order[:ns])
+        for r in range(ns):
+            s = perm[r]
+            codes[q, r] = order[s]
+            for gi in range(tab.shape[0]):
+                out[q, gi, r, 0] = tab[gi, j, s, 0]
+                out[q, gi, r, 1] = tab[gi, j, s, 1]
+                out[q, gi, r, 2] = tab[gi, j, s, 2]
+        n_codes[q] = ns
 
     @njit(inline="always")
     def _tab_one(col, q, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
-        # a thread-local table (copy, group, code, [weight sum, squared-weight sum, count]) for the
-        # pass; two copies (odd and even rows) make independent add chains
-        local = np.zeros((2, G, W, 3))
-        seen = np.zeros(W, dtype=np.bool_)
+        # one pass over a column: each integer code gets a slot on first sight (a W-entry lookup
+        # table), sums go to a compact (group, slot, [weight, squared weight, count]) table
+        slot = np.full(W, -1, dtype=np.int64)
+        order = np.empty(kmax, dtype=np.int64)
+        ns = 0
+        tab = np.zeros((G, 1, kmax, 3))
         for i in range(col.shape[0]):
             gi = g[i]
             if gi < 0:
@@ -195,24 +190,35 @@ if HAVE_NUMBA:
             if k != t:
                 ok[q] = False
                 return
-            h = i & 1
-            local[h, gi, k, 0] += wi
-            local[h, gi, k, 1] += wi * wi
-            local[h, gi, k, 2] += 1.0
-            seen[k] = True
-        _compact(local, seen, q, G, W, kmax, out, codes, n_codes, ok)
+            s = slot[k]
+            if s < 0:
+                if ns == kmax:
+                    ok[q] = False
+                    return
+                s = ns
+                slot[k] = s
+                order[s] = k
+                ns += 1
+            tab[gi, 0, s, 0] += wi
+            tab[gi, 0, s, 1] += wi * wi
+            tab[gi, 0, s, 2] += 1.0
+        _write_out(tab, 0, order, ns, q, out, codes, n_codes)
 
     @njit(inline="always")
     def _tab_rows(X, q0, nb, g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok):
-        # questions q0 .. q0+nb-1 of a row-major block, read row by row (adjacent cells share a cache line)
-        local = np.zeros((nb, G, W, 3))
-        seen = np.zeros((nb, W), dtype=np.bool_)
+        # questions q0 .. q0+nb-1 of a row-major block, read row by row (adjacent cells share a
+        # cache line); compact (group, question, slot, 3) table, rows of one group stay in cache
+        slot = np.full((nb, W), -1, dtype=np.int64)
+        order = np.empty((nb, kmax), dtype=np.int64)
+        ns = np.zeros(nb, dtype=np.int64)
         alive = np.ones(nb, dtype=np.bool_)
+        tab = np.zeros((G, nb, kmax, 3))
         for i in range(X.shape[0]):
             gi = g[i]
             if gi < 0:
                 continue
             wi = w[i]
+            w2 = wi * wi
             for j in range(nb):
                 v = X[i, q0 + j]
                 if v != v:
@@ -224,18 +230,26 @@ if HAVE_NUMBA:
                 if k < 0 or k != t:
                     alive[j] = False
                     continue
-                local[j, gi, k, 0] += wi
-                local[j, gi, k, 1] += wi * wi
-                local[j, gi, k, 2] += 1.0
-                seen[j, k] = True
+                s = slot[j, k]
+                if s < 0:
+                    if ns[j] == kmax:
+                        alive[j] = False
+                        continue
+                    s = ns[j]
+                    slot[j, k] = s
+                    order[j, s] = k
+                    ns[j] = s + 1
+                tab[gi, j, s, 0] += wi
+                tab[gi, j, s, 1] += w2
+                tab[gi, j, s, 2] += 1.0
         for j in range(nb):
             if alive[j]:
-                _compact(local[j:j + 1], seen[j], q0 + j, G, W, kmax, out, codes, n_codes, ok)
+                _write_out(tab, j, order[j], ns[j], q0 + j, out, codes, n_codes)
             else:
                 ok[q0 + j] = False
 
     @njit(parallel=True, cache=True)
-    def _tabulate_2d_nb(X, g, w, G, lo, W, kmax):
+    def _tabulate_2d_nb(X, g, w, G, lo, W, kmax, nblk):
         Q = X.shape[1]
         out = np.zeros((Q, G, kmax, 3))
         codes = np.full((Q, kmax), -1, dtype=np.int64)
@@ -243,11 +257,13 @@ if HAVE_NUMBA:
         nan_w = np.zeros((Q, G))
         nan_n = np.zeros((Q, G), dtype=np.int64)
         ok = np.ones(Q, dtype=np.bool_)
-        if X.strides[1] < X.strides[0]:  # row-major: blocks of 8 questions read row by row
-            nblk = (Q + 7) // 8
+        if X.strides[1] < X.strides[0]:  # row-major: nblk blocks of questions, each read row by row
+            per = (Q + nblk - 1) // nblk
             for b in prange(nblk):
-                q0 = np.int64(b) * 8
-                _tab_rows(X, q0, min(8, Q - q0), g, w, lo, W, G, kmax, out, codes, n_codes, nan_w, nan_n, ok)
+                q0 = np.int64(b) * per
+                if q0 < Q:
+                    _tab_rows(X, q0, min(per, Q - q0), g, w, lo, W, G, kmax, out, codes, n_codes,
+                              nan_w, nan_n, ok)
         else:
             for q in prange(Q):
                 qq = np.int64(q)
@@ -489,7 +505,10 @@ def tabulate_block(cols, g, w, G, lo, W, kmax=32):
     X = _as_2d_view(cols)
     args = (g, w, int(G), float(lo), int(W), int(kmax))
     if X is not None:
-        out, codes, n_codes, nan_w, nan_n, ok = _tabulate_2d_nb(X, *args)
+        from numba import get_num_threads
+
+        nblk = max(1, min(X.shape[1], 2 * get_num_threads()))
+        out, codes, n_codes, nan_w, nan_n, ok = _tabulate_2d_nb(X, *args, nblk)
     else:
         from numba.typed import List
 

@@ -46,7 +46,7 @@ from .encoding import (
 )
 from .profiles import build_factor
 from .replicates import _check_n_resamples, jackknife_se, replicate_scheme, replicate_se
-from .tabulation import tabulate
+from .tabulation import tabulate_table
 
 __all__ = ["distributions", "means", "totals", "ratios", "responses"]
 
@@ -217,50 +217,57 @@ def _tabulate(what, data, *, variables, by, weights, profile, positions, missing
         raise TypeError("`positions` must be a dict {variable: {code: position}}.")
     g = np.ascontiguousarray(g, dtype=np.int64)
     w = np.ascontiguousarray(w, dtype=np.float64)
-    enc = tabulate(df, variables, meta, prof, g, w, G, positions=positions, missing=missing,
-                   indicators=indicators, system_missing=system_missing, src=src,
-                   keep_encoded=st.se is not None)
+    t = tabulate_table(df, variables, meta, prof, g, w, G, positions=positions, missing=missing,
+                       indicators=indicators, system_missing=system_missing, src=src,
+                       keep_encoded=st.se is not None)
     value = {"distributions": "prob", "means": "mean", "totals": "total"}[what]
-    cols = {k: [] for k in ("option", value, "n", "n_weighted", "n_eff", "nonresponse")}
-    rep_all, qnames = [], []
-    builder = _TargetBuilder(len(w)) if st.se is not None else None
-    for qi, e in enumerate(enc):
-        K = len(e.positions)
-        cell, sw, sw2, swv, n, wnr, nnr, nstruct = e.acc
-        gk = np.flatnonzero(_empty_groups(e, keys, n, sw, nnr, nstruct, on_empty))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
-            nonresp = np.where(sw + wnr > 0, wnr / np.where(sw + wnr > 0, sw + wnr, 1.0), np.nan)
-        if what == "distributions":
-            cols["option"].append(np.tile(e.positions, gk.size))
-            cols[value].append((cell.reshape(G, K)[gk] / sw[gk, None]).ravel())
-            rep_g = np.repeat(gk, K)
-        else:
-            cols[value].append(swv[gk] / sw[gk] if what == "means" else swv[gk])
-            rep_g = gk
-        qnames.append(np.full(rep_g.size, qi, dtype=np.int64))
-        rep_all.append(rep_g)
-        cols["n"].append(n[rep_g])
-        cols["n_weighted"].append(sw[rep_g])
-        cols["n_eff"].append(neff[rep_g])
-        cols["nonresponse"].append(nonresp[rep_g])
-        if builder is not None:
-            _add_question(builder, what, e.encoded, g, gk, G, K)
-    rep = np.concatenate(rep_all) if rep_all else np.zeros(0, dtype=np.int64)
-    qidx = np.concatenate(qnames) if qnames else np.zeros(0, dtype=np.int64)
-    out = {col: keys[col].to_numpy()[rep] for col in by}
-    out["question"] = np.array([e.name for e in enc], dtype=object)[qidx]
-    if what != "distributions":
-        del cols["option"]
-    for c, parts in cols.items():
-        out[c] = np.concatenate(parts) if parts else np.zeros(0)
-    out["n"] = out["n"].astype(np.int64)
+    sw, n = t.sw, t.n
+    empty = sw <= 0
+    if on_empty == "raise" and empty.any():
+        q = int(np.flatnonzero(empty.any(axis=1))[0])
+        _empty_groups(t.question(q), keys, n[q], sw[q], t.nnr[q], t.nstruct[q], on_empty)
+    keep = ~empty
+    with np.errstate(invalid="ignore", divide="ignore"):
+        neff = np.where(t.sw2 > 0, sw * sw / np.where(t.sw2 > 0, t.sw2, 1.0), 0.0)
+        tot = sw + t.wnr
+        nonresp = np.where(tot > 0, t.wnr / np.where(tot > 0, tot, 1.0), np.nan)
+    out = {}
+    if what == "distributions":
+        K = t.cell.shape[2]
+        mask = keep[:, :, None] & (np.arange(K)[None, :] < t.n_options[:, None])[:, None, :]
+        qi, gi, ki = np.nonzero(mask)
+        option = t.positions[qi, ki]
+        est = t.cell[qi, gi, ki] / sw[qi, gi]
+    else:
+        qi, gi = np.nonzero(keep)
+        est = t.swv[qi, gi] / sw[qi, gi] if what == "means" else t.swv[qi, gi]
+    for col in by:
+        out[col] = _take(keys[col], gi)
+    out["question"] = _take(pd.Series(np.array(t.names, dtype=object)), qi)
+    if what == "distributions":
+        out["option"] = option
+    out[value] = est
+    out["n"] = n[qi, gi]
+    out["n_weighted"] = sw[qi, gi]
+    out["n_eff"] = neff[qi, gi]
+    out["nonresponse"] = nonresp[qi, gi]
     out["small_cell"] = out["n"] < min_n
     interval = None
-    if builder is not None and builder.ncol:
-        targets = builder.build(w, what == "totals")
-        interval = _add_intervals(out, out[value], st, targets, rng)
+    if st.se is not None and len(t.names):
+        builder = _TargetBuilder(len(w))
+        for q, e in enumerate(t.encoded):
+            _add_question(builder, what, e, g, np.flatnonzero(keep[q]), G, int(t.n_options[q]))
+        if builder.ncol:
+            targets = builder.build(w, what == "totals")
+            interval = _add_intervals(out, out[value], st, targets, rng)
     return _frame(out, by, keys, st, interval)
+
+
+def _take(s, idx):
+    """``s.to_numpy()[idx]`` as the column a DataFrame would make of it (strings stay one typed array)."""
+    s = pd.Series(s.to_numpy()) if s.dtype == object else s
+    arr = s.array
+    return arr.take(idx) if not isinstance(arr, np.ndarray) and hasattr(arr, "take") else s.to_numpy()[idx]
 
 
 def _add_question(builder, what, e, g, gk, G, K):
