@@ -72,12 +72,13 @@ def check_label_types(frame, cols, name):
 def align_plain(reports, *args, **kwargs):
     """:func:`alignstat.align` with its repair report moved out of ``attrs``.
 
-    Frames held in ``attrs`` make pandas merges fail, so the report is appended
-    to `reports` and the result returned without attrs.
+    The repair report (records in ``attrs``) is appended to `reports` as a
+    frame (:func:`alignstat.report_frame`) when it is not empty, and the
+    result returned without attrs; :func:`concat_reports` joins the frames.
     """
     out = alignstat.align(*args, **kwargs)
-    rep = out.attrs.get("report")
-    if rep is not None and len(rep):
+    rep = alignstat.report_frame(out)
+    if len(rep):
         reports.append(rep)
     out = out.copy()
     out.attrs = {}
@@ -85,6 +86,7 @@ def align_plain(reports, *args, **kwargs):
 
 
 def concat_reports(reports):
+    """Join the repair-report frames collected by :func:`align_plain` (an empty frame when there are none)."""
     return pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
 
 
@@ -259,15 +261,11 @@ def resolve_design(data, *, weights="auto", strata="auto", psu="auto", paper_def
 
 
 def adjust_family(p, adjust):
-    """:func:`alignstat.adjust_pvalues` under whichever argument name the core uses (``adjust``)."""
-    import inspect
-
+    """:func:`alignstat.adjust_pvalues` of `p` (a float array) over one family; None leaves `p` unadjusted."""
     p = np.asarray(p, dtype=float)
     if adjust is None:
         return p.copy()
-    params = inspect.signature(alignstat.adjust_pvalues).parameters
-    key = "adjust" if "adjust" in params else "method"
-    return alignstat.adjust_pvalues(p, **{key: adjust})
+    return alignstat.adjust_pvalues(p, adjust=adjust)
 
 
 def as_scales(positions):
