@@ -212,3 +212,28 @@ def test_sensitivity_pearson_matches_numpy():
     scores = pairs.melt(id_vars=["model", "condition", "country"], value_vars=["perturbed"])
     with pytest.raises(ValueError, match="default condition 'none'"):
         prompt_sensitivity(scores.rename(columns={"value": "alignment"}), default="none")
+
+
+def test_repairs_made_while_aligning_are_reported_by_the_studies(tmp_path):
+    from alignstat import DataPolicyWarning
+    from analyses.runners import run_global
+
+    ans = ANS.copy()
+    bad = (ans["model"] == "m1") & (ans["question"] == "Q3")
+    ans.loc[bad, "prob"] *= 1.25  # sums to 1.25: renormalised by the default policy, and reported
+    with pytest.warns(DataPolicyWarning, match="sum != 1"):
+        res = global_alignment(ans, HUM, n_resamples=50, rng=1)
+    rep = res.report
+    assert len(rep) and set(rep["issue"]) == {"sum != 1"} and set(rep["question"]) == {"Q3"}
+    assert set(rep["group"].astype(str)) == {"m1"} and (rep["action"] == "renormalized").all()
+    # the score uses the renormalised distribution: equal to the clean answers' score
+    clean = global_alignment(ANS, HUM, n_resamples=50, rng=1).scores
+    np.testing.assert_allclose(res.scores["alignment"], clean["alignment"], atol=1e-12)
+    waves = pd.concat([HUM.assign(wave=w) for w in (6, 7)])
+    with pytest.warns(DataPolicyWarning):
+        tres = temporal_alignment(ans, waves, tau=1.0, n_resamples=0)
+    assert len(tres.report) and set(tres.report["question"]) == {"Q3"}
+    with pytest.warns(DataPolicyWarning):
+        s = run_global(ans, HUM, tmp_path / "g", n_resamples=50, rng=1, report=False)
+    written = pd.read_csv(tmp_path / "g" / "repairs.csv")
+    assert "repairs" in s.tables and written["issue"].tolist() == rep["issue"].tolist()
