@@ -173,7 +173,7 @@ def _results_columns(path, *, repair="lenient", model=None, condition=None, grou
             raise ValueError(
                 f"{path}: cannot tell the {col!r} from the path (expected results/RQ1/<model>/results.csv, "
                 f"results/RQ2/<method>/<country>/<model>/results.csv or "
-                f"results/Discussion/sensitivity/<kind>/<model>/results.csv); pass `{col}=`."
+                f"results/Discussion/sensitivity/<kind>/<model>/results.csv); pass `{col}=` (command line: --{col})."
             )
     bad = sorted(set(labels) & RESERVED)
     if bad:
@@ -298,12 +298,23 @@ def read_tidy(path, *, repair="lenient", model=None, condition=None) -> pd.DataF
         df["condition"] = condition
     for col in ("model", "condition"):
         if col not in df.columns:
-            raise ValueError(f"{path}: no {col!r} column; pass `{col}=`.")
+            raise ValueError(f"{path}: no {col!r} column; add one or pass `{col}=` (command line: --{col}).")
     for col in ("option", "prob"):
         try:
             df[col] = pd.to_numeric(df[col]).astype("float64")
         except (ValueError, TypeError):
             raise ValueError(f"{path}: column {col!r} must be numeric.") from None
+    keys = [c for c in df.columns if c not in RESERVED] + ["question", "option"]
+    dup = df.duplicated(keys, keep=False)
+    if dup.any():
+        first = df.loc[dup].iloc[0]
+        where = ", ".join(f"{c}={first[c]!r}" for c in keys if c != "option")
+        varying = [c for c in df.columns if c in RESERVED and c not in ("prob", "option", "question")
+                   and df.loc[dup].groupby(keys, dropna=False)[c].nunique(dropna=False).max() > 1]
+        hint = (f"; the reserved column(s) {varying} differ between them but are never group columns -- rename "
+                f"such a column to group by it" if varying else "; drop the duplicates")
+        raise ValueError(f"{path}: option {float(first['option'])!r} appears more than once for {where} "
+                         f"({int(dup.sum())} rows involved){hint}.")
     if "status" not in df.columns:
         gcols = [c for c in df.columns if c not in RESERVED] + ["question"]
         df["status"] = "ok"

@@ -296,6 +296,10 @@ FILES = {
     "emptyq.csv": lambda p: p.write_text("question,model,condition,option,prob\n,m,none,1,0.5\n,m,none,2,0.5\n"),
     "nocondition.csv": lambda p: p.write_text("question,model,option,prob\nq1,m,1,0.5\nq1,m,2,0.5\n"),
     "broken.parquet": lambda p: p.write_bytes(b"PAR1 not really"),
+    "dupoption.csv": lambda p: p.write_text("question,model,condition,option,prob\nq1,m,none,1,0.5\nq1,m,none,1,0.5\n"
+                                            "q1,m,none,2,0.5\n"),
+    "source.csv": lambda p: p.write_text("question,model,condition,option,prob,source\nq1,m,none,1,0.5,a\n"
+                                         "q1,m,none,2,0.5,a\nq1,m,none,1,0.2,b\nq1,m,none,2,0.8,b\n"),
 }
 FILE_CASES = [
     ("utf16.csv", "read_tidy", ValueError, r"utf16.csv: the tidy CSV file is UTF-16 encoded; save it as UTF-8"),
@@ -309,8 +313,12 @@ FILE_CASES = [
     ("missing.csv", "read_tidy", FileNotFoundError, r"missing.csv: no such file"),
     ("missing.csv", "read_results", FileNotFoundError, r"missing.csv: no such file"),
     ("emptyq.csv", "read_tidy", ValueError, r"empty question id in column 'question'"),
-    ("nocondition.csv", "read_tidy", ValueError, r"no 'condition' column; pass `condition=`"),
+    ("nocondition.csv", "read_tidy", ValueError, r"no 'condition' column; add one or pass `condition=` \(command line: --condition\)"),
     ("broken.parquet", "read_tidy", ValueError, r"broken.parquet: not a readable Parquet file"),
+    ("dupoption.csv", "read_tidy", ValueError,
+     r"dupoption.csv: option 1.0 appears more than once for model='m', condition='none', question='q1'.*drop the dup"),
+    ("dupoption.csv", "read_results", ValueError, r"option 1.0 appears more than once"),
+    ("source.csv", "read_tidy", ValueError, r"reserved column\(s\) \['source'\] differ between them.*rename"),
 ]
 
 

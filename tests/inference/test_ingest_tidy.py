@@ -47,7 +47,7 @@ def test_missing_columns_and_labels_are_named(tmp_path):
         read_results(p, model="m", condition="c")
     p2 = tmp_path / "t.csv"
     tidy_frame().to_csv(p2, index=False)
-    with pytest.raises(ValueError, match=r"t\.csv: no 'model' column; pass `model=`"):
+    with pytest.raises(ValueError, match=r"t\.csv: no 'model' column; add one or pass `model=` \(command line: --model\)"):
         read_results(p2)
     p3 = tmp_path / "x" / "results.csv"
     p3.parent.mkdir()
