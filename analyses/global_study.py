@@ -27,12 +27,13 @@ from alignstat._bootstrap_iv import as_rng
 from alignstat._warnings import DiagnosticsWarning
 
 from ._common import align_plain, as_scales, check_frame, check_one_item, resolve_design, usable
+from ._summary import StudyResultMixin
 
 __all__ = ["GlobalResult", "global_alignment", "question_bootstrap"]
 
 
-@dataclass
-class GlobalResult:
+@dataclass(repr=False)
+class GlobalResult(StudyResultMixin):
     """Tables of the global study (every one a tidy DataFrame).
 
     Attributes
@@ -67,6 +68,8 @@ class GlobalResult:
     per_question: pd.DataFrame
     params: dict = field(default_factory=dict)
     report: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    _summary_table = "models"
 
     def model_matrix(self) -> pd.DataFrame:
         """Model x country alignment as a wide matrix (Fig. 19)."""

@@ -31,14 +31,15 @@ from alignstat._bootstrap_iv import as_rng, confidence, positive_int
 from alignstat._warnings import DiagnosticsWarning, SmallCellWarning
 
 from ._common import align_plain, check_frame, check_one_item, concat_reports, usable
+from ._summary import StudyResultMixin
 
 __all__ = ["temporal_alignment", "TemporalResult"]
 
 from dataclasses import dataclass, field
 
 
-@dataclass
-class TemporalResult:
+@dataclass(repr=False)
+class TemporalResult(StudyResultMixin):
     """Tables of the temporal study.
 
     Attributes
@@ -61,6 +62,8 @@ class TemporalResult:
     by_wave: pd.DataFrame
     params: dict = field(default_factory=dict)
     report: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    _summary_table = "by_wave"
 
 
 def temporal_alignment(

@@ -237,3 +237,19 @@ def test_repairs_made_while_aligning_are_reported_by_the_studies(tmp_path):
         s = run_global(ans, HUM, tmp_path / "g", n_resamples=50, rng=1, report=False)
     written = pd.read_csv(tmp_path / "g" / "repairs.csv")
     assert "repairs" in s.tables and written["issue"].tolist() == rep["issue"].tolist()
+
+
+def test_global_and_temporal_results_print_one_line_and_summarise():
+    res = global_alignment(ANS, HUM, n_resamples=20, rng=1)
+    text = repr(res)
+    assert "\n" not in text and len(text) <= 300 and text.startswith("GlobalResult(")
+    assert f"scores: {len(res.scores)} x {res.scores.shape[1]}" in text and str(res) == text
+    summ = res.summary()
+    assert summ.splitlines()[0] == text and "models (2 rows)" in summ
+    assert len(summ.splitlines()) < 20 and "m1" in summ and "m2" in summ
+    waves = pd.concat([HUM.assign(wave=w) for w in (6, 7)])
+    tres = temporal_alignment(ANS, waves, tau=1.0, n_resamples=0)
+    text = repr(tres)
+    assert "\n" not in text and len(text) <= 300 and text.startswith("TemporalResult(")
+    assert f"by_wave: {len(tres.by_wave)} x {tres.by_wave.shape[1]}" in text
+    assert "by_wave" in tres.summary(n=3) and len(tres.summary(n=3).splitlines()) < 15
