@@ -11,16 +11,23 @@ Studies (each a library function returning tidy tables):
 * :func:`decompose_variance` -- variance decomposition (:mod:`analyses.variance`,
   imported on first use because it loads PyMC).
 
+:func:`compare` gives paired differences (model vs model, group vs group)
+with question-bootstrap intervals and adjusted p-values; :func:`format_table`,
+:func:`to_markdown` and :func:`to_latex` turn any result into a paper table
+(:mod:`analyses.tables`).
+
 ``run_*`` functions in :mod:`analyses.runners` write each study's tables,
 figures and provenance; :func:`analyses.demo.run_demo` runs them all.
 """
 
+from ._uncertainty import majority_vote
+from .compare import compare
 from .consistency import internal_consistency, modal_answers
 from .global_study import GlobalResult, global_alignment
 from .sensitivity import prompt_sensitivity
 from .steering import steering_alignment, steering_table
-from ._uncertainty import majority_vote
 from .subgroups import add_intersections, answer_summary, subgroup_alignment, subgroup_comparisons
+from .tables import format_table, to_latex, to_markdown
 from .temporal import TemporalResult, temporal_alignment
 from .topics import TABLE11, as_topics, table11_topics
 
@@ -43,6 +50,10 @@ __all__ = [
     "TABLE11",
     "as_topics",
     "table11_topics",
+    "compare",
+    "format_table",
+    "to_markdown",
+    "to_latex",
 ]
 
 

@@ -201,3 +201,13 @@ def test_table_and_compare_commands(tmp_path):
     assert r.exit_code == 1 and "regular file" in r.output and "Traceback" not in r.output
     r = run(main, ["compare", str(d / "per_question.csv"), "--between", "nope"])
     assert r.exit_code == 1 and "lacks the column 'nope'" in r.output
+
+
+def test_compare_and_table_functions_are_exported_from_analyses():
+    import analyses
+    import analyses.tables as tables_module
+    from analyses.compare import compare as compare_function
+
+    assert analyses.compare is compare_function and analyses.format_table is tables_module.format_table
+    assert analyses.to_latex is tables_module.to_latex and analyses.to_markdown is tables_module.to_markdown
+    assert {"compare", "format_table", "to_latex", "to_markdown"} <= set(analyses.__all__)
