@@ -23,6 +23,9 @@ import pandas as pd
 
 __all__ = ["Grid", "joint_grids", "scale_positions"]
 
+#: sides with at least this many rows are scattered onto the grid by a numba kernel
+_KERNEL_MIN_ROWS = 4096
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -266,7 +269,6 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
     out = []
     target_set = set(target)
     for s, v, k, key, qmap, kept_all in zip(sides, views, keep_rows, keys, qmaps, all_kept):
-        col = column(key)
         if kept_all and v.row_item is s._row_item:  # every item, every row
             item_ids = np.arange(len(s._item_q))
             row_local = v.row_item
@@ -285,11 +287,19 @@ def joint_grids(sides, *, questions=None, positions=None, ordinal=True, policy=N
             rank = np.empty_like(order)
             rank[order] = np.arange(len(order))
             dest = rank[row_local]
-        prob = np.zeros((len(item_ids), kmax))
-        prob[dest, col] = v.prob[k]
-        listed = np.zeros(prob.shape, dtype=bool)
-        listed[dest, col] = True
-        n_listed = np.bincount(dest, minlength=len(item_ids))
+        if n_cells <= 50_000_000 and len(key) >= _KERNEL_MIN_ROWS:  # one numba pass
+            from ._kernels.packing import fill_items
+
+            prob, listed, n_listed = fill_items(np.ascontiguousarray(dest, dtype=np.int64), key, colmap,
+                                                np.ascontiguousarray(v.prob[k], dtype=np.float64),
+                                                len(item_ids), kmax)
+        else:
+            col = column(key)
+            prob = np.zeros((len(item_ids), kmax))
+            prob[dest, col] = v.prob[k]
+            listed = np.zeros(prob.shape, dtype=bool)
+            listed[dest, col] = True
+            n_listed = np.bincount(dest, minlength=len(item_ids))
         iq = item_q[order]
         out.append(
             Grid(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["item_runs", "item_runs_numpy"]
+__all__ = ["fill_items", "fill_items_numpy", "item_runs", "item_runs_numpy"]
 
 
 @njit(cache=True, nogil=True)
@@ -71,3 +71,51 @@ def item_runs_numpy(ikey, okey):
     new = np.r_[True, d != 0]
     bounds = np.r_[np.flatnonzero(new), n].astype(np.int64)
     return True, bounds, (np.cumsum(new) - 1).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def fill_items(dest, key, colmap, p, n_items, kmax):
+    """Scatter rows onto dense item rows of an option grid.
+
+    Parameters
+    ----------
+    dest : ndarray of int64, shape (n,)
+        Item row of each row.
+    key : ndarray of int64, shape (n,)
+        Cell key of each row (question row x value code).
+    colmap : ndarray of int64
+        Column of each cell key.
+    p : ndarray of float64, shape (n,)
+        Probability of each row.
+    n_items, kmax : int
+        Shape of the grid.
+
+    Returns
+    -------
+    prob : ndarray of float64, shape (n_items, kmax)
+        ``prob[dest[r], colmap[key[r]]] = p[r]``, zero elsewhere.
+    listed : ndarray of bool, shape (n_items, kmax)
+        Cells that some row sets.
+    n_listed : ndarray of int64, shape (n_items,)
+        Rows of each item.
+    """
+    prob = np.zeros((n_items, kmax))
+    listed = np.zeros((n_items, kmax), dtype=np.bool_)
+    n_listed = np.zeros(n_items, dtype=np.int64)
+    for r in range(dest.shape[0]):
+        i = dest[r]
+        c = colmap[key[r]]
+        prob[i, c] = p[r]
+        listed[i, c] = True
+        n_listed[i] += 1
+    return prob, listed, n_listed
+
+
+def fill_items_numpy(dest, key, colmap, p, n_items, kmax):
+    """NumPy twin of :func:`fill_items`."""
+    col = colmap[key]
+    prob = np.zeros((n_items, kmax))
+    prob[dest, col] = p
+    listed = np.zeros((n_items, kmax), dtype=bool)
+    listed[dest, col] = True
+    return prob, listed, np.bincount(dest, minlength=n_items).astype(np.int64)

@@ -329,3 +329,51 @@ def test_large_frames_pack_as_small_ones(rng, monkeypatch, shuffle):
     dup = pd.concat([df, df.iloc[[7]]])
     with pytest.raises(ValueError, match="appears more than once"):
         al.OpinionDistributions.from_frame(dup)
+
+
+def test_fill_items_kernel_matches_numpy_twin(rng):
+    from alignstat._kernels.packing import fill_items, fill_items_numpy
+
+    n_items, kmax, nv = 40, 6, 9
+    dest = np.repeat(np.arange(n_items, dtype=np.int64), 3)
+    p = rng.random(len(dest))
+    # distinct cells per item, as the packing guarantees
+    key = np.concatenate([rng.choice(kmax, 3, replace=False) + nv * rng.integers(0, 5) for _ in range(n_items)])
+    key = key.astype(np.int64)
+    colmap = np.arange(5 * nv, dtype=np.int64) % nv
+    cells = dest * kmax + colmap[key]
+    assert len(np.unique(cells)) == len(cells)
+    got, ref = fill_items(dest, key, colmap, p, n_items, kmax), fill_items_numpy(dest, key, colmap, p, n_items, kmax)
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+    assert got[2].sum() == len(dest) and got[1].sum() == len(np.unique(cells))
+
+
+def test_large_joint_grids_match_the_numpy_route(rng, monkeypatch):
+    """align on frames past the kernel threshold equals align with every kernel threshold off, and scipy."""
+    import alignstat._packed as P
+    import alignstat.distributions as D
+
+    qs = {f"Q{q}": list(np.arange(1.0, 3 + q % 5)) for q in range(120)}
+    a = _side(rng, 4, "model", qs)
+    b = _side(rng, 30, "country", qs)
+    b = b[~((b["question"] == "Q7") & (b["option"] == 1.0))]  # some items lack an option
+    assert len(b) >= P._KERNEL_MIN_ROWS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataPolicyWarning)  # renormalised sums, missing options set to 0
+        fast = al.align(a, b, policy={"missing_options": "zero"}, level="question")
+        monkeypatch.setattr(P, "_KERNEL_MIN_ROWS", 10**9)
+        monkeypatch.setattr(D, "_KERNEL_MIN_ROWS", 10**9)
+        slow = al.align(a, b, policy={"missing_options": "zero"}, level="question")
+    assert fast.attrs["report"] == slow.attrs["report"]
+    assert sum(r["issue"] == "missing options" for r in fast.attrs["report"]) == 30
+    assert (fast.loc[fast["question"] == "Q7", "alignment"] < 1).all()
+    pd.testing.assert_frame_equal(fast, slow)
+    row = fast.iloc[123]
+    pa = a[(a["question"] == row["question"]) & (a["model"] == row["model"])]
+    pb = b[(b["question"] == row["question"]) & (b["country"] == row["country"])]
+    x = np.asarray(qs[row["question"]])
+    wa = pa.set_index("option")["prob"].reindex(x, fill_value=0.0).to_numpy()
+    wb = pb.set_index("option")["prob"].reindex(x, fill_value=0.0).to_numpy()
+    ref = 1 - wasserstein_distance(x, x, wa, wb / wb.sum()) / (x[-1] - x[0])
+    assert row["alignment"] == pytest.approx(ref, abs=1e-12)
