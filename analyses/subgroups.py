@@ -468,7 +468,7 @@ def subgroup_alignment(
             model_names=[str(m) for m in rd.models],
         )
         B_used = res.n_resamples
-        out = res.to_frame().rename(columns={"grouping": "factor", "n_valid": "n_resamples_valid"})
+        out = res.to_frame().rename(columns={"grouping": "factor"})
         out = out.drop(columns=["code"])
         boot_mean = None
         if "respondents" in res_units:
