@@ -19,7 +19,7 @@ __all__ = ["format_pvalue", "format_estimate", "format_table", "to_markdown", "t
            "PVALUE_COLUMNS", "ESTIMATE_COLUMNS"]
 
 #: Columns printed as p-values.
-PVALUE_COLUMNS = ("pvalue", "pvalue_adj", "p_null", "p", "p_adjusted")
+PVALUE_COLUMNS = ("pvalue", "pvalue_adj", "p_null")
 #: Columns that carry an estimate with ``ci_low``/``ci_high`` (the first present is combined).
 ESTIMATE_COLUMNS = ("alignment", "difference", "estimate", "r", "mean")
 #: Columns dropped from formatted tables (said in the caption instead, or bookkeeping).
