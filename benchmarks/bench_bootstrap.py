@@ -80,7 +80,7 @@ def make_data(n, n_questions, n_countries, seed=20261122):
     return responses, groups, weights, positions, point, dists
 
 
-def pandas_loop(responses, groups, weights, positions, point, n_replicates, seed=1):
+def pandas_loop(responses, groups, weights, positions, point, n_resamples, seed=1):
     """Straightforward peer: per replicate, resample and groupby per grouping."""
     rng = np.random.default_rng(seed)
     n, Q = responses.shape
@@ -92,7 +92,7 @@ def pandas_loop(responses, groups, weights, positions, point, n_replicates, seed
     q = long["q"].to_numpy().astype(int)
     v = long["v"].to_numpy()
     out = []
-    for _ in range(n_replicates):
+    for _ in range(n_resamples):
         f = np.bincount(rng.integers(0, n, n), minlength=n)
         w = weights[i] * f[i]
         res = []
@@ -162,7 +162,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (N=5000, B=500)")
     parser.add_argument("--resamples", type=int, default=None)
-    parser.add_argument("--peer-replicates", type=int, default=3)
+    parser.add_argument("--peer-resamples", type=int, default=3)
     parser.add_argument("--skip-peer", action="store_true", help="do not time the pandas loop")
     parser.add_argument("--wasserstein-resamples", type=int, default=None,
                         help="replicates of the Wasserstein timing (default: B)")
@@ -233,8 +233,8 @@ def main(argv=None):
     del results, d, s_
     if not args.skip_peer:
         t = time.perf_counter()
-        pandas_loop(responses, groups, weights, positions, point, args.peer_replicates)
-        t_peer = (time.perf_counter() - t) / args.peer_replicates
+        pandas_loop(responses, groups, weights, positions, point, args.peer_resamples)
+        t_peer = (time.perf_counter() - t) / args.peer_resamples
         print(f"pandas resample-and-groupby loop: {t_peer:.2f} s per replicate -> "
               f"{t_peer * B:.0f} s extrapolated to B={B}")
         print(f"speed-up over the pandas loop: {t_peer * B / timings['double']:.0f}x (double), "
