@@ -665,7 +665,7 @@ def subgroup_comparisons(
             for r in cmp.itertuples(index=False):
                 rows.append(dict(model=r.model, factor=f, comparison=kind, group_a=str(la), group_b=str(lb),
                                  difference=r.difference, ci_low=r.ci_low, ci_high=r.ci_high, se=r.se,
-                                 pvalue=getattr(r, "pvalue", getattr(r, "p_boot", np.nan)), n_a=n_of.get((ga[0], code_a), np.nan),
+                                 pvalue=r.pvalue, n_a=n_of.get((ga[0], code_a), np.nan),
                                  n_b=n_of.get((gb[0], code_b), np.nan)))
     out = pd.DataFrame(rows, columns=["model", "factor", "comparison", "group_a", "group_b", "difference", "ci_low",
                                       "ci_high", "se", "pvalue", "n_a", "n_b"])
