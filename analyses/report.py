@@ -123,14 +123,14 @@ def write_report(out, summaries, *, title="alignstat report", note=None, intro="
                 h.append(f"<li><b>{inline_html(k)}</b>: {inline_html(v)}</li>")
             h.append("</ul>")
             md.append("")
-        for caption, frame in getattr(s, "previews", []):
+        for caption, frame in s.previews:
             md += [to_markdown(frame, caption=caption), ""]
             h.append(_html_table(frame, caption))
         for f in s.figures:
             src = Path(s.folder) / f
             if not src.is_file():
                 raise ValueError(f"report: figure {str(src)!r} of study {s.study!r} does not exist.")
-            cap = s.figure_captions.get(f, f) if hasattr(s, "figure_captions") else f
+            cap = s.figure_captions.get(f, f)
             md.append(f"![{s.study}: {cap}]({(rel / f).as_posix()})")
             h.append(f"<figure><img src='{_data_uri(src)}' alt='{html.escape(s.study)}: {html.escape(cap)}'>"
                      f"<figcaption>{inline_html(cap)}</figcaption></figure>")
