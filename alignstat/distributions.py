@@ -193,6 +193,12 @@ def _factorize(values: pd.Series, use_na_sentinel=False):
     dtype = values.dtype
     if n and isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)):
         x = values.to_numpy()
+        if n >= _KERNEL_MIN_ROWS:  # one numba kernel: min/max, marks and codes in three passes
+            from ._kernels.packing import offset_codes
+
+            ok, codes, at = offset_codes(x.astype(np.int64, copy=False), 2 * n + 1024)
+            if ok:
+                return codes, arr.take(at)
         lo, hi = int(x.min()), int(x.max())
         span = hi - lo + 1
         if span <= 2 * n + 1024:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["fill_items", "fill_items_numpy", "item_runs", "item_runs_numpy"]
+__all__ = ["fill_items", "fill_items_numpy", "item_runs", "item_runs_numpy", "offset_codes", "offset_codes_numpy"]
 
 
 @njit(cache=True, nogil=True)
@@ -119,3 +119,70 @@ def fill_items_numpy(dest, key, colmap, p, n_items, kmax):
     listed = np.zeros((n_items, kmax), dtype=bool)
     listed[dest, col] = True
     return prob, listed, np.bincount(dest, minlength=n_items).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def offset_codes(x, max_span):
+    """Codes of integers over a short range, by offset from the minimum (no hashing).
+
+    Parameters
+    ----------
+    x : ndarray of int64, shape (n,), n >= 1
+    max_span : int
+        Largest ``max(x) - min(x) + 1`` handled.
+
+    Returns
+    -------
+    ok : bool
+        The range was short enough (else the other outputs are empty).
+    codes : ndarray of int64, shape (n,)
+        Rank of each value among the distinct values (ascending).
+    at : ndarray of int64, shape (distinct,)
+        A row holding each distinct value, in ascending order of value.
+    """
+    n = x.shape[0]
+    lo = x[0]
+    hi = x[0]
+    for i in range(n):
+        v = x[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    if hi > lo + (max_span - 1):  # written so that it cannot overflow for any lo >= min int64 + 1
+        return False, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    span = hi - lo + 1
+    if span <= 0:  # lo + (max_span - 1) overflowed
+        return False, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    rank = np.full(span, -1, dtype=np.int64)
+    for i in range(n):
+        rank[x[i] - lo] = i
+    m = 0
+    for j in range(span):
+        if rank[j] >= 0:
+            m += 1
+    at = np.empty(m, dtype=np.int64)
+    m = 0
+    for j in range(span):
+        if rank[j] >= 0:
+            at[m] = rank[j]
+            rank[j] = m
+            m += 1
+    codes = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        codes[i] = rank[x[i] - lo]
+    return True, codes, at
+
+
+def offset_codes_numpy(x, max_span):
+    """NumPy twin of :func:`offset_codes` (`at` may name another row holding the same value)."""
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo + 1 > max_span:
+        return False, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    off = x - lo
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[off] = True
+    rank = np.cumsum(present) - 1
+    at = np.empty(hi - lo + 1, dtype=np.int64)
+    at[off] = np.arange(len(x))
+    return True, rank[off].astype(np.int64), at[present]

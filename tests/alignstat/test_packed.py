@@ -260,6 +260,9 @@ def test_missing_options_message_lists_zero_probability_options():
         pd.Series(np.repeat(np.array(["b", None, "a", "b"], dtype=object), 100), dtype="str"),
         pd.Series(["x", "y"] * 400),  # no runs: hashed
         pd.Series(np.array(["q", 1, "q", 2.5], dtype=object)),
+        pd.Series(np.tile(np.array([7, -2, 30, 7], dtype=np.int32), 2000)),  # large: numba offset codes
+        pd.Series(np.tile(np.array([np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max, 0]), 2000)),
+        pd.Series(np.tile(np.array([np.iinfo(np.int64).max - 3, np.iinfo(np.int64).max]), 3000)),
     ],
 )
 def test_factorize_routes_match_pandas(values):
@@ -278,6 +281,19 @@ def test_factorize_routes_match_pandas(values):
         want = values.tolist()
         for g, w, rc in zip(got, want, ref_codes):
             assert (rc < 0 and g is None) or (g == w or (pd.isna(g) and pd.isna(w)))
+
+
+def test_offset_codes_kernel_matches_numpy_twin(rng):
+    from alignstat._kernels.packing import offset_codes, offset_codes_numpy
+
+    for x in (rng.integers(-50, 50, 5000), np.array([3]), rng.integers(0, 10**9, 100)):
+        x = x.astype(np.int64)
+        got, ref = offset_codes(x, 1000), offset_codes_numpy(x, 1000)
+        assert got[0] == ref[0]
+        np.testing.assert_array_equal(got[1], ref[1])
+        np.testing.assert_array_equal(x[got[2]], x[ref[2]])  # a row holding each value
+        if got[0]:
+            np.testing.assert_array_equal(x[got[2]][got[1]], x)
 
 
 def test_item_runs_kernel_matches_numpy_twin(rng):
