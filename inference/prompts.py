@@ -377,7 +377,11 @@ class FewShotExamples:
         pool = [q for q in DEFAULT_EXAMPLE_IDS if q in bank] + [q for q in bank.ids if q not in DEFAULT_EXAMPLE_IDS]
         chosen = [q for q in pool if q not in exclude][:n]
         if len(chosen) < n:
-            raise ValueError(f"the question bank has only {len(chosen)} questions for {n} random examples.")
+            raise ValueError(
+                f"the question bank has only {len(chosen)} question(s) left for the prompt's {n} format examples "
+                f"(random distributions over other questions); lower `n_examples` (command line: --n-examples) "
+                f"or use a larger bank."
+            )
         blocks = []
         for qid in chosen:
             q = bank[qid]

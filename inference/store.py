@@ -83,6 +83,14 @@ class AnswerStore:
 
     def __init__(self, path, *, fsync=True):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ValueError(f"answer store {str(self.path)!r} is a folder; give a .jsonl file path.")
+        for parent in self.path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ValueError(f"answer store {str(self.path)!r} lies below {str(parent)!r}, which is a "
+                                     f"regular file, not a folder; choose another store path.")
+                break
         self._fsync = fsync
         self._lock = threading.Lock()
         self._fd = None

@@ -575,6 +575,36 @@ def test_cli_clear_error(files, args, match):
     assert re.search(match, r.output), r.output
 
 
+COLLECT = ["collect", "--questions", "{t}/bank.jsonl", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+           "--store", "{t}/s.jsonl", "--quiet", "--n-examples", "1", "--timeout", "2"]
+COLLECT_CASES = [
+    (["--base-url", "notaurl"], r"`base_url` 'notaurl' is not an http\(s\) URL"),
+    (["--timeout", "-1"], r"`timeout` must be a positive number of seconds; got -1"),
+    (["--samples", "0"], r"`samples` must be a positive integer; got 0"),
+    (["--concurrency", "0"], r"`concurrency` must be a positive integer; got 0"),
+    (["--max-attempts", "0"], r"`max_attempts` must be a positive integer; got 0"),
+    (["--steering", "persona"], r"steering 'persona' needs `country`"),
+    (["--n-examples", "5"], r"only 1 question\(s\) left for the prompt's 5 format examples.*--n-examples"),
+    (["--store", "{t}/afile/s.jsonl"], r"lies below .*afile', which is a regular file"),
+    ([], r"cannot reach the server at http://127.0.0.1:9/v1.*Nothing was asked or stored"),
+]
+
+
+@pytest.mark.parametrize("extra,match", COLLECT_CASES, ids=[" ".join(c[0][:1]) or "refused" for c in COLLECT_CASES])
+def test_collect_configuration_errors_stop_before_asking(files, extra, match):
+    import pathlib
+    import re
+
+    from tests.inference.conftest import TINY, write_bank
+
+    write_bank(pathlib.Path(files / "bank.jsonl"), TINY[:2])
+    r = _cli([x.format(t=files) for x in COLLECT + extra])
+    assert r.exit_code == inf.EXIT_FATAL, r.output
+    assert "Traceback" not in r.output
+    assert re.search(match, r.output), r.output
+    assert not (files / "s.jsonl").exists() or (files / "s.jsonl").stat().st_size == 0
+
+
 def test_cli_refuses_non_empty_out_and_keeps_it(files):
     base = ["global", "--answers", files / "ans.csv", "--human", files / "hum_waves.csv", "--wave", "2",
             "--out", files / "o", "--n-resamples", "5"]
