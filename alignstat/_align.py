@@ -146,7 +146,9 @@ def align(
     n_ga, n_gb = ga_.n_groups, gb_.n_groups
     args = (mid, pos, nk, ga_.prob, ga_.item_group, ga_.item_offsets, gb_.prob, gb_.item_group,
             gb_.item_offsets, n_ga, n_gb)
-    if engine == "numba":
+    if level == "group" and engine == "numba":
+        vals = None  # the fused kernel below
+    elif engine == "numba":
         vals = _k.pairwise_question_alignment(*args)
     else:
         vals = _k.pairwise_question_alignment_numpy(*args)
@@ -158,8 +160,10 @@ def align(
     ren_b = {c: c + suffixes[1] for c in cols_b if c in common}
     la, lb = ga_.group_values, gb_.group_values
     if level == "group":
-        summ = _k.summarize_over_questions if engine == "numba" else _k.summarize_over_questions_numpy
-        mean, sd, cnt = summ(vals, int(ddof))
+        if engine == "numba":
+            mean, sd, cnt = _k.pairwise_group_summary(*args, int(ddof))
+        else:
+            mean, sd, cnt = _k.summarize_over_questions_numpy(vals, int(ddof))
         ia, ib = np.nonzero(cnt > 0)
         data = {**_take(la, ia, ren_a), **_take(lb, ib, ren_b), "alignment": mean[ia, ib], "sd": sd[ia, ib],
                 "n_questions": cnt[ia, ib]}

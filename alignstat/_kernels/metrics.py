@@ -144,29 +144,82 @@ def metric_numpy(metric, p, r, x):
 
 # ---------------------------------------------------------------- every pair of items per question
 def _pairwise_body(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
+    """``out[q, ga, gb]``: question-major, so the inner loop writes along a row."""
     nq = pos.shape[0]
-    out = np.full((n_ga, n_gb, nq), np.nan)
+    out = np.full((nq, n_ga, n_gb), np.nan)
     for q in prange(nq):
         k = nk[q]
         for i in range(offa[q], offa[q + 1]):
             gi = ga[i]
             if metric == 0:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = wasserstein_item(pa, i, pb, j, pos, q, k)
+                    out[q, gi, gb[j]] = wasserstein_item(pa, i, pb, j, pos, q, k)
             elif metric == 1:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = likert_item(pa, i, pb, j, pos, q, k)
+                    out[q, gi, gb[j]] = likert_item(pa, i, pb, j, pos, q, k)
             elif metric == 2:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = jsd_item(pa, i, pb, j, k)
+                    out[q, gi, gb[j]] = jsd_item(pa, i, pb, j, k)
             else:
                 for j in range(offb[q], offb[q + 1]):
-                    out[gi, gb[j], q] = tvd_item(pa, i, pb, j, k)
+                    out[q, gi, gb[j]] = tvd_item(pa, i, pb, j, k)
     return out
 
 
 _pairwise_serial = njit(cache=True)(_pairwise_body)
 _pairwise_parallel = njit(cache=True, parallel=True)(_pairwise_body)
+
+
+def _pairwise_qmajor(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):
+    work = int(np.sum(np.diff(offa) * np.diff(offb)))
+    kern = _pairwise_parallel if work > PARALLEL_THRESHOLD else _pairwise_serial
+    return kern(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb)
+
+
+@njit(cache=True)
+def _summarize_qmajor(values, ddof):
+    """:func:`summarize_over_questions` of ``values[q, i, j]``: the same sums in the same order."""
+    nq, n0, n1 = values.shape
+    s = np.zeros((n0, n1))
+    count = np.zeros((n0, n1), dtype=np.int64)
+    for q in range(nq):
+        for i in range(n0):
+            for j in range(n1):
+                v = values[q, i, j]
+                if not np.isnan(v):
+                    s[i, j] += v
+                    count[i, j] += 1
+    mean = np.full((n0, n1), np.nan)
+    for i in range(n0):
+        for j in range(n1):
+            if count[i, j] > 0:
+                mean[i, j] = s[i, j] / count[i, j]
+    ss = np.zeros((n0, n1))
+    for q in range(nq):
+        for i in range(n0):
+            for j in range(n1):
+                v = values[q, i, j]
+                if not np.isnan(v):
+                    d = v - mean[i, j]
+                    ss[i, j] += d * d
+    sd = np.full((n0, n1), np.nan)
+    for i in range(n0):
+        for j in range(n1):
+            c = count[i, j]
+            if c > 0 and c - ddof > 0:
+                sd[i, j] = np.sqrt(ss[i, j] / (c - ddof))
+    return mean, sd, count
+
+
+def pairwise_group_summary(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb, ddof):
+    """Mean, sd (`ddof`) and count over questions of every pair of groups (numba).
+
+    Equal, bit for bit, to ``summarize_over_questions(pairwise_question_alignment(...), ddof)``
+    (each pair's sums run over the questions in the same order) without the transposed
+    ``(groups, groups, questions)`` array.
+    """
+    vals = _pairwise_qmajor(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb)
+    return _summarize_qmajor(vals, int(ddof))
 
 #: Below this many per-question comparisons one thread is faster than waking a pool.
 PARALLEL_THRESHOLD = 2_000_000
@@ -179,9 +232,8 @@ def pairwise_question_alignment(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_g
     7 x 66 x 144 comparison takes well under a millisecond), multi-threaded
     above :data:`PARALLEL_THRESHOLD` comparisons.
     """
-    work = int(np.sum(np.diff(offa) * np.diff(offb)))
-    kern = _pairwise_parallel if work > PARALLEL_THRESHOLD else _pairwise_serial
-    return kern(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb)
+    out = _pairwise_qmajor(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb)
+    return np.ascontiguousarray(out.transpose(1, 2, 0))
 
 
 def pairwise_question_alignment_numpy(metric, pos, nk, pa, ga, offa, pb, gb, offb, n_ga, n_gb):

@@ -312,3 +312,21 @@ def test_per_item_kernels_are_callable_from_other_numba_code(rng):
     x = np.array([[1.0, 2.0, 4.0, 8.0]])
     ref = np.mean(K.wasserstein_numpy(p, r, x[0]) + K.likert_numpy(p, r, x[0]))
     assert mean_alignment(p, r, x, 4) == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", list(K.METRIC_IDS))
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_fused_group_summary_equals_pairwise_then_summary(rng, metric, ddof, monkeypatch):
+    """align's fused kernel gives the same bits as the per-question array summarised (serial and parallel)."""
+    case = _packed_case(rng)
+    mid = K.METRIC_IDS[metric]
+    vals = K.pairwise_question_alignment(mid, *case)
+    ref = K.summarize_over_questions(vals, ddof)
+    for threshold in (K.PARALLEL_THRESHOLD, -1):
+        monkeypatch.setattr(K, "PARALLEL_THRESHOLD", threshold)
+        got = K.pairwise_group_summary(mid, *case, ddof)
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(g, r)
+    twin = K.summarize_over_questions_numpy(K.pairwise_question_alignment_numpy(mid, *case), ddof)
+    np.testing.assert_allclose(got[0], twin[0], rtol=0, atol=1e-12)
+    assert (got[2] > 0).any()
