@@ -507,7 +507,7 @@ def tabulate_block(cols, g, w, G, lo, W, kmax=32):
     if X is not None:
         from numba import get_num_threads
 
-        nblk = max(1, min(X.shape[1], 2 * get_num_threads()))
+        nblk = max(1, min(X.shape[1], get_num_threads()))  # one block per thread: rows read whole
         out, codes, n_codes, nan_w, nan_n, ok = _tabulate_2d_nb(X, *args, nblk)
     else:
         from numba.typed import List
