@@ -295,13 +295,14 @@ def loglik_grad(log_sd, log_sigma, st, *, tau0):
 def log_posterior(x, st, *, prior_scale, tau0):
     """Log posterior density and gradient on ``x = (log sd, log sigma)`` (half-normal priors, Jacobian included)."""
     K = st.n_components
-    try:
-        ll, gs, gq = loglik_grad(x[:K], x[K:], st, tau0=tau0)
-    except np.linalg.LinAlgError:
-        return -np.inf, np.zeros_like(x)
-    e2 = np.exp(2 * x)
-    lp = ll + float((-e2 / (2 * prior_scale**2) + x).sum())
-    grad = np.concatenate([gs, gq]) - e2 / prior_scale**2 + 1.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        try:
+            ll, gs, gq = loglik_grad(x[:K], x[K:], st, tau0=tau0)
+        except np.linalg.LinAlgError:
+            return -np.inf, np.zeros_like(x)
+        e2 = np.exp(2 * x)
+        lp = ll + float((-e2 / (2 * prior_scale**2) + x).sum())
+        grad = np.concatenate([gs, gq]) - e2 / prior_scale**2 + 1.0
     if not np.isfinite(lp) or not np.all(np.isfinite(grad)):
         return -np.inf, np.zeros_like(x)
     return lp, grad

@@ -368,7 +368,7 @@ def test_decompose_variance_rejects_bad_data():
     two = pd.concat([answers, answers[answers.question == "q1"].assign(model="m2")])
     with pytest.raises(ValueError, match="model 'm2' on question"):
         decompose_variance(data, two, factors=["sex"])
-    with pytest.raises(ValueError, match="prob -1.0 for option .* is negative"):
+    with pytest.raises(ValueError, match="prob -0.1 for option 1.0 is negative"):
         decompose_variance(data, answers.assign(prob=-answers["prob"]), factors=["sex"])
     with pytest.raises(TypeError, match="`data` must be a pandas DataFrame"):
         decompose_variance(data.to_numpy(), answers, factors=["sex"])

@@ -1,4 +1,6 @@
-"""Variance decomposition fitted by MCMC: recovery, calibration, REML agreement, both samplers, CLI.
+"""Respondent-level variance decomposition (``estimand="respondent"``) fitted by MCMC: recovery, REML
+agreement, diagnostics, CLI.  The default group estimand, its calibration and the PyMC fallback are tested in
+``test_variance_group.py`` (calibration at 50 replicates: ``python -m analyses.variance.calibrate``).
 
 Every nutpie fit here has 12 components (country + 11 factors, or an
 equivalent set), so the model is compiled once per worker and reused with new
@@ -95,26 +97,6 @@ def test_diagnostics_and_idata_contents(simulated, tmp_path):
     assert (e["low"] <= e["median"]).all() and (e["median"] <= e["high"]).all()
 
 
-def test_small_calibration_study(ess):
-    """Prior-drawn truths: 90% intervals of the superpopulation SDs cover at about the nominal rate."""
-    data, _ = ess
-    rng = np.random.default_rng(20261122)
-    scale = 0.05
-    covered = []
-    for _ in range(3):
-        sd = {c: abs(rng.normal(0, scale)) for c in ["country"] + FACTORS}
-        sigma = abs(rng.normal(0, scale))
-        y, truth = simulate_outcome(data, factors=FACTORS, sd=sd, sigma=sigma, intercept=0.6, rng=rng)
-        res = decompose_outcome(data.assign(y=y), outcome="y", factors=FACTORS, prior_scale=scale,
-                                intercept_prior=(0.6, 10 * scale), rng=rng, on_failure="ignore", **SHORT)
-        s = res.summary().set_index("component")
-        t = truth.set_index("component")
-        covered += [bool(s.loc[c, "sd_super_low"] <= t.loc[c, "sd_super"] <= s.loc[c, "sd_super_high"])
-                    for c in t.index]
-    # 39 intervals at nominal 0.9: P(coverage < 0.7) < 0.002
-    assert np.mean(covered) >= 0.7, covered
-
-
 def test_end_to_end_on_answers_with_weights(ess, tmp_path):
     data, answers = ess
     res = decompose_variance(data, answers, factors=FACTORS, weight="weight", rng=1, estimand="respondent", **SHORT)
@@ -185,21 +167,6 @@ def test_failed_diagnostics_warn_or_raise(ess):
     with pytest.raises(ConvergenceError, match="ESS") as info:
         decompose_outcome(data.assign(y=y), on_failure="raise", **kw)
     assert info.value.result is not None and not info.value.result.passed
-
-
-def test_pymc_sampler_path_agrees(ess):
-    data, _ = ess
-    sub = data.sample(n=1500, random_state=0).reset_index(drop=True)  # rows are sorted by country
-    y, truth = simulate_outcome(sub, factors=["religion"], sd={"country": 0.05, "religion": 0.03}, sigma=0.08, rng=9)
-    res = decompose_outcome(sub.assign(y=y), outcome="y", factors=["religion"], sampler="pymc", reml=True, rng=4,
-                            cores=1, **SHORT)
-    assert res.timings["sampler"] == "pymc" and res.passed, res.diagnostics
-    s = res.summary().set_index("component")
-    t = truth.set_index("component")
-    for c in ("country", "religion"):
-        assert s.loc[c, "sd_low"] <= t.loc[c, "sd_finite"] <= s.loc[c, "sd_high"]
-        assert s.loc[c, "sd_reml"] == pytest.approx(s.loc[c, "sd"], rel=0.25)
-    assert "reached_max_treedepth" in res.idata.sample_stats or "tree_depth" in res.idata.sample_stats
 
 
 def test_cli_end_to_end(ess, tmp_path):

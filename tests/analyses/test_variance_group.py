@@ -325,3 +325,24 @@ def test_decompose_variance_end_to_end_group_default(tmp_path):
     summ = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert {"component", "sd", "sd_low", "sd_high", "interval"} <= set(summ.columns)
     assert (tmp_path / "out" / "alignments.csv").exists()
+
+
+def test_pymc_fallback_samples_the_same_posterior():
+    """PyMC's NUTS on the same log density (wrapped in an Op) agrees with nutpie (short chains)."""
+    pytest.importorskip("nutpie")
+    from analyses.variance._group import COMPILATIONS, group_stats, sample_group
+    from analyses.variance._simulate import simulate_group_problem
+
+    prob, _ = simulate_group_problem(n=800, levels={"country": 5, "gender": 2}, n_questions=3,
+                                     sd={"country": 0.1, "gender": 0.05}, rng=5)
+    st = group_stats(prob.Y, prob.codes, prob.sizes, prob.names)
+    before = COMPILATIONS["pymc"]
+    out = {}
+    for sampler, n in (("nutpie", 300), ("pymc", 40)):
+        sd, sigma, ss, tm = sample_group(st, prior_scale=0.15, tau0=1.0, sampler=sampler, chains=1, draws=n,
+                                         tune=n, seed=3, target_accept=0.9, cores=1)
+        assert sd.shape == (1, n, 2) and sigma.shape == (1, n, 3) and "diverging" in ss
+        out[sampler] = np.median(sigma.reshape(-1, 3), axis=0)
+    # the residual SDs are pinned by 800 answers each: both samplers must land on the same values
+    np.testing.assert_allclose(out["pymc"], out["nutpie"], rtol=0.03)
+    assert COMPILATIONS["pymc"] == before + 1
