@@ -95,6 +95,36 @@ class PublicAPI(SphinxDirective):
         return node.children
 
 
+class CLIHelp(SphinxDirective):
+    """``.. cli-help:: module:group`` -- the ``--help`` text of a click group and of each of its commands."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        import click
+
+        modname, attr = self.arguments[0].split(":")
+        group = getattr(importlib.import_module(modname), attr)
+        prog = "alignstat"
+        out = []
+        root = click.Context(group, info_name=prog)
+        items = [(prog, group.get_help(root))]
+        for name in group.list_commands(root):
+            command = group.get_command(root, name)
+            ctx = click.Context(command, info_name=name, parent=root)
+            items.append((f"{prog} {name}", command.get_help(ctx)))
+        for title, text in items:
+            section = nodes.section(ids=[nodes.make_id(title)])
+            section += nodes.title(text=title)
+            block = nodes.literal_block(text, text)
+            block["language"] = "text"
+            section += block
+            out.append(section)
+        return out
+
+
 def setup(app):
     app.add_directive("public-api", PublicAPI)
+    app.add_directive("cli-help", CLIHelp)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
