@@ -259,6 +259,8 @@ def test_missing_options_message_lists_zero_probability_options():
         pd.Series(np.repeat(["b", "a", "c", "a"], 200)),  # Arrow strings in runs: one hash per run
         pd.Series(np.repeat(np.array(["b", None, "a", "b"], dtype=object), 100), dtype="str"),
         pd.Series(["x", "y"] * 400),  # no runs: hashed
+        pd.concat([pd.Series(np.repeat(["a", "b"], 300)), pd.Series(np.repeat(["b", "c", None], 200), dtype="str")],
+                  ignore_index=True),  # two Arrow chunks
         pd.Series(np.array(["q", 1, "q", 2.5], dtype=object)),
         pd.Series(np.tile(np.array([7, -2, 30, 7], dtype=np.int32), 2000)),  # large: numba offset codes
         pd.Series(np.tile(np.array([np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max, 0]), 2000)),
