@@ -4,6 +4,9 @@ The directive expands, at build time, into a summary table and one autodoc
 entry per public name (functions, classes, constants and lazily imported names
 such as ``analyses.decompose_variance``), so the reference follows ``__all__``
 as the code changes and no public name can be left out.
+
+``.. cli-help:: module:group`` embeds the ``--help`` text of a click group and
+of each of its commands, so the command-line page follows the installed CLI.
 """
 
 from __future__ import annotations
