@@ -2,10 +2,10 @@
 
 
 def all_commands():
-    """The studies' commands, ``demo``, the inference layer's, the variance decomposition's and ``run`` (sweeps)."""
+    """Return every layer's click commands: the studies', ``demo``, inference, variance, ``run`` and surveys."""
     from analyses.demo import demo_command
-    from analyses.sweep.cli import command as sweep_command
     from analyses.study_cli import commands
+    from analyses.sweep.cli import command as sweep_command
     from analyses.variance.cli import command as variance_command
     from inference.cli import commands as inference_commands
     from surveys.cli import commands as survey_commands

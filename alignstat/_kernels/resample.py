@@ -3,7 +3,6 @@
 import numpy as np
 from numba import njit, prange
 
-
 #: Below this many elements the serial kernels are used: starting a thread team
 #: costs more than it saves on small inputs (and much more on a busy machine).
 PARALLEL_MIN_ELEMENTS = 1 << 20
