@@ -159,6 +159,10 @@ def likert_alignment(p, a, positions=None):
         return likert_numpy(p, a, x)
     if not np.all(np.isfinite(a)):
         raise ValueError("`a` must be finite.")
+    if np.any((a < x[0]) | (a > x[-1])):
+        bad = float(np.ravel(a)[np.flatnonzero(np.ravel((a < x[0]) | (a > x[-1])))[0]])
+        raise ValueError(f"the point answer {bad:g} lies outside the scale [{x[0]:g}, {x[-1]:g}]; pass the "
+                         "question's positions (a point answer is a position on the scale, not an option index).")
     # a point answer: the mean of its one-hot distribution is the position itself
     return 1.0 - np.abs((p * x).sum(-1) - a) / (x[-1] - x[0])
 
@@ -286,8 +290,8 @@ def classify_alignment(model_score, baseline_score, *, tolerance=0.02):
     """
     m = np.asarray(model_score, dtype=float)
     b = np.asarray(baseline_score, dtype=float)
-    if tolerance < 0:
-        raise ValueError("`tolerance` must be non-negative.")
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"`tolerance` must be a finite non-negative number, got {tolerance!r}.")
     d = m - b
     out = np.where(d > tolerance, "over", np.where(d < -tolerance, "under", "appropriate")).astype(object)
     out[np.isnan(d)] = "undefined"

@@ -158,7 +158,18 @@ def prepare_respondents(
     groups = np.full((len(data), len(factors)), -1, dtype=np.int64)
     labels = []
     for j, c in enumerate(factors):
-        codes, uniq = pd.factorize(data[c], sort=True)
+        vals = data[c]
+        printed = pd.Series(pd.unique(vals.dropna())).astype(str)
+        if printed.duplicated().any():
+            dup = printed[printed.duplicated()].iloc[0]
+            raise ValueError(
+                f"factor column {c!r} holds values that differ only in type ({dup!r} more than once, e.g. 1 and "
+                f"'1'); convert the column to one type first, e.g. data[{c!r}].astype(str)."
+            )
+        try:
+            codes, uniq = pd.factorize(vals, sort=True)
+        except TypeError:  # unorderable mixed labels: first-seen order
+            codes, uniq = pd.factorize(vals)
         lab = list(uniq)
         if missing_as_group and (codes < 0).any():
             codes = np.where(codes < 0, len(lab), codes)

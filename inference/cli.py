@@ -168,6 +168,10 @@ def answers(inputs, output, repair, model, condition):
     out = Path(output)
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         raise click.ClickException(f"--output {output!r}: use a .parquet or .csv file name.")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise click.ClickException(f"--output {output!r} lies below {str(above)!r}, which is a regular file; "
+                                   "choose another path.")
     if not out.parent.is_dir():
         raise click.ClickException(f"--output {output!r}: folder {str(out.parent)!r} does not exist; create it first.")
     try:

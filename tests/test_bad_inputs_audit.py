@@ -5,8 +5,8 @@ Every case is one of
   argument, file, column, question or group and says what to do),
 * correct handling, checked against an independent computation (SciPy, NumPy,
   pandas, hand-worked values), or
-* a known problem in a file owned by another layer, written as a strict xfail
-  whose reason names the owner and the fix.
+* correct handling of a case the audit first found wrong (the last block,
+  fixed since; kept as regression tests).
 """
 
 from __future__ import annotations
@@ -615,7 +615,7 @@ def test_cli_refuses_non_empty_out_and_keeps_it(files):
     assert sorted(p.name for p in (files / "o").iterdir()) == before
 
 
-# --------------------------------------------------------------------------- known problems in other layers' files
+# --------------------------------------------------------------------------- fixed since the audit (regression tests)
 def test_type_column_is_never_a_group():
     h = H.assign(type=np.where(H["question"] == "q1", "knowledge", "opinion"))
     res = a.align(M, h)
@@ -623,8 +623,6 @@ def test_type_column_is_never_a_group():
     np.testing.assert_allclose(res["alignment"], a.align(M, H)["alignment"], atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="owner: alignstat/distributions.py: RESERVED_COLUMNS lacks majority_vote's "
-                                       "columns tie and n_tied; align takes them as groups (one group per question)")
 def test_majority_vote_columns_are_never_groups():
     s = pd.DataFrame({"model": "m1", "question": np.repeat(list(QS), 5),
                       "option": [1, 1, 2, np.nan, 2, 3, 3, 3, 1, 2, 4, 4, 1, 1, np.nan]})
@@ -635,22 +633,16 @@ def test_majority_vote_columns_are_never_groups():
     assert len(res) == 2 and not {"n_valid_samples", "refusal_share", "tie", "n_tied"} & set(res.columns)
 
 
-@pytest.mark.xfail(strict=True, reason="owner: alignstat/metrics.py: likert_alignment accepts an answer outside the "
-                                       "scale and returns a negative alignment")
 def test_likert_answer_outside_scale_is_an_error():
     with pytest.raises(ValueError, match=r"outside"):
         a.likert_alignment(np.array([0.5, 0.5]), 5, positions=[1, 2])
 
 
-@pytest.mark.xfail(strict=True, reason="owner: alignstat/metrics.py: classify_alignment(tolerance=nan) classifies "
-                                       "every pair as 'appropriate'")
 def test_classify_nan_tolerance_is_an_error():
     with pytest.raises(ValueError, match=r"tolerance"):
         a.classify_alignment(np.array([0.5, 0.9]), np.array([0.9, 0.5]), tolerance=np.nan)
 
 
-@pytest.mark.xfail(strict=True, reason="owner: alignstat/respondents.py: prepare_respondents makes two groups "
-                                       "printed '1' from factor values 1 and '1'")
 def test_prepare_respondents_mixed_label_types():
     d = pd.DataFrame({"q1": [1.0, 2, 3, 4, 1, 2], "g": [1, "1", 1, "1", 1, "1"]})
     ans = pd.DataFrame({"model": "m", "question": "q1", "option": [1.0, 2, 3, 4], "prob": [0.25] * 4})
@@ -658,8 +650,6 @@ def test_prepare_respondents_mixed_label_types():
         a.prepare_respondents(d, ans, factors=["g"])
 
 
-@pytest.mark.xfail(strict=True, reason="owner: analyses/cli.py: `answers -o FILE/x.csv` says folder 'FILE' does "
-                                       "not exist although it is a regular file")
 def test_cli_answers_output_below_a_file(files):
     r = _cli(["answers", files / "ans.csv", "-o", files / "afile" / "x.csv"])
     assert r.exit_code != 0 and "is a regular file" in r.output

@@ -82,6 +82,8 @@ def test_missing_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pymc", None)  # an import of pymc now fails as if it were absent
     with pytest.raises(MissingExtraError, match=r'pip install "alignstat\[bayes\]"'):
         require("pymc", purpose="the variance decomposition")
+    # both names: an already-imported submodule would otherwise be found in sys.modules directly
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(MissingExtraError, match=r"alignstat\[plots\]"):
         require("matplotlib.pyplot")
