@@ -33,8 +33,8 @@ RESERVED_COLUMNS = frozenset(
     {
         "question", "option", "prob", "count", "weight", "label", "key", "status", "reason",
         "repairs", "source", "n", "n_weighted", "n_eff", "nonresponse", "small_cell", "se",
-        "mean", "raw", "text", "agreement", "refusal_rate", "refusal_share", "n_samples", "n_valid",
-        "n_valid_samples", "type", "tie", "n_tied",
+        "mean", "raw", "text", "agreement", "refusal_share", "n_samples", "n_valid_samples",
+        "type", "tie", "n_tied",
     }
 )
 _VALUE_COLUMNS = ("prob", "count", "weight")

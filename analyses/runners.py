@@ -459,11 +459,8 @@ def run_subgroups(data, answers, out, *, factors, country=None, labels=None, sha
             f"Intervals: {shown_ci}."
             + (" Grey bands in the forest plots: the range (95%) of alignment of random groups of the same size "
                "(random-group null)." if res["null_low"].notna().any() else "")))
-        # the inference store names the sample counts n_valid / refusal_rate, majority_vote n_valid_samples /
-        # refusal_share; answer_summary reads both
-        cols = set(answers.columns)
-        if {"n_samples", "agreement"} <= cols and cols & {"n_valid_samples", "n_valid"} and \
-                cols & {"refusal_share", "refusal_rate"}:
+        # repeated-sample answers (majority_vote or the inference store) carry their sample counts
+        if {"n_samples", "n_valid_samples", "agreement", "refusal_share"} <= set(answers.columns):
             summ = answer_summary(answers)
             _tab(w, s, "answers_summary", summ)
             s.previews.append(("Model answers: questions, disagreement with the majority vote, refusals and samples "

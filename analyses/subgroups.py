@@ -85,7 +85,7 @@ def answer_summary(answers, *, model="model", level="model"):
         Majority-vote answers as :func:`analyses.majority_vote` returns them
         (``n_samples``, ``n_valid_samples``, ``agreement``,
         ``refusal_share``, ``tie``) or as :func:`inference.read_store` writes
-        them (``n_samples``, ``n_valid``, ``agreement``, ``refusal_rate``).
+        them (the same columns, without ``tie``).
     model : str
         Model column.
     level : {"model", "question"}
@@ -105,7 +105,7 @@ def answer_summary(answers, *, model="model", level="model"):
         when none counted), ``n_samples, n_valid_samples, refusal_share,
         agreement, tie, status``.
     """
-    a = answers.rename(columns={"n_valid": "n_valid_samples", "refusal_rate": "refusal_share"})
+    a = answers
     need = ["question", model, "n_samples", "n_valid_samples", "agreement", "refusal_share"]
     missing = [c for c in need if c not in a.columns]
     if missing:

@@ -150,18 +150,18 @@ class Vote:
         Share of valid samples per option key (all keys present).
     agreement : float
         Share of valid samples that chose ``key`` (NaN without valid samples).
-    refusal_rate : float
+    refusal_share : float
         Share of all samples that refused.
-    n_samples, n_valid : int
+    n_samples, n_valid_samples : int
         Samples given, samples with an extracted option.
     """
 
     key: object
     shares: dict
     agreement: float
-    refusal_rate: float
+    refusal_share: float
     n_samples: int
-    n_valid: int
+    n_valid_samples: int
 
 
 def majority_vote(extractions, keys) -> Vote:

@@ -418,8 +418,8 @@ def read_results(path_or_paths, *, repair="lenient", model=None, condition=None,
         them, ``country`` (seed RQ2 files, answer stores), ``answer_method`` and
         ``language`` (answer stores), filled with ``"none"`` where an input
         has no such label (never NaN, which group-bys would drop) -- plus,
-        for answer stores, ``n_samples``, ``n_valid``, ``agreement`` and
-        ``refusal_rate``.  Seed files yield only ``model``, ``condition``
+        for answer stores, ``n_samples``, ``n_valid_samples``, ``agreement`` and
+        ``refusal_share``.  Seed files yield only ``model``, ``condition``
         and ``country`` beside the reserved columns and ``type``.
 
     Warns

@@ -262,7 +262,7 @@ def _latest(records):
 # ---------------------------------------------------------------------------
 
 _GROUPS = ("model", "answer_method", "condition", "country", "language")
-_NAN_EXTRA = ("agreement", "refusal_rate")
+_NAN_EXTRA = ("agreement", "refusal_share")
 
 
 class _Item:
@@ -295,7 +295,7 @@ def _combine_freetext(recs, keys, labels, repair, freetext, extra):
     exts = [extract_choice(r.get("text"), keys, labels) if r.get("status") == "done" else Extraction(None, "unparsable")
             for r in recs]
     vote = majority_vote(exts, keys)
-    extra.update(n_valid=vote.n_valid, agreement=vote.agreement, refusal_rate=vote.refusal_rate)
+    extra.update(n_valid_samples=vote.n_valid_samples, agreement=vote.agreement, refusal_share=vote.refusal_share)
     if vote.key is None:
         n_ref = sum(e.kind == "refusal" for e in exts)
         n_unp = sum(e.kind == "unparsable" for e in exts)
@@ -317,7 +317,7 @@ def _combine_sequence(recs, keys, labels, repair, freetext, extra):
         for k in keys:
             total[k] += counts[k]
     nv = sum(total.values())
-    extra.update(n_valid=nv)
+    extra.update(n_valid_samples=nv)
     if nv == 0:
         return _Item.rejected(len(keys), "no_valid_answer: no option key in the sequence(s)")
     return _Item.maybe_repaired([total[k] / nv for k in keys], "invalid_tokens_dropped", invalid > 0, repair)
@@ -332,7 +332,7 @@ def _combine_logprobs(recs, keys, labels, repair, freetext, extra):
         if not all(math.isnan(x) for x in p):
             dists.append(p)
             missing_any |= miss > 0
-    extra.update(n_valid=len(dists))
+    extra.update(n_valid_samples=len(dists))
     if not dists:
         return _Item.rejected(len(keys), "no_logprobs: no option token among the returned log-probabilities")
     return _Item.maybe_repaired(_mean(dists, len(keys)), "missing_zero", missing_any, repair)
@@ -342,7 +342,7 @@ def _combine_verbalized(recs, keys, labels, repair, freetext, extra):
     with_text = [r for r in recs if r.get("text") is not None]  # failures keep the raw text of unparsable answers
     parsed = [parse_distribution(r.get("text"), keys, repair=repair, question=r.get("question")) for r in with_text]
     good = [p for p in parsed if p.status != "rejected"]
-    extra.update(n_valid=len(good))
+    extra.update(n_valid_samples=len(good))
     if not good:
         if parsed:
             return _Item.rejected(len(keys), parsed[0].reason)
@@ -366,7 +366,7 @@ def _combine_item(answer_method, recs, keys, labels, repair, freetext):
     Free text is voted, sequences are counted together, verbalized and
     log-prob distributions are averaged over valid samples.
     """
-    extra = {"n_samples": len(recs), "n_valid": 0, "agreement": math.nan, "refusal_rate": math.nan}
+    extra = {"n_samples": len(recs), "n_valid_samples": 0, "agreement": math.nan, "refusal_share": math.nan}
     combiner = _COMBINERS.get(answer_method)
     if combiner is None:
         raise ValueError(f"unknown answer method {answer_method!r} in the store; expected one of {sorted(_COMBINERS)}.")
@@ -392,7 +392,7 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
     pandas.DataFrame
         Columns as :func:`inference.read_results`, with group columns
         ``model``, ``answer_method``, ``condition``, ``country``, ``language`` and
-        per-item ``n_samples``, ``n_valid``, ``agreement``, ``refusal_rate``.
+        per-item ``n_samples``, ``n_valid_samples``, ``agreement``, ``refusal_share``.
         Samples of one item (same group labels and question) are combined:
         verbalized and log-prob distributions are averaged over valid
         samples, sequences are counted together, free text is voted.
@@ -418,7 +418,7 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
         gk = tuple(str(rec.get(g) or "none") for g in _GROUPS) + (str(rec["question"]),)
         items.setdefault(gk, []).append(rec)
     cols = {c: [] for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw",
-                            "n_samples", "n_valid", "agreement", "refusal_rate", *_GROUPS)}
+                            "n_samples", "n_valid_samples", "agreement", "refusal_share", *_GROUPS)}
     for gk, recs in items.items():
         recs.sort(key=lambda r: r.get("sample", 0))
         keys = [str(k) for k in recs[0]["keys"]]
@@ -436,7 +436,7 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
             cols["reason"].append(reason)
             cols["repairs"].append(repairs)
             cols["raw"].append(raw if raw is not None else "")
-            for e in ("n_samples", "n_valid", "agreement", "refusal_rate"):
+            for e in ("n_samples", "n_valid_samples", "agreement", "refusal_share"):
                 cols[e].append(extra[e])
             for g, v in zip(_GROUPS, gk[:-1]):
                 cols[g].append(v)
@@ -444,6 +444,6 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
     out["option"] = out["option"].astype("float64")
     out["prob"] = out["prob"].astype("float64")
     out["agreement"] = out["agreement"].astype("float64")
-    out["refusal_rate"] = out["refusal_rate"].astype("float64")
+    out["refusal_share"] = out["refusal_share"].astype("float64")
     out["source"] = str(path)
     return out

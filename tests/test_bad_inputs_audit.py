@@ -522,9 +522,9 @@ def test_steering_adjust_none_is_unadjusted_and_labelled():
 
 
 def test_answer_summary_reads_the_inference_layer_columns():
-    """The inference layer writes n_valid/refusal_rate; answer_summary reads them as n_valid_samples/refusal_share."""
+    """answer_summary reads the columns the inference layer writes (n_valid_samples, refusal_share)."""
     y = pd.DataFrame({"model": "m", "question": ["q1", "q2"], "option": [1.0, 2.0], "prob": [1.0, 1.0],
-                      "n_samples": [5, 5], "n_valid": [5, 3], "agreement": [1.0, 0.6], "refusal_rate": [0.0, 0.4]})
+                      "n_samples": [5, 5], "n_valid_samples": [5, 3], "agreement": [1.0, 0.6], "refusal_share": [0.0, 0.4]})
     s = an.answer_summary(y).iloc[0]
     assert s["n_samples"] == 10 and s["n_questions"] == 2
 

@@ -202,7 +202,7 @@ def test_baseline_helpers():
     np.testing.assert_array_equal(al.tau_filter([0.9, 0.8, 0.85], [0.85, 0.85, 0.86]), [False, False, True])
     with pytest.raises(ValueError, match="`tau` must be positive"):
         al.tau_filter([1], [1], tau=0)
-    with pytest.raises(ValueError, match="`tolerance` must be non-negative"):
+    with pytest.raises(ValueError, match="`tolerance` must be a finite non-negative number"):
         al.classify_alignment([1], [1], tolerance=-1)
 
 

@@ -179,8 +179,8 @@ def test_refused_question_is_left_out(rng):
 def test_answer_summary_hand_computed():
     a = pd.DataFrame({
         "model": ["m", "m", "m"], "question": ["q1", "q2", "q3"], "option": [1.0, 2.0, np.nan],
-        "prob": [1.0, 1.0, np.nan], "n_samples": [20, 20, 20], "n_valid": [20, 15, 0],
-        "agreement": [0.9, 0.8, np.nan], "refusal_rate": [0.0, 0.25, 1.0],
+        "prob": [1.0, 1.0, np.nan], "n_samples": [20, 20, 20], "n_valid_samples": [20, 15, 0],
+        "agreement": [0.9, 0.8, np.nan], "refusal_share": [0.0, 0.25, 1.0],
     })
     s = answer_summary(a).iloc[0]
     assert s["mean_disagreement"] == pytest.approx(0.15)

@@ -61,11 +61,11 @@ def test_ten_point_scale_number_not_confused_with_digits():
     assert extract_choice("I'd say 7 out of 10... no, my answer is 7.", keys).key == "7"
 
 
-def test_majority_vote_agreement_and_refusal_rate():
+def test_majority_vote_agreement_and_refusal_share():
     ex = [Extraction("2", "answer")] * 12 + [Extraction("3", "answer")] * 5 + [Extraction(None, "refusal")] * 3
     v = majority_vote(ex, KEYS)
-    assert v.key == "2" and v.n_samples == 20 and v.n_valid == 17
-    assert math.isclose(v.agreement, 12 / 17) and math.isclose(v.refusal_rate, 3 / 20)
+    assert v.key == "2" and v.n_samples == 20 and v.n_valid_samples == 17
+    assert math.isclose(v.agreement, 12 / 17) and math.isclose(v.refusal_share, 3 / 20)
     assert math.isclose(sum(v.shares.values()), 1.0) and v.shares["1"] == 0
 
 
@@ -73,7 +73,7 @@ def test_majority_tie_takes_first_listed_option_and_empty_vote():
     v = majority_vote([Extraction("3", "answer"), Extraction("1", "answer")], KEYS)
     assert v.key == "1" and v.agreement == 0.5
     v = majority_vote([Extraction(None, "refusal")] * 2, KEYS)
-    assert v.key is None and math.isnan(v.agreement) and v.refusal_rate == 1.0
+    assert v.key is None and math.isnan(v.agreement) and v.refusal_share == 1.0
 
 
 def test_parse_sequence():

@@ -263,8 +263,8 @@ def test_freetext_samples_vote_and_refusals(bank, tmp_path, api_key):
     frame = read_store(tmp_path / "a.jsonl")
     assert frame.loc[frame["prob"] == 1.0, "key"].tolist() == ["2"]
     assert math.isclose(frame["agreement"].iloc[0], 3 / 4)
-    assert math.isclose(frame["refusal_rate"].iloc[0], 1 / 5)
-    assert (frame["n_samples"] == 5).all() and (frame["n_valid"] == 4).all()
+    assert math.isclose(frame["refusal_share"].iloc[0], 1 / 5)
+    assert (frame["n_samples"] == 5).all() and (frame["n_valid_samples"] == 4).all()
     dist = read_store(tmp_path / "a.jsonl", freetext="distribution")
     np.testing.assert_allclose(dist["prob"], [0, 0.75, 0.25, 0])
 
