@@ -396,6 +396,9 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
         Samples of one item (same group labels and question) are combined:
         verbalized and log-prob distributions are averaged over valid
         samples, sequences are counted together, free text is voted.
+        Items are sorted by their group labels and question (not by the
+        order in which answers arrived), so the same store content always
+        reads to the same frame.
     """
     if freetext not in ("majority", "distribution"):
         raise ValueError(f"`freetext` must be 'majority' or 'distribution'; got {freetext!r}.")
@@ -419,7 +422,7 @@ def read_store(path, *, repair="lenient", freetext="majority") -> pd.DataFrame:
         items.setdefault(gk, []).append(rec)
     cols = {c: [] for c in ("question", "option", "prob", "key", "label", "status", "reason", "repairs", "raw",
                             "n_samples", "n_valid_samples", "agreement", "refusal_share", *_GROUPS)}
-    for gk, recs in items.items():
+    for gk, recs in sorted(items.items(), key=lambda kv: kv[0]):  # not completion order: stable output
         recs.sort(key=lambda r: r.get("sample", 0))
         keys = [str(k) for k in recs[0]["keys"]]
         labels = [str(x) for x in recs[0].get("labels") or keys]

