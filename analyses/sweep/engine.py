@@ -21,11 +21,11 @@ workers.
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -274,7 +274,7 @@ def _identity(x):
 
 @contextmanager
 def dask_client(*, workers=2, scheduler=None):
-    """A ``dask.distributed`` client: on a new LocalCluster, or on the cluster at `scheduler`.
+    """Open a ``dask.distributed`` client on a new LocalCluster, or on the cluster at `scheduler`.
 
     The LocalCluster has `workers` single-threaded processes and is closed
     on exit; a cluster reached by its address is left running.
