@@ -12,6 +12,7 @@ docstrings of :func:`bias_corrected`, :func:`random_group_null` and
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import erfc
 
 import alignstat
@@ -292,7 +293,50 @@ def bias_corrected(pack, stats, metric="likert"):
     return out
 
 
-def random_group_null(pack, sizes, metric, n_null, rng, *, chunk_elements=1 << 22):
+@njit(cache=True)
+def _random_group_bins(opt, x, w, perm, ends, likert, K, out):  # pragma: no cover - compiled
+    """Add each permuted respondent's answers to the bin of sizes it falls in.
+
+    ``out[j]`` receives the respondents ``perm[ends[j-1]:ends[j]]``: per
+    question the valid weight and (Likert) the weighted answer, or (otherwise)
+    the weight on the answered option.  Its cumulative sum over ``j`` gives
+    the sums of the random groups of each size.
+    """
+    Q = opt.shape[1]
+    j = 0
+    for i in range(perm.size):
+        while i >= ends[j]:
+            j += 1
+        r = perm[i]
+        wr = w[r]
+        for q in range(Q):
+            o = opt[r, q]
+            if o < 0:
+                continue
+            if likert:
+                out[j, q] += wr
+                out[j, Q + q] += wr * x[r, q]
+            else:
+                out[j, q * K + o] += wr
+
+
+def _random_group_bins_numpy(opt, x, w, perm, ends, likert, K):
+    """NumPy twin of :func:`_random_group_bins` (for tests)."""
+    N, Q = opt.shape
+    valid = opt >= 0
+    wv = w[:, None] * valid
+    if likert:
+        D = np.concatenate([wv, wv * x], axis=1)
+    else:
+        D = np.zeros((N, Q * K))
+        for q in range(Q):
+            v = valid[:, q]
+            D[np.flatnonzero(v), q * K + opt[v, q]] = w[v]
+    starts = np.concatenate([[0], ends[:-1]])
+    return np.add.reduceat(D[perm], starts, axis=0)
+
+
+def random_group_null(pack, sizes, metric, n_null, rng):
     r"""Alignment of random groups of given sizes drawn from all respondents.
 
     Parameters
@@ -330,19 +374,18 @@ def random_group_null(pack, sizes, metric, n_null, rng, *, chunk_elements=1 << 2
     if not len(sizes) or n_null <= 0:
         return out
     top = int(sizes[-1])
-    starts = np.concatenate([[0], sizes[:-1]])
-    wv = pack.w[:, None] * pack.valid
-    # single precision: the null is a Monte-Carlo distribution; relative rounding ~1e-7 of a group sum
-    if metric == "likert":
-        D = np.concatenate([wv, wv * pack.x], axis=1).astype(np.float32)
-    else:
-        D = np.zeros((pack.N, pack.Q * pack.K), dtype=np.float32)
-        for q in range(pack.Q):
-            v = pack.valid[:, q]
-            D[np.flatnonzero(v), q * pack.K + pack.opt[v, q]] = pack.w[v]
+    likert = metric == "likert"
+    n_cols = 2 * pack.Q if likert else pack.Q * pack.K
+    opt = np.ascontiguousarray(pack.opt)
+    x = np.ascontiguousarray(pack.x)
+    w = np.ascontiguousarray(pack.w, dtype=np.float64)
+    ends = sizes.astype(np.int64)
+    bins = np.zeros((len(sizes), n_cols))
     for r in range(n_null):
         perm = rng.permutation(pack.N)[:top]
-        cs = np.cumsum(np.add.reduceat(D[perm], starts, axis=0).astype(np.float64), axis=0)  # (n_sizes, C)
+        bins[:] = 0.0
+        _random_group_bins(opt, x, w, perm, ends, likert, pack.K, bins)
+        cs = np.cumsum(bins, axis=0)  # (n_sizes, C): sums over the first `size` respondents of the permutation
         if metric == "likert":
             W = cs[:, : pack.Q]
             with np.errstate(invalid="ignore", divide="ignore"):
