@@ -28,6 +28,7 @@ DEFAULT_THRESHOLDS = {
     "divergences": 0,
     "ebfmi_min": 0.3,
     "max_treedepth_frac": 0.01,
+    "pareto_k_max": 0.7,
 }
 
 
@@ -53,8 +54,8 @@ def _check_options(*, chains, draws, tune, target_accept, hdi_prob, sampler, on_
         raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
     if not 0 < float(hdi_prob) < 1:
         raise ValueError(f"`hdi_prob` must be in (0, 1), got {hdi_prob!r}.")
-    if sampler not in ("auto", "nutpie", "pymc"):
-        raise ValueError(f"`sampler` must be one of ['auto', 'nutpie', 'pymc'], got {sampler!r}.")
+    if sampler not in ("auto", "nutpie", "pymc", "laplace-is"):
+        raise ValueError(f"`sampler` must be one of ['auto', 'nutpie', 'pymc', 'laplace-is'], got {sampler!r}.")
     if sampler == "nutpie" and not has_nutpie():
         raise ValueError("`sampler='nutpie'` was requested but nutpie is not installed (pip install nutpie).")
     if on_failure not in ("warn", "raise", "ignore"):
@@ -287,10 +288,24 @@ _DOC_OPTIONS = """
         A missing factor value becomes its own level ``"(missing)"`` (so each
         factor partitions the respondents, as in the ESS study) or the
         respondent is dropped (with a :class:`alignstat.DataPolicyWarning`).
-    sampler : {"auto", "nutpie", "pymc"}, default "auto"
-        nutpie when installed, else PyMC's NUTS.
+    sampler : {"auto", "nutpie", "pymc", "laplace-is"}, default "auto"
+        How the hyper-parameters are drawn.  ``"nutpie"`` and ``"pymc"``:
+        NUTS.  ``"laplace-is"`` (``estimand="group"`` only): importance
+        sampling from a Student-t (5 degrees of freedom) approximation at the
+        posterior mode, corrected with the exact log posterior and
+        Pareto-smoothed (PSIS); ``chains * draws`` proposals, the Pareto
+        ``k`` and the weights' ESS are checked like NUTS diagnostics
+        (``diagnostics["pareto_k"]``, threshold ``pareto_k_max = 0.7``).
+        ``"auto"``: NUTS (nutpie when installed, else PyMC), except for the
+        group estimand when one log-density evaluation costs more than
+        ``2e7`` multiply-adds (``Q p^2 (p + c)`` with ``p`` main-effect
+        levels and ``c`` interaction cells: ESS scale with an interaction),
+        where NUTS would take tens of minutes and ``"laplace-is"`` is used.
+        The result's ``info["sampler"]`` and ``interval`` say which ran.
     chains, draws, tune : int
-        NUTS settings (default 4 × 1000 after 1000 tuning steps).
+        NUTS settings (default 4 × 1000 after 1000 tuning steps); with
+        ``"laplace-is"`` ``chains * draws`` is the number of proposals and of
+        equally weighted draws, and `tune` is unused.
     target_accept : float, default 0.9
     prior_scale : float, optional
         Scale of the half-normal priors on every SD (default: the weighted SD
@@ -321,6 +336,8 @@ def decompose_outcome(data, *, outcome, factors, country="country", interactions
                       prior_scale=None, intercept_prior=None, reml=False, hdi_prob=0.9, thresholds=None,
                       on_failure="warn", rng=None, progressbar=False, cores=None):
     rng = np.random.default_rng(rng)
+    if sampler == "laplace-is":
+        raise ValueError("`sampler='laplace-is'` is available for decompose_variance(estimand='group') only.")
     factors = validate_factors(data, factors, country, weight)
     inter = _check_options(chains=chains, draws=draws, tune=tune, target_accept=target_accept, hdi_prob=hdi_prob,
                            sampler=sampler, on_failure=on_failure, interactions=interactions, factors=factors,
@@ -414,6 +431,8 @@ def decompose_variance(data, answers, *, factors, metric="likert", estimand="gro
         raise ValueError("`unit` belongs to estimand='respondent'; the group estimand models every answer.")
     if estimand == "group" and reml:
         raise ValueError("`reml=True` is available for estimand='respondent' only.")
+    if estimand == "respondent" and sampler == "laplace-is":
+        raise ValueError("`sampler='laplace-is'` is available for estimand='group' only.")
     if estimand == "group" and intercept_prior is not None:
         raise ValueError("`intercept_prior` is available for estimand='respondent' only.")
     unit = "respondent" if unit is None else unit
@@ -569,7 +588,9 @@ decompose_variance.__doc__ = """How much of the spread of alignment between grou
         estimand, of the respondent-level effects otherwise) and ``share``;
         the group result adds ``interval`` (in words) and ``alignments()``
         (every group's alignment); ``diagnostics`` reports R-hat, ESS,
-        divergences, tree depth and E-BFMI.
+        divergences, tree depth and E-BFMI (for ``"laplace-is"``: the Pareto
+        ``k``, the importance-sampling ESS as ``ess_bulk_min`` and whether
+        the mode was found).
 
     Warns
     -----
@@ -606,6 +627,8 @@ decompose_variance.__doc__ = """How much of the spread of alignment between grou
     .. [2] Pfeffermann, D., Skinner, C. J., Holmes, D. J., Goldstein, H. and
        Rasbash, J. (1998). Weighting for unequal selection probabilities in
        multilevel models. JRSS B, 60(1), 23-40.
+    .. [3] Vehtari, A., Simpson, D., Gelman, A., Yao, Y. and Gabry, J. (2024).
+       Pareto smoothed importance sampling. JMLR, 25(72), 1-58.
 
     Examples
     --------

@@ -14,7 +14,7 @@ from ._estimand import component_sds, group_alignment_draws, group_set
 from ._group import draw_group_effects, group_stats, sample_group
 from ._model import blas_single_thread, has_nutpie
 
-__all__ = ["GroupProblem", "fit_group", "level_scaled_weights"]
+__all__ = ["GroupProblem", "auto_sampler", "fit_group", "level_scaled_weights"]
 
 
 class GroupProblem:
@@ -135,6 +135,38 @@ def _diagnose(sd, sigma, ss, thresholds):
     return out
 
 
+#: Above this cost of one log-density evaluation (``Q p^2 (p + c)``, multiply-adds) ``sampler="auto"`` uses
+#: Laplace importance sampling: NUTS needs some 10^5 evaluations, which at this size take tens of minutes.
+LAPLACE_ABOVE = 2e7
+
+
+def auto_sampler(st):
+    """Return the sampler ``"auto"`` picks: NUTS (nutpie, else PyMC) unless the design is large."""
+    cost = st.n_outcomes * st.p**2 * (st.p + st.c)
+    if cost > LAPLACE_ABOVE:
+        return "laplace-is"
+    return "nutpie" if has_nutpie() else "pymc"
+
+
+def _diagnose_is(info, thresholds):
+    nan = float("nan")
+    out = {"r_hat_max": nan, "ess_bulk_min": info["ess_is"], "ess_tail_min": nan, "divergences": 0,
+           "max_treedepth_hits": 0, "ebfmi_min": nan, "pareto_k": info["pareto_k"],
+           "optimizer_converged": info["optimizer_converged"], "evaluations": info["evaluations"]}
+    fails = []
+    if not info["pareto_k"] <= thresholds["pareto_k_max"]:
+        fails.append(f"Pareto k {info['pareto_k']:.2f} > {thresholds['pareto_k_max']} (the importance weights "
+                     "cannot be trusted; use sampler='nutpie')")
+    if not info["ess_is"] >= thresholds["ess_bulk_min"]:
+        fails.append(f"importance-sampling ESS {info['ess_is']:.0f} < {thresholds['ess_bulk_min']} "
+                     "(raise `draws` or `chains`)")
+    if not info["optimizer_converged"]:
+        fails.append("the posterior mode was not found (the optimizer did not converge)")
+    out["failures"] = fails
+    out["passed"] = not fails
+    return out
+
+
 def fit_group(prob, *, rng, sampler="auto", chains=4, draws=1000, tune=1000, target_accept=0.9, prior_scale=None,
               tau0=1.0, thresholds, on_failure="warn", hdi_prob=0.9, progressbar=False, cores=None,
               effect_draws=1000, extra_info=None):
@@ -148,8 +180,6 @@ def fit_group(prob, *, rng, sampler="auto", chains=4, draws=1000, tune=1000, tar
 
     t_start = time.perf_counter()
     rng = np.random.default_rng(rng)
-    if sampler == "auto":
-        sampler = "nutpie" if has_nutpie() else "pymc"
     answered = np.isfinite(prob.Y)
     if prob.weights is None:
         w = None
@@ -165,6 +195,8 @@ def fit_group(prob, *, rng, sampler="auto", chains=4, draws=1000, tune=1000, tar
     groups = group_set(prob.codes, prob.sizes, prob.names, prob.labels, weights=prob.composition_weights,
                        inter=prob.inter, cell_codes=prob.cell_codes)
     timings["stats_s"] = time.perf_counter() - t0
+    if sampler == "auto":
+        sampler = auto_sampler(st)
     if prior_scale is None:
         ybar = st.h_m[:, 0] / st.n
         prior_scale = float(np.sqrt(np.mean(np.maximum(st.syy / st.n - ybar**2, 1e-12))))
@@ -177,7 +209,10 @@ def fit_group(prob, *, rng, sampler="auto", chains=4, draws=1000, tune=1000, tar
     timings["compiled"] = tm["compiled"]
     timings["sample_s"] = tm["sample_s"]
     timings["sampler"] = sampler
-    diag = _diagnose(sd, sigma, ss, thresholds)
+    if sampler == "laplace-is":
+        diag = _diagnose_is(tm["importance"], thresholds)
+    else:
+        diag = _diagnose(sd, sigma, ss, thresholds)
     t0 = time.perf_counter()
     C, D, K = sd.shape
     flat_sd, flat_sig = sd.reshape(C * D, K), sigma.reshape(C * D, -1)

@@ -335,13 +335,21 @@ def _logp_op(st, prior_scale, tau0):
     return _LogP()
 
 
-def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=64):
+def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=None, cores=None):
     """Draw intercepts and effects from their exact Gaussian conditional, per draw and outcome.
 
     Parameters
     ----------
     sd : ndarray, shape (S, K)
     sigma : ndarray, shape (S, Q)
+    chunk : int, optional
+        Draws handled at once (default: as many as keep the interaction block's
+        temporaries near 128 MiB).
+    cores : int, optional
+        Threads working on different chunks (default: every core; the batched
+        products and solves release the GIL).  The normal deviates are drawn
+        from `rng` in chunk order before any work starts, so the result does
+        not depend on `cores`.
 
     Returns
     -------
@@ -350,15 +358,25 @@ def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=64):
     beta_c : ndarray, shape (S, Q, c)
         Interaction cell effects (``c = 0`` without an interaction).
     """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     S = sd.shape[0]
     Q, p, c = st.n_outcomes, st.p, st.c
+    if chunk is None:
+        chunk = int(np.clip((128 << 20) // (8 * Q * p * max(c, p)), 1, 64))
     beta_m = np.empty((S, Q, p))
     beta_c = np.empty((S, Q, c))
     mu = np.zeros((Q, p))
     mu[:, 0] = st.m0
     eye = np.eye(p)
-    for lo in range(0, S, chunk):
-        hi = min(S, lo + chunk)
+    bounds = [(lo, min(S, lo + chunk)) for lo in range(0, S, chunk)]
+    noise = [(rng.standard_normal((hi - lo, Q, p, 1)), rng.standard_normal((hi - lo, Q, c)) if c else None)
+             for lo, hi in bounds]
+
+    def one(i):
+        lo, hi = bounds[i]
+        eps, eps_c = noise[i]
         s2 = sigma[lo:hi] ** 2  # B × Q
         pinv = np.concatenate([np.full((hi - lo, 1), 1.0 / tau0**2), 1.0 / sd[lo:hi][:, st.col_comp[1:]] ** 2], axis=1)
         P = st.C_mm[None] / s2[:, :, None, None] + pinv[:, None, :, None] * eye
@@ -371,14 +389,20 @@ def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=64):
             g = g - (Pmc @ (gc / d)[..., None])[..., 0]
         L = np.linalg.cholesky(P)
         w = np.linalg.solve(L, g[..., None])
-        eps = rng.standard_normal(w.shape)
         delta = np.linalg.solve(np.swapaxes(L, -1, -2), w + eps)[..., 0]  # B × Q × p
         beta_m[lo:hi] = delta + mu[None]
         if c:
             mean_c = (gc - (np.swapaxes(Pmc, -1, -2) @ delta[..., None])[..., 0]) / d
-            beta_c[lo:hi] = mean_c + rng.standard_normal(mean_c.shape) / np.sqrt(d)
-    return beta_m, beta_c
+            beta_c[lo:hi] = mean_c + eps_c / np.sqrt(d)
 
+    cores = max(1, min(len(bounds), int(cores or os.cpu_count() or 1)))
+    if cores == 1:
+        for i in range(len(bounds)):
+            one(i)
+    else:
+        with ThreadPoolExecutor(max_workers=cores) as pool:
+            list(pool.map(one, range(len(bounds))))
+    return beta_m, beta_c
 
 
 #: Number of times a sampler model was built and compiled in this process.  The log density is
@@ -390,13 +414,19 @@ def _init_point(st, prior_scale, rng):
     ybar = st.h_m[:, 0] / st.n
     resid = np.sqrt(np.maximum(st.syy / st.n - ybar**2, 1e-8))
     x = np.concatenate([np.full(st.n_components, np.log(0.2 * prior_scale)), np.log(resid)])
+    if rng is None:
+        return x
     return x + rng.uniform(-0.5, 0.5, x.shape) * np.r_[np.ones(st.n_components), np.full(st.n_outcomes, 0.1)]
 
 
 def sample_group(st, *, prior_scale, tau0, sampler, chains, draws, tune, seed, target_accept, progressbar=False,
                  cores=None):
-    """Sample the component SDs and the residual SDs with NUTS.
+    """Sample the component SDs and the residual SDs with NUTS (or Laplace importance sampling).
 
+    ``sampler="laplace-is"`` draws ``chains * draws`` importance proposals
+    and returns as many equally weighted draws as one chain (see
+    :mod:`analyses.variance._laplace`); its sample statistics are None and
+    ``timings["importance"]`` holds the Pareto k and the weights' ESS.
     nutpie samples the NumPy log density of :func:`log_posterior` directly
     (no compilation at all, so a second fit never recompiles); PyMC's NUTS
     wraps the same function in a PyTensor Op.
@@ -418,6 +448,15 @@ def sample_group(st, *, prior_scale, tau0, sampler, chains, draws, tune, seed, t
         cores = min(chains, os.cpu_count() or 1)
     K, Q = st.n_components, st.n_outcomes
     t0 = time.perf_counter()
+    if sampler == "laplace-is":
+        from ._laplace import laplace_is
+
+        x, info = laplace_is(st, prior_scale=prior_scale, tau0=tau0, proposals=chains * draws, draws=chains * draws,
+                             seed=seed, cores=cores)
+        sd = np.exp(x[None, :, :K])
+        sigma = np.exp(x[None, :, K:])
+        return sd, sigma, None, {"compile_s": 0.0, "sample_s": info["seconds"], "sampler": sampler,
+                                 "compiled": False, "importance": info}
     if sampler == "nutpie":
         require("nutpie", purpose="the variance decomposition's sampler")
         from nutpie.compiled_pyfunc import from_pyfunc

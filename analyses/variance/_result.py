@@ -251,7 +251,7 @@ class GroupDecompositionResult:
 
     def _interval_text(self, prob):
         return (f"{round(prob * 100):g}% equal-tailed posterior interval; estimand: between-group SD of group "
-                f"alignment; {self.info.get('sampler', '')} NUTS on the hyper-parameters, "
+                f"alignment; {_how(self.info.get('sampler', ''))} on the hyper-parameters, "
                 f"{self.sd_draws.shape[0]} effect draws")
 
     def summary(self, *, hdi_prob=None):
@@ -310,3 +310,9 @@ class GroupDecompositionResult:
         d = self.diagnostics
         return (f"GroupDecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
                 f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, divergences={d['divergences']})")
+
+
+def _how(sampler):
+    if sampler == "laplace-is":
+        return "Laplace importance sampling (PSIS)"
+    return f"{sampler} NUTS".strip()

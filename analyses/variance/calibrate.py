@@ -1,7 +1,8 @@
 """Calibration of the group-alignment decomposition on simulations with known group means.
 
 Run ``python -m analyses.variance.calibrate --replicates 50`` (about 10-20 s
-per replicate on 2 cores).  Each replicate draws the component SDs, simulates
+per replicate on 2 cores; ``--sampler laplace-is`` checks the importance
+sampler instead of NUTS).  Each replicate draws the component SDs, simulates
 answers from the model (:func:`analyses.variance._simulate.simulate_group_problem`),
 fits ``estimand="group"`` and checks whether the 90% interval of each
 component's finite-population SD covers the true value.  Prints the coverage
@@ -20,7 +21,7 @@ __all__ = ["calibrate"]
 
 
 def calibrate(replicates=50, *, n=1500, n_questions=4, interaction=True, seed=2026, chains=2, draws=400, tune=400,
-              verbose=True):
+              sampler="nutpie", verbose=True):
     """Coverage of the 90% intervals over simulated replicates.
 
     Returns
@@ -31,7 +32,8 @@ def calibrate(replicates=50, *, n=1500, n_questions=4, interaction=True, seed=20
     """
     from alignstat._optional import require
 
-    require("nutpie", purpose="the calibration study")
+    if sampler == "nutpie":
+        require("nutpie", purpose="the calibration study")
     from ._decompose import DEFAULT_THRESHOLDS
     from ._fit_group import fit_group
     from ._simulate import simulate_group_problem
@@ -49,7 +51,7 @@ def calibrate(replicates=50, *, n=1500, n_questions=4, interaction=True, seed=20
             sd["country:education"] = abs(rng.normal(0, 0.03))
         prob, truth = simulate_group_problem(n=n, levels=levels, n_questions=n_questions, sd=sd, sigma=0.15,
                                              interaction=inter, rng=rng)
-        res = fit_group(prob, rng=rng, chains=chains, draws=draws, tune=tune, thresholds=th, on_failure="ignore",
+        res = fit_group(prob, rng=rng, sampler=sampler, chains=chains, draws=draws, tune=tune, thresholds=th, on_failure="ignore",
                         effect_draws=400, prior_scale=0.15)
         s = res.summary().set_index("component")
         for _, t in truth.iterrows():
@@ -71,9 +73,12 @@ def main(argv=None):
     ap.add_argument("--questions", type=int, default=4)
     ap.add_argument("--no-interaction", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "laplace-is"],
+                    help="Sampler of the hyper-parameters (laplace-is: importance sampling from a Laplace approximation).")
     ap.add_argument("--out", default=None, help="CSV of every replicate × component.")
     a = ap.parse_args(argv)
-    df = calibrate(a.replicates, n=a.n, n_questions=a.questions, interaction=not a.no_interaction, seed=a.seed)
+    df = calibrate(a.replicates, n=a.n, n_questions=a.questions, interaction=not a.no_interaction, seed=a.seed,
+                   sampler=a.sampler)
     if a.out:
         df.to_csv(a.out, index=False)
     print("\ncoverage of the 90% intervals (nominal 0.90):")

@@ -50,7 +50,9 @@ def _jsonable(obj):
               help="estimand=respondent only: outcome per respondent (default) or per answer.")
 @click.option("--missing", type=click.Choice(["group", "drop"]), default="group", show_default=True,
               help="Missing factor values: own level, or drop the respondent.")
-@click.option("--sampler", type=click.Choice(["auto", "nutpie", "pymc"]), default="auto", show_default=True)
+@click.option("--sampler", type=click.Choice(["auto", "nutpie", "pymc", "laplace-is"]), default="auto", show_default=True,
+              help="NUTS (nutpie, pymc) or, for the group estimand, PSIS-corrected Laplace importance sampling "
+                   "(auto picks it for ESS-scale designs with an interaction).")
 @click.option("--chains", type=int, default=4, show_default=True)
 @click.option("--draws", type=int, default=500, show_default=True)
 @click.option("--tune", type=int, default=500, show_default=True)

@@ -346,3 +346,81 @@ def test_pymc_fallback_samples_the_same_posterior():
     # the residual SDs are pinned by 800 answers each: both samplers must land on the same values
     np.testing.assert_allclose(out["pymc"], out["nutpie"], rtol=0.03)
     assert COMPILATIONS["pymc"] == before + 1
+
+
+# ------------------------------------------------------------------ Laplace importance sampling
+
+
+def test_laplace_is_agrees_with_nuts_on_the_same_posterior():
+    """Importance draws and NUTS draws of the component SDs have the same quantiles (within Monte-Carlo error)."""
+    pytest.importorskip("nutpie")
+    from analyses.variance._group import group_stats, sample_group
+    from analyses.variance._simulate import simulate_group_problem
+
+    prob, _ = simulate_group_problem(n=1200, levels={"country": 6, "gender": 2, "education": 4}, n_questions=4,
+                                     sd={"country": 0.08, "gender": 0.03, "education": 0.05}, rng=11)
+    st = group_stats(prob.Y, prob.codes, prob.sizes, prob.names)
+    q = [0.1, 0.5, 0.9]
+    got = {}
+    for sampler in ("nutpie", "laplace-is"):
+        sd, sigma, _, tm = sample_group(st, prior_scale=0.15, tau0=1.0, sampler=sampler, chains=2, draws=1000,
+                                        tune=500, seed=4, target_accept=0.9, cores=1)
+        got[sampler] = np.quantile(np.log(sd.reshape(-1, sd.shape[-1])), q, axis=0)
+    info = tm["importance"]
+    assert info["pareto_k"] < 0.7 and info["ess_is"] > 300 and info["optimizer_converged"]
+    # quantiles of log SD agree within 0.25 (the posterior SD of a 2-level factor's log SD is ~1)
+    np.testing.assert_allclose(got["laplace-is"], got["nutpie"], atol=0.25)
+
+
+def test_laplace_is_covers_known_group_alignment_spread():
+    """Simulations with known group means: the 90% intervals from laplace-is cover the truth near nominally."""
+    from analyses.variance.calibrate import calibrate
+
+    df = calibrate(40, sampler="laplace-is", seed=5, verbose=False)
+    assert len(df) == 160
+    assert df["covered"].mean() >= 0.82, df.groupby("component")["covered"].mean()
+    assert df.groupby("replicate")["passed"].first().mean() >= 0.85
+
+
+def test_auto_sampler_and_laplace_gates():
+    from analyses.variance._decompose import DEFAULT_THRESHOLDS
+    from analyses.variance._fit_group import LAPLACE_ABOVE, _diagnose_is, auto_sampler, fit_group
+    from analyses.variance._group import group_stats
+    from analyses.variance._simulate import simulate_group_problem
+
+    prob, _ = simulate_group_problem(n=600, levels={"country": 4, "gender": 2}, n_questions=3, rng=2)
+    st = group_stats(prob.Y, prob.codes, prob.sizes, prob.names)
+    assert auto_sampler(st) in ("nutpie", "pymc")  # small: NUTS
+    assert st.n_outcomes * st.p**2 * (st.p + st.c) < LAPLACE_ABOVE
+    from types import SimpleNamespace
+
+    big = SimpleNamespace(n_outcomes=47, p=111, c=360)  # ESS scale with country x religiosity
+    assert auto_sampler(big) == "laplace-is"  # 47 x 111^2 x 471 multiply-adds per evaluation
+    th = dict(DEFAULT_THRESHOLDS)
+    bad = _diagnose_is({"pareto_k": 0.9, "ess_is": 50.0, "optimizer_converged": False, "evaluations": 10}, th)
+    assert not bad["passed"] and len(bad["failures"]) == 3 and "Pareto k 0.90 > 0.7" in bad["failures"][0]
+    res = fit_group(prob, rng=1, sampler="laplace-is", chains=2, draws=300, thresholds=th, on_failure="ignore",
+                    effect_draws=100)
+    assert res.info["sampler"] == "laplace-is" and np.isfinite(res.diagnostics["pareto_k"])
+    assert "Laplace importance sampling (PSIS)" in res.summary()["interval"].iloc[0]
+    with pytest.raises(ValueError, match="estimand='group' only"):
+        from analyses.variance import decompose_variance
+
+        decompose_variance(pd.DataFrame({"q": [1.0]}), pd.DataFrame(), factors=[], estimand="respondent",
+                           sampler="laplace-is")
+
+
+def test_effect_draws_do_not_depend_on_threads():
+    from analyses.variance._simulate import simulate_group_problem
+
+    prob, _ = simulate_group_problem(n=800, levels={"country": 5, "education": 3}, n_questions=3,
+                                     interaction=("country", "education"), rng=3)
+    st = group_stats(prob.Y, prob.codes, prob.sizes, prob.names, inter=prob.inter, cell_codes=prob.cell_codes)
+    S = 20
+    sd = np.full((S, st.n_components), 0.05) * np.linspace(0.5, 1.5, S)[:, None]
+    sig = np.full((S, st.n_outcomes), 0.2)
+    one = draw_group_effects(st, sd, sig, tau0=1.0, rng=np.random.default_rng(7), chunk=3, cores=1)
+    two = draw_group_effects(st, sd, sig, tau0=1.0, rng=np.random.default_rng(7), chunk=3, cores=2)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    assert one[1].shape == (S, st.n_outcomes, st.c) and st.c > 0
