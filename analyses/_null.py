@@ -12,7 +12,7 @@ docstrings of :func:`bias_corrected`, :func:`random_group_null` and
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy.special import erfc
 
 import alignstat
@@ -293,50 +293,69 @@ def bias_corrected(pack, stats, metric="likert"):
     return out
 
 
-@njit(cache=True)
-def _random_group_bins(opt, x, w, perm, ends, likert, K, out):  # pragma: no cover - compiled
-    """Add each permuted respondent's answers to the bin of sizes it falls in.
+@njit(cache=True, parallel=True)
+def _bins_dense(D, perms, ends, out):  # pragma: no cover - compiled
+    """``out[b, j] += D[r]`` for the respondents ``r = perms[b, ends[j-1]:ends[j]]``; replicates in parallel."""
+    C = D.shape[1]
+    for b in prange(perms.shape[0]):
+        j = 0
+        for i in range(perms.shape[1]):
+            while i >= ends[j]:
+                j += 1
+            r = perms[b, i]
+            for c in range(C):
+                out[b, j, c] += D[r, c]
 
-    ``out[j]`` receives the respondents ``perm[ends[j-1]:ends[j]]``: per
-    question the valid weight and (Likert) the weighted answer, or (otherwise)
-    the weight on the answered option.  Its cumulative sum over ``j`` gives
-    the sums of the random groups of each size.
+
+@njit(cache=True, parallel=True)
+def _bins_sparse(cols, w, perms, ends, out):  # pragma: no cover - compiled
+    """``out[b, j, cols[r, q]] += w[r]`` (``cols < 0``: no valid answer) for the same bins; replicates in parallel."""
+    Q = cols.shape[1]
+    for b in prange(perms.shape[0]):
+        j = 0
+        for i in range(perms.shape[1]):
+            while i >= ends[j]:
+                j += 1
+            r = perms[b, i]
+            for q in range(Q):
+                c = cols[r, q]
+                if c >= 0:
+                    out[b, j, c] += w[r]
+
+
+def _null_columns(pack, likert):
+    """Per-respondent contributions to a random group's sums.
+
+    Likert: a dense ``N × 2Q`` matrix ``[w·valid, w·valid·x]``.  Otherwise the
+    column ``q·K + option`` of each answer (``-1`` where none), to which the
+    respondent's weight is added.
     """
-    Q = opt.shape[1]
-    j = 0
-    for i in range(perm.size):
-        while i >= ends[j]:
-            j += 1
-        r = perm[i]
-        wr = w[r]
-        for q in range(Q):
-            o = opt[r, q]
-            if o < 0:
-                continue
-            if likert:
-                out[j, q] += wr
-                out[j, Q + q] += wr * x[r, q]
-            else:
-                out[j, q * K + o] += wr
-
-
-def _random_group_bins_numpy(opt, x, w, perm, ends, likert, K):
-    """NumPy twin of :func:`_random_group_bins` (for tests)."""
-    N, Q = opt.shape
-    valid = opt >= 0
-    wv = w[:, None] * valid
     if likert:
-        D = np.concatenate([wv, wv * x], axis=1)
-    else:
-        D = np.zeros((N, Q * K))
-        for q in range(Q):
-            v = valid[:, q]
-            D[np.flatnonzero(v), q * K + opt[v, q]] = w[v]
+        wv = pack.w[:, None] * pack.valid
+        return np.ascontiguousarray(np.concatenate([wv, wv * pack.x], axis=1))
+    return np.ascontiguousarray(np.where(pack.opt >= 0, np.arange(pack.Q) * pack.K + pack.opt, -1))
+
+
+def _random_group_bins_numpy(pack, likert, perms, ends):
+    """NumPy twin of the binning kernels: ``(R, n_sizes, C)`` sums of each bin of each permutation."""
+    cols = _null_columns(pack, likert)
+    n_cols = 2 * pack.Q if likert else pack.Q * pack.K
+    out = np.zeros((perms.shape[0], len(ends), n_cols))
     starts = np.concatenate([[0], ends[:-1]])
-    return np.add.reduceat(D[perm], starts, axis=0)
+    for b, perm in enumerate(perms):
+        for j, (lo, hi) in enumerate(zip(starts, ends)):
+            r = perm[lo:hi]
+            if likert:
+                out[b, j] = cols[r].sum(axis=0)
+            else:
+                c = cols[r]
+                ok = c >= 0
+                out[b, j] = np.bincount(c[ok], weights=np.broadcast_to(pack.w[r][:, None], c.shape)[ok],
+                                        minlength=n_cols)
+    return out
 
 
-def random_group_null(pack, sizes, metric, n_null, rng):
+def random_group_null(pack, sizes, metric, n_null, rng, *, batch_bytes=1 << 26):
     r"""Alignment of random groups of given sizes drawn from all respondents.
 
     Parameters
@@ -348,6 +367,9 @@ def random_group_null(pack, sizes, metric, n_null, rng):
     n_null : int
         Random groups per size.
     rng : numpy.random.Generator
+    batch_bytes : int
+        Memory for the permutations and bins of one batch of replicates
+        (replicates within a batch are binned on numba's threads).
 
     Returns
     -------
@@ -366,7 +388,9 @@ def random_group_null(pack, sizes, metric, n_null, rng):
     groups cut across PSUs).  One random permutation per draw serves every
     size at once (its first :math:`n` respondents), so the draws for
     different sizes are nested within a draw but each size's draws are
-    independent simple random samples.
+    independent simple random samples.  The permutations are drawn from
+    `rng` one after another whatever the batching, so the result does not
+    depend on `batch_bytes` or on the number of threads.
     """
     sizes = np.unique(np.asarray(sizes, dtype=np.int64))
     sizes = sizes[(sizes > 0) & (sizes < pack.N)]
@@ -376,30 +400,34 @@ def random_group_null(pack, sizes, metric, n_null, rng):
     top = int(sizes[-1])
     likert = metric == "likert"
     n_cols = 2 * pack.Q if likert else pack.Q * pack.K
-    opt = np.ascontiguousarray(pack.opt)
-    x = np.ascontiguousarray(pack.x)
+    cols = _null_columns(pack, likert)
     w = np.ascontiguousarray(pack.w, dtype=np.float64)
     ends = sizes.astype(np.int64)
-    bins = np.zeros((len(sizes), n_cols))
-    for r in range(n_null):
-        perm = rng.permutation(pack.N)[:top]
-        bins[:] = 0.0
-        _random_group_bins(opt, x, w, perm, ends, likert, pack.K, bins)
-        cs = np.cumsum(bins, axis=0)  # (n_sizes, C): sums over the first `size` respondents of the permutation
-        if metric == "likert":
-            W = cs[:, : pack.Q]
+    per_replicate = 8 * (top + len(sizes) * n_cols)
+    batch = int(np.clip(batch_bytes // per_replicate, 1, n_null))
+    for lo in range(0, n_null, batch):
+        hi = min(n_null, lo + batch)
+        perms = np.stack([rng.permutation(pack.N)[:top] for _ in range(hi - lo)])
+        bins = np.zeros((hi - lo, len(sizes), n_cols))
+        if likert:
+            _bins_dense(cols, perms, ends, bins)
+        else:
+            _bins_sparse(cols, w, perms, ends, bins)
+        cs = np.cumsum(bins, axis=1)  # (R, n_sizes, C): sums over the first `size` respondents of each permutation
+        if likert:
+            W = cs[..., : pack.Q]
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = cs[:, pack.Q :] / W
+                mean = cs[..., pack.Q :] / W
             A = pack.question_alignment(W, mean, None, metric)
         else:
-            S = cs.reshape(len(sizes), pack.Q, pack.K)
+            S = cs.reshape(hi - lo, len(sizes), pack.Q, pack.K)
             W = S.sum(-1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 shares = S / W[..., None]
             A = pack.question_alignment(W, None, shares, metric)
-        a, _ = _mean_question(A)  # (n_sizes, M)
+        a, _ = _mean_question(A)  # (R, n_sizes, M)
         for j, s in enumerate(sizes):
-            out[int(s)][r] = a[j]
+            out[int(s)][lo:hi] = a[:, j]
     return out
 
 

@@ -303,7 +303,9 @@ _DOC_OPTIONS = """
         where NUTS would take tens of minutes and ``"laplace-is"`` is used.
         The result's ``info["sampler"]`` and ``interval`` say which ran.
     chains, draws, tune : int
-        NUTS settings (default 4 × 1000 after 1000 tuning steps); with
+        NUTS settings (defaults: 4 × 500 draws after 500 tuning steps in
+        :func:`decompose_variance`, 4 × 1000 after 1000 in
+        :func:`decompose_outcome`); with
         ``"laplace-is"`` ``chains * draws`` is the number of proposals and of
         equally weighted draws, and `tune` is unused.
     target_accept : float, default 0.9

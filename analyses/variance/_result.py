@@ -308,8 +308,11 @@ class GroupDecompositionResult:
 
     def __repr__(self):
         d = self.diagnostics
-        return (f"GroupDecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
-                f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, divergences={d['divergences']})")
+        head = f"GroupDecompositionResult(models={self.models}, components={self.components}, passed={d['passed']}, "
+        if self.info.get("sampler") == "laplace-is":
+            return head + f"pareto_k={d['pareto_k']:.2f}, ess_is={d['ess_bulk_min']:.0f})"
+        return head + (f"r_hat_max={d['r_hat_max']:.3f}, ess_bulk_min={d['ess_bulk_min']:.0f}, "
+                       f"divergences={d['divergences']})")
 
 
 def _how(sampler):

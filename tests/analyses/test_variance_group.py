@@ -403,6 +403,7 @@ def test_auto_sampler_and_laplace_gates():
                     effect_draws=100)
     assert res.info["sampler"] == "laplace-is" and np.isfinite(res.diagnostics["pareto_k"])
     assert "Laplace importance sampling (PSIS)" in res.summary()["interval"].iloc[0]
+    assert "pareto_k=" in repr(res) and "r_hat" not in repr(res)
     with pytest.raises(ValueError, match="estimand='group' only"):
         from analyses.variance import decompose_variance
 
