@@ -7,8 +7,15 @@ import pandas as pd
 import pytest
 
 import alignstat
-from analyses._null import (GroupPack, _bins_dense, _bins_sparse, _mean_question, _null_columns,
-                            _random_group_bins_numpy, random_group_null)
+from analyses._null import (
+    GroupPack,
+    _bins_dense,
+    _bins_sparse,
+    _mean_question,
+    _null_columns,
+    _random_group_bins_numpy,
+    random_group_null,
+)
 
 SCALES = {"q1": [1, 2, 3, 4, 5], "q2": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "q3": [1, 2, 3, 4]}
 
