@@ -7,7 +7,10 @@ time enters).  Each executor starts with an empty cache.  Printed: wall time,
 cells per second, seconds per cell, and the overhead per cell of the
 distributed run after the cluster's start-up (timed on its own),
 ``((wall_dist - startup) x workers - wall_serial) / cells`` in
-worker-seconds (scheduling, serialisation, moving inputs to workers).
+worker-seconds (scheduling, serialisation, moving inputs to workers, and --
+where the workers share fewer cores than a cluster would give them -- their
+contention for cores, caches and memory bandwidth; the serial run's numba
+kernels use every core unless ``NUMBA_NUM_THREADS=1``).
 
     python benchmarks/bench_sweep.py                  # 20 models x 6 conditions, 50,116 respondents, B = 20
     python benchmarks/bench_sweep.py --models 4 --conditions 2 --respondents 10000   # quick
