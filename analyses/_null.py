@@ -293,6 +293,9 @@ def bias_corrected(pack, stats, metric="likert"):
     return out
 
 
+# Two kernels with the same walk over the bins: a single kernel taking (column, value) pairs for both cases was
+# measured 3x slower on the Likert rows (50,116 respondents x 94 columns, 150 permutations: 0.75 s vs 0.26 s),
+# whose contiguous rows the dense kernel adds without an index per value.
 @njit(cache=True, parallel=True)
 def _bins_dense(D, perms, ends, out):  # pragma: no cover - compiled
     """``out[b, j] += D[r]`` for the respondents ``r = perms[b, ends[j-1]:ends[j]]``; replicates in parallel."""

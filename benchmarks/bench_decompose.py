@@ -54,9 +54,11 @@ def timing(args):
         t2 = time.perf_counter()
         times.append(t2 - t1)
         tm = res.timings
+        how = (f"{args.chains * args.draws} importance proposals" if tm["sampler"] == "laplace-is"
+               else f"{args.chains} chains x {args.draws} draws + {args.tune} tune")
         print(f"fit {rep + 1} (estimand={args.estimand}): whole call {t2 - t1:.1f} s; compile {tm['compile_s']:.1f} s, "
               f"sampling {tm['sample_s']:.1f} s, effect draws {tm['effects_s']:.1f} s "
-              f"({tm['sampler']}, {args.chains} chains x {args.draws} draws + {args.tune} tune)", flush=True)
+              f"({tm['sampler']}, {how})", flush=True)
         d = res.diagnostics
         if tm["sampler"] == "laplace-is":
             print(f"  diagnostics passed={d['passed']}: Pareto k {d['pareto_k']:.2f}, importance ESS "

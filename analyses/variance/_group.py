@@ -347,9 +347,9 @@ def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=None, cores=None):
         temporaries near 128 MiB).
     cores : int, optional
         Threads working on different chunks (default: every core; the batched
-        products and solves release the GIL).  The normal deviates are drawn
-        from `rng` in chunk order before any work starts, so the result does
-        not depend on `cores`.
+        products and solves release the GIL).  Each chunk draws its normal
+        deviates from its own child generator (``rng.spawn``), so the result
+        does not depend on `cores`.
 
     Returns
     -------
@@ -371,12 +371,11 @@ def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=None, cores=None):
     mu[:, 0] = st.m0
     eye = np.eye(p)
     bounds = [(lo, min(S, lo + chunk)) for lo in range(0, S, chunk)]
-    noise = [(rng.standard_normal((hi - lo, Q, p, 1)), rng.standard_normal((hi - lo, Q, c)) if c else None)
-             for lo, hi in bounds]
+    gens = rng.spawn(len(bounds))
 
     def one(i):
         lo, hi = bounds[i]
-        eps, eps_c = noise[i]
+        g_rng = gens[i]
         s2 = sigma[lo:hi] ** 2  # B × Q
         pinv = np.concatenate([np.full((hi - lo, 1), 1.0 / tau0**2), 1.0 / sd[lo:hi][:, st.col_comp[1:]] ** 2], axis=1)
         P = st.C_mm[None] / s2[:, :, None, None] + pinv[:, None, :, None] * eye
@@ -389,11 +388,11 @@ def draw_group_effects(st, sd, sigma, *, tau0, rng, chunk=None, cores=None):
             g = g - (Pmc @ (gc / d)[..., None])[..., 0]
         L = np.linalg.cholesky(P)
         w = np.linalg.solve(L, g[..., None])
-        delta = np.linalg.solve(np.swapaxes(L, -1, -2), w + eps)[..., 0]  # B × Q × p
+        delta = np.linalg.solve(np.swapaxes(L, -1, -2), w + g_rng.standard_normal(w.shape))[..., 0]  # B × Q × p
         beta_m[lo:hi] = delta + mu[None]
         if c:
             mean_c = (gc - (np.swapaxes(Pmc, -1, -2) @ delta[..., None])[..., 0]) / d
-            beta_c[lo:hi] = mean_c + eps_c / np.sqrt(d)
+            beta_c[lo:hi] = mean_c + g_rng.standard_normal(mean_c.shape) / np.sqrt(d)
 
     cores = max(1, min(len(bounds), int(cores or os.cpu_count() or 1)))
     if cores == 1:
@@ -424,7 +423,7 @@ def sample_group(st, *, prior_scale, tau0, sampler, chains, draws, tune, seed, t
     """Sample the component SDs and the residual SDs with NUTS (or Laplace importance sampling).
 
     ``sampler="laplace-is"`` draws ``chains * draws`` importance proposals
-    and returns as many equally weighted draws as one chain (see
+    and returns as many equally weighted draws, as a single chain (see
     :mod:`analyses.variance._laplace`); its sample statistics are None and
     ``timings["importance"]`` holds the Pareto k and the weights' ESS.
     nutpie samples the NumPy log density of :func:`log_posterior` directly

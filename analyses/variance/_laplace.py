@@ -132,6 +132,7 @@ def laplace_is(st, *, prior_scale, tau0, proposals, draws, seed, df=5.0, adapt=1
     # Newton steps with the finite-difference Hessian polish the mode
     mode, converged = opt.x, False
     lp, g = log_posterior(mode, st, prior_scale=prior_scale, tau0=tau0)
+    n_eval[0] += 1
     for _ in range(8):
         H = _hessian(mode, st, prior_scale, tau0)
         n_eval[0] += 2 * (st.n_components + 1)

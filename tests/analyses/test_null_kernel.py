@@ -28,7 +28,7 @@ def pack(rng):
         d.loc[rng.random(n) < 0.15, q] = np.nan  # missing answers
     d["g"] = rng.choice(["a", "b"], n)
     rows = []
-    for m, shift in (("m1", 0), ("m2", 1)):
+    for m in ("m1", "m2"):
         for q, pos in SCALES.items():
             p = rng.dirichlet(np.ones(len(pos)))
             rows += [(m, q, float(o), float(v)) for o, v in zip(pos, p)]
